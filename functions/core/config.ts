@@ -1,0 +1,137 @@
+import { SourceAllowlist } from './cidr.js';
+import { ConfigurationError } from './errors.js';
+import type { ProviderName } from './provider.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Environment variable names the functions read; the CDK stack sets the same names. */
+export const EnvNames = {
+  tableName: 'WEBHOOK_TABLE_NAME',
+  queueUrl: 'WEBHOOK_QUEUE_URL',
+  secretId: 'WEBHOOK_SECRET_ID',
+  secretMaxAgeSeconds: 'WEBHOOK_SECRET_MAX_AGE_SECONDS',
+  maxBodyBytes: 'WEBHOOK_MAX_BODY_BYTES',
+  retentionDays: 'WEBHOOK_RETENTION_DAYS',
+  leaseSeconds: 'WEBHOOK_LEASE_SECONDS',
+  sourceAllowlist: 'WEBHOOK_SOURCE_ALLOWLIST',
+  region: 'AWS_REGION',
+  dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
+  sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
+  secretsManagerEndpoint: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+} as const;
+
+export const Defaults = {
+  maxBodyBytes: 256 * 1024,
+  retentionDays: 7,
+  leaseSeconds: 10,
+  secretMaxAgeSeconds: 300,
+} as const;
+
+/** SQS takes 1 MiB messages; the envelope adds a few hundred bytes to the body. */
+export const MAX_BODY_LIMIT = 1_000_000;
+
+/** Everything a provider function needs, read once at cold start. */
+export interface IngressConfig {
+  readonly provider: ProviderName;
+  readonly tableName: string;
+  readonly queueUrl: string;
+  readonly region: string | undefined;
+  readonly endpoints: {
+    readonly dynamodb: string | undefined;
+    readonly sqs: string | undefined;
+    readonly secretsManager: string | undefined;
+  };
+  /** Set in AWS: the provider's Secrets Manager secret. Unset: secrets come from the environment. */
+  readonly secretId: string | undefined;
+  readonly secretMaxAgeSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly retentionDays: number;
+  /** Claim lease when the invocation's remaining time is unknown. */
+  readonly leaseSeconds: number;
+  readonly sourceAllowlist: SourceAllowlist | undefined;
+}
+
+function present(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** A required setting; throws {@link ConfigurationError} naming it. */
+export function readRequired(env: Env, name: string): string {
+  const value = present(env, name);
+  if (value === undefined) throw new ConfigurationError(`${name} is not set`);
+  return value;
+}
+
+/** A whole number within bounds, or the default when unset. */
+export function readInteger(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const text = present(env, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** `true`/`false` (also 1/0, yes/no), or the default when unset. */
+export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const text = present(env, name)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off'].includes(text)) return false;
+  throw new ConfigurationError(`${name} must be true or false`);
+}
+
+/** A comma-separated list; empty when unset. */
+export function readList(env: Env, name: string): string[] {
+  return (present(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** Reads and checks a provider function's configuration. Throws {@link ConfigurationError}. */
+export function loadConfig(
+  provider: ProviderName,
+  env: Env,
+  options: { minRetentionDays?: number } = {},
+): IngressConfig {
+  const minRetention = options.minRetentionDays ?? 1;
+  const ranges = readList(env, EnvNames.sourceAllowlist);
+  return {
+    provider,
+    tableName: readRequired(env, EnvNames.tableName),
+    queueUrl: readRequired(env, EnvNames.queueUrl),
+    region: present(env, EnvNames.region),
+    endpoints: {
+      dynamodb: present(env, EnvNames.dynamodbEndpoint),
+      sqs: present(env, EnvNames.sqsEndpoint),
+      secretsManager: present(env, EnvNames.secretsManagerEndpoint),
+    },
+    secretId: present(env, EnvNames.secretId),
+    secretMaxAgeSeconds: readInteger(
+      env,
+      EnvNames.secretMaxAgeSeconds,
+      Defaults.secretMaxAgeSeconds,
+      0,
+      86_400,
+    ),
+    maxBodyBytes: readInteger(env, EnvNames.maxBodyBytes, Defaults.maxBodyBytes, 1, MAX_BODY_LIMIT),
+    retentionDays: readInteger(
+      env,
+      EnvNames.retentionDays,
+      Math.max(Defaults.retentionDays, minRetention),
+      minRetention,
+      365,
+    ),
+    leaseSeconds: readInteger(env, EnvNames.leaseSeconds, Defaults.leaseSeconds, 1, 900),
+    sourceAllowlist: ranges.length > 0 ? new SourceAllowlist(ranges) : undefined,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The one error hierarchy of the ingress. Each request-level error carries the
+ * outcome it maps to; the HTTP status is chosen in one place, `respond.ts`.
+ */
+
+/** Base class of every error the ingress raises on purpose. */
+export class WebhookIngressError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WebhookIngressError';
+  }
+}
+
+/** Configuration is missing or malformed; raised at cold start so the function fails fast. */
+export class ConfigurationError extends WebhookIngressError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** A request the ingress refuses: each subclass names the contract's answer. */
+export class RequestRejectedError extends WebhookIngressError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RequestRejectedError';
+  }
+}
+
+/** No route (or no Sigma product) matches the path. */
+export class RouteNotFoundError extends RequestRejectedError {
+  constructor() {
+    super('no such webhook route');
+    this.name = 'RouteNotFoundError';
+  }
+}
+
+/** The route exists but only accepts POST. */
+export class MethodNotAllowedError extends RequestRejectedError {
+  constructor(readonly method: string) {
+    super(`method ${method} is not allowed`);
+    this.name = 'MethodNotAllowedError';
+  }
+}
+
+/** The body is larger than the configured limit. */
+export class PayloadTooLargeError extends RequestRejectedError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`body of ${size} bytes exceeds the limit of ${limit} bytes`);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+/** The caller's address is outside the provider's configured allowlist. */
+export class SourceForbiddenError extends RequestRejectedError {
+  constructor() {
+    super('source address is not allowed');
+    this.name = 'SourceForbiddenError';
+  }
+}
+
+/**
+ * Signature missing, malformed or wrong. The `detail` is for logs only and never
+ * reaches the caller: every signature failure gets the same answer.
+ */
+export class SignatureVerificationError extends RequestRejectedError {
+  constructor(readonly detail: SignatureFailure) {
+    super('signature verification failed');
+    this.name = 'SignatureVerificationError';
+  }
+}
+
+export const SignatureFailure = {
+  Missing: 'missing',
+  Malformed: 'malformed',
+  Mismatch: 'mismatch',
+  PublicTestKeyOnRealTopic: 'public_test_key_on_real_topic',
+} as const;
+export type SignatureFailure = (typeof SignatureFailure)[keyof typeof SignatureFailure];
+
+/** Verified but unusable: not JSON, or a field the key needs is missing. */
+export class InvalidPayloadError extends RequestRejectedError {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'InvalidPayloadError';
+  }
+}
+
+/** Another delivery of the same event holds an unexpired claim. */
+export class EventInProgressError extends RequestRejectedError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('the same event is being processed by a concurrent delivery');
+    this.name = 'EventInProgressError';
+  }
+}
+
+/** The idempotency key was already seen with a different body. */
+export class IdempotencyConflictError extends RequestRejectedError {
+  constructor() {
+    super('the idempotency key was seen with a different body');
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** A dependency (DynamoDB, SQS, the secret store) failed; the provider should retry. */
+export class DependencyError extends WebhookIngressError {
+  constructor(
+    readonly dependency: 'dynamodb' | 'sqs' | 'secrets',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'DependencyError';
+  }
+}

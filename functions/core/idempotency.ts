@@ -1,0 +1,184 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DependencyError } from './errors.js';
+
+/** Attribute names of an idempotency record; `expiration` is the table's TTL attribute. */
+export const RecordAttributes = {
+  key: 'id',
+  status: 'status',
+  expiration: 'expiration',
+  leaseExpiresAt: 'leaseExpiresAt',
+  bodyHash: 'bodyHash',
+  envelopeId: 'envelopeId',
+  provider: 'provider',
+  type: 'type',
+  receivedAt: 'receivedAt',
+} as const;
+
+export const RecordStatus = {
+  InProgress: 'INPROGRESS',
+  Completed: 'COMPLETED',
+} as const;
+
+export interface ClaimRequest {
+  /** Table key: provider plus the event's idempotency key. */
+  readonly recordKey: string;
+  readonly bodyHash: string;
+  /** Id of the envelope this delivery will enqueue if it wins the claim. */
+  readonly envelopeId: string;
+  readonly provider: string;
+  readonly type: string;
+  readonly receivedAt: string;
+  /** Epoch milliseconds. */
+  readonly now: number;
+  /** How long the claim is ours: at least the invocation's remaining time. */
+  readonly leaseMs: number;
+  /** How long a completed record (and so deduplication) is kept. */
+  readonly retentionSeconds: number;
+}
+
+export type ClaimResult =
+  | { readonly kind: 'claimed' }
+  | { readonly kind: 'duplicate'; readonly envelopeId: string }
+  | { readonly kind: 'in_progress'; readonly retryAfterSeconds: number }
+  | { readonly kind: 'conflict' };
+
+/** The idempotency ledger: claim before enqueueing, complete after, release on failure. */
+export interface IdempotencyStore {
+  /** Claims the key, or says why not. Throws {@link DependencyError}. */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Marks a claim completed once the event is on the queue. Throws {@link DependencyError}. */
+  complete(recordKey: string, envelopeId: string): Promise<void>;
+  /** Drops our own claim after a failed enqueue, so the provider's retry goes through. */
+  release(recordKey: string, envelopeId: string): Promise<void>;
+}
+
+/**
+ * Decides what an existing record means for a new delivery with `bodyHash`.
+ * Pure, so the decision table is testable without DynamoDB.
+ */
+export function decideOnExisting(
+  existing: Record<string, AttributeValue> | undefined,
+  bodyHash: string,
+  now: number,
+): ClaimResult {
+  const stored = existing?.[RecordAttributes.bodyHash]?.S;
+  if (stored !== undefined && stored !== bodyHash) return { kind: 'conflict' };
+  const status = existing?.[RecordAttributes.status]?.S;
+  const envelopeId = existing?.[RecordAttributes.envelopeId]?.S;
+  if (status === RecordStatus.Completed && envelopeId !== undefined) {
+    return { kind: 'duplicate', envelopeId };
+  }
+  const leaseExpiresAt = Number(existing?.[RecordAttributes.leaseExpiresAt]?.N ?? now);
+  return {
+    kind: 'in_progress',
+    retryAfterSeconds: Math.max(1, Math.ceil((leaseExpiresAt - now) / 1000)),
+  };
+}
+
+/** {@link IdempotencyStore} on one DynamoDB table keyed by `id` (string), TTL on `expiration`. */
+export class DynamoDbIdempotencyStore implements IdempotencyStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const a = RecordAttributes;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            [a.key]: { S: request.recordKey },
+            [a.status]: { S: RecordStatus.InProgress },
+            [a.expiration]: {
+              N: String(Math.floor(request.now / 1000) + request.retentionSeconds),
+            },
+            [a.leaseExpiresAt]: { N: String(request.now + request.leaseMs) },
+            [a.bodyHash]: { S: request.bodyHash },
+            [a.envelopeId]: { S: request.envelopeId },
+            [a.provider]: { S: request.provider },
+            [a.type]: { S: request.type },
+            [a.receivedAt]: { S: request.receivedAt },
+          },
+          // New key, a record TTL has not swept yet, or a claim whose holder died.
+          ConditionExpression:
+            'attribute_not_exists(#key) OR #expiration < :nowSeconds OR (#status = :inProgress AND #lease < :nowMs)',
+          ExpressionAttributeNames: {
+            '#key': a.key,
+            '#expiration': a.expiration,
+            '#status': a.status,
+            '#lease': a.leaseExpiresAt,
+          },
+          ExpressionAttributeValues: {
+            ':nowSeconds': { N: String(Math.floor(request.now / 1000)) },
+            ':nowMs': { N: String(request.now) },
+            ':inProgress': { S: RecordStatus.InProgress },
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'claimed' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return decideOnExisting(error.Item, request.bodyHash, request.now);
+      }
+      throw new DependencyError('dynamodb', 'the idempotency claim failed', { cause: error });
+    }
+  }
+
+  async complete(recordKey: string, envelopeId: string): Promise<void> {
+    const a = RecordAttributes;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [a.key]: { S: recordKey } },
+          UpdateExpression: 'SET #status = :completed REMOVE #lease',
+          // Only our own claim: if the lease ran out and another delivery took over, leave it be.
+          ConditionExpression: '#envelopeId = :envelopeId',
+          ExpressionAttributeNames: {
+            '#status': a.status,
+            '#lease': a.leaseExpiresAt,
+            '#envelopeId': a.envelopeId,
+          },
+          ExpressionAttributeValues: {
+            ':completed': { S: RecordStatus.Completed },
+            ':envelopeId': { S: envelopeId },
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new DependencyError('dynamodb', 'the idempotency completion failed', { cause: error });
+    }
+  }
+
+  async release(recordKey: string, envelopeId: string): Promise<void> {
+    const a = RecordAttributes;
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { [a.key]: { S: recordKey } },
+          ConditionExpression: '#envelopeId = :envelopeId AND #status = :inProgress',
+          ExpressionAttributeNames: { '#envelopeId': a.envelopeId, '#status': a.status },
+          ExpressionAttributeValues: {
+            ':envelopeId': { S: envelopeId },
+            ':inProgress': { S: RecordStatus.InProgress },
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new DependencyError('dynamodb', 'the idempotency release failed', { cause: error });
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import type { WebhookRequest } from './http.js';
+
+export const ProviderNames = ['sigma', 'sigmate', 'signifyd'] as const;
+export type ProviderName = (typeof ProviderNames)[number];
+
+/** What a matched route carries, e.g. the Sigma product. */
+export interface RouteMatch {
+  readonly product?: string;
+}
+
+/** What verification learned, for the adapter's own `describe` step. */
+export interface Verification {
+  /** Verified with a public, well-known test key rather than a secret. */
+  readonly publicTestKey?: boolean;
+}
+
+/** A verified, parsed delivery handed to the adapter to name and key. */
+export interface VerifiedDelivery {
+  readonly request: WebhookRequest;
+  readonly route: RouteMatch;
+  readonly verification: Verification;
+  /** The body, parsed: always a JSON object. */
+  readonly body: Record<string, unknown>;
+  /** Lower-case hex SHA-256 of the raw body bytes. */
+  readonly bodySha256: string;
+}
+
+/** An event to enqueue once. */
+export interface EventDescription {
+  readonly kind: 'event';
+  readonly type: string;
+  readonly product?: string;
+  readonly idempotencyKey: string;
+  /** A provider test delivery forwarded by configuration. */
+  readonly test?: boolean;
+}
+
+/** A verified delivery answered `200 ignored` and never enqueued. */
+export interface IgnoredDelivery {
+  readonly kind: 'ignored';
+  readonly type: string;
+  readonly reason: string;
+}
+
+/**
+ * A provider is an adapter: where its signature and event type live, how its
+ * secret is shaped and how its idempotency key is derived — nothing else.
+ */
+export interface ProviderAdapter<TSecrets> {
+  readonly provider: ProviderName;
+  /** The shortest idempotency retention that outlasts the provider's retries. */
+  readonly minRetentionDays: number;
+  /** Undefined when the path is not one of this provider's routes. */
+  matchRoute(path: string): RouteMatch | undefined;
+  /** Secrets from the contract's local environment variables. Throws ConfigurationError. */
+  secretsFromEnv(env: Readonly<Record<string, string | undefined>>): TSecrets;
+  /** Secrets from the provider's Secrets Manager JSON. Throws ConfigurationError. */
+  secretsFromJson(value: unknown): TSecrets;
+  /** Checks the signature over the raw request; throws SignatureVerificationError. */
+  verify(request: WebhookRequest, secrets: TSecrets, route: RouteMatch): Verification;
+  /** Names and keys a verified delivery; throws InvalidPayloadError. */
+  describe(delivery: VerifiedDelivery): EventDescription | IgnoredDelivery;
+}

@@ -1,0 +1,20 @@
+import type { Env } from './core/config.js';
+import type { ProviderAdapter, ProviderName } from './core/provider.js';
+import { sigmateAdapter } from './sigmate/adapter.js';
+
+/** A provider adapter with its secret type erased, for code that serves every provider. */
+// biome-ignore lint/suspicious/noExplicitAny: each adapter's own secret type stays checked inside it.
+export type AnyProviderAdapter = ProviderAdapter<any>;
+
+/**
+ * Every provider this build serves, each built from the environment (for
+ * provider-specific flags). Adding a provider is one folder and one line here.
+ */
+export const providerAdapters: Partial<Record<ProviderName, (env: Env) => AnyProviderAdapter>> = {
+  sigmate: () => sigmateAdapter,
+};
+
+/** The adapters of every provider this build serves. */
+export function availableProviders(): ProviderName[] {
+  return Object.keys(providerAdapters) as ProviderName[];
+}

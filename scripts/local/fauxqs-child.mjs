@@ -1,0 +1,44 @@
+// Runs the fauxqs SQS emulator bound to 127.0.0.1 (its own listen() hard-codes
+// 0.0.0.0, so the one listen call is redirected to loopback), on the port and
+// data folder given as arguments, and prints FAUXQS_READY once it serves.
+import net from 'node:net';
+
+const [portText = '0', dataDir = ''] = process.argv.slice(2);
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function loopbackOnly(...args) {
+  const [first] = args;
+  if (
+    first &&
+    typeof first === 'object' &&
+    (first.host === '0.0.0.0' || first.host === undefined)
+  ) {
+    args[0] = { ...first, host: '127.0.0.1' };
+  }
+  return listen.apply(this, args);
+};
+
+// Queue URLs on sqs.<region>.localhost do not resolve here; make them plain
+// http://127.0.0.1:<port>/<account>/<name>, usable with or without an explicit
+// endpoint. fauxqs looks queues up by name when the URL carries no region.
+try {
+  const store = await import(new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs')).href);
+  store.SqsStore.prototype.buildQueueUrl = (queueName, port) =>
+    `http://127.0.0.1:${port}/000000000000/${queueName}`;
+} catch {
+  // A fauxqs without that module keeps its own URL shape; clients set an explicit endpoint anyway.
+}
+
+const { startFauxqs } = await import('fauxqs');
+const server = await startFauxqs({
+  port: Number(portText),
+  logger: false,
+  ...(dataDir ? { dataDir } : {}),
+});
+
+const stop = async () => {
+  await server.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdout.write(`FAUXQS_READY ${server.port}\n`);

@@ -1,0 +1,221 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type Env, EnvNames, loadConfig } from '../../functions/core/config.js';
+import { createHandlerFromConfig } from '../../functions/core/lambda.js';
+import type { Log } from '../../functions/core/pipeline.js';
+import { type ProviderName, ProviderNames } from '../../functions/core/provider.js';
+import { providerAdapters } from '../../functions/registry.js';
+import { type Emulator, retryUntil, startDynamoDbLocal, startSqsEmulator } from './emulators.js';
+import { ensureIdempotencyTable, ensureQueuePair, type QueuePair } from './resources.js';
+import { createLocalApiServer, type LocalRoute, listen } from './server.js';
+
+/** Demo secrets used when the contract's variables are unset; printed by `npm start`. */
+export const DEMO_SECRETS = {
+  SIGMA_API_KEY: 'demo-sigma-api-key',
+  SIGMA_API_SECRET: 'demo-sigma-api-secret',
+  SIGMA_BUSINESS_ID: 'demo-sigma-business-id',
+  SIGMATE_WEBHOOK_SECRET: 'demo-sigmate-webhook-secret',
+  SIGNIFYD_API_KEY: 'demo-signifyd-api-key',
+} as const;
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_TABLE = 'webhook-ingress-idempotency';
+/** Local stand-ins for credentials: the emulators accept any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+/** The function timeout the CDK stack sets: under Sigmate's 5 s. */
+export const LOCAL_FUNCTION_TIMEOUT_MS = 4_000;
+
+/** The contract's `.local/endpoints.json`. */
+export interface LocalEndpoints {
+  readonly api: string;
+  readonly region: string;
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly table: string;
+  readonly queues: Record<ProviderName, string>;
+  readonly deadLetterQueues: Record<ProviderName, string>;
+}
+
+export interface LocalIngressOptions {
+  /** HTTP port; 0 picks a free one. */
+  readonly port?: number;
+  /** Persist emulator state here so acknowledged events survive a restart; in memory when unset. */
+  readonly dataDir?: string;
+  /** Environment for secrets and provider flags; unset secrets get {@link DEMO_SECRETS}. */
+  readonly env?: Env;
+  /** Emulator ports; free ones when unset. Fixed ports keep persisted queue URLs valid. */
+  readonly dynamodbPort?: number;
+  readonly sqsPort?: number;
+  /** Reuse running emulators instead of starting new ones (they are not stopped by `stop`). */
+  readonly dynamodb?: Emulator;
+  readonly sqs?: Emulator;
+  /** Prefix for the table and queue names, so tests can share emulators. */
+  readonly namePrefix?: string;
+  readonly log?: Log;
+  readonly functionTimeoutMs?: number;
+  /** Where to write endpoints.json; not written when unset. */
+  readonly endpointsFile?: string;
+  /** Progress lines while starting. */
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface LocalIngress {
+  readonly endpoints: LocalEndpoints;
+  readonly env: Env;
+  readonly queues: Record<ProviderName, QueuePair>;
+  readonly dynamodb: Emulator;
+  readonly sqs: Emulator;
+  readonly server: Server;
+  readonly providers: ProviderName[];
+  stop(): Promise<void>;
+}
+
+/** Local SDK clients for the emulators. */
+export function localClients(endpoints: { dynamodb: string; sqs: string }): {
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+} {
+  return {
+    dynamodb: new DynamoDBClient({
+      region: LOCAL_REGION,
+      endpoint: endpoints.dynamodb,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    sqs: new SQSClient({
+      region: LOCAL_REGION,
+      endpoint: endpoints.sqs,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+  };
+}
+
+/** The local environment: the caller's settings, with demo values for unset secrets. */
+export function localEnv(env: Env): Env {
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [name, value] of Object.entries(DEMO_SECRETS)) {
+    if (!merged[name]?.trim()) merged[name] = value;
+  }
+  return merged;
+}
+
+/**
+ * Starts the whole ingress locally: DynamoDB Local and fauxqs on 127.0.0.1, the
+ * table and queues, and every provider handler behind one HTTP server.
+ */
+export async function startLocalIngress(options: LocalIngressOptions = {}): Promise<LocalIngress> {
+  const progress = options.onProgress ?? (() => {});
+  const started: Emulator[] = [];
+  let server: Server | undefined;
+  try {
+    progress('starting DynamoDB Local and the SQS emulator');
+    const [dynamodb, sqs] = await Promise.all([
+      options.dynamodb ??
+        startDynamoDbLocal({
+          ...(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {}),
+          ...(options.dynamodbPort ? { port: options.dynamodbPort } : {}),
+        }).then((emulator) => {
+          started.push(emulator);
+          return emulator;
+        }),
+      options.sqs ??
+        startSqsEmulator({
+          ...(options.dataDir ? { dataDir: join(options.dataDir, 'sqs') } : {}),
+          ...(options.sqsPort ? { port: options.sqsPort } : {}),
+        }).then((emulator) => {
+          started.push(emulator);
+          return emulator;
+        }),
+    ]);
+    const clients = localClients({ dynamodb: dynamodb.endpoint, sqs: sqs.endpoint });
+    const prefix = options.namePrefix ?? 'webhook-ingress';
+    const table = options.namePrefix ? `${prefix}-idempotency` : LOCAL_TABLE;
+
+    progress('creating the idempotency table and the queues');
+    await retryUntil(() => ensureIdempotencyTable(clients.dynamodb, table), 10_000);
+    const queueEntries = await Promise.all(
+      ProviderNames.map(
+        async (provider) =>
+          [provider, await ensureQueuePair(clients.sqs, `${prefix}-${provider}`)] as const,
+      ),
+    );
+    const queues = Object.fromEntries(queueEntries) as Record<ProviderName, QueuePair>;
+
+    const env = localEnv(options.env ?? {});
+    const routes: LocalRoute[] = [];
+    const providers: ProviderName[] = [];
+    for (const provider of ProviderNames) {
+      const factory = providerAdapters[provider];
+      if (!factory) continue;
+      const adapter = factory(env);
+      const config = loadConfig(
+        provider,
+        {
+          ...env,
+          [EnvNames.tableName]: table,
+          [EnvNames.queueUrl]: queues[provider].queueUrl,
+          [EnvNames.region]: LOCAL_REGION,
+          [EnvNames.secretId]: undefined,
+        },
+        { minRetentionDays: adapter.minRetentionDays },
+      );
+      const handler = createHandlerFromConfig(adapter, config, env, {
+        dynamodb: clients.dynamodb,
+        sqs: clients.sqs,
+        metrics: null,
+        ...(options.log ? { log: options.log } : {}),
+      });
+      routes.push({
+        matches: (path) => adapter.matchRoute(path) !== undefined,
+        handler,
+        timeoutMs: options.functionTimeoutMs ?? LOCAL_FUNCTION_TIMEOUT_MS,
+      });
+      providers.push(provider);
+    }
+
+    server = createLocalApiServer(routes);
+    const port = await listen(server, options.port ?? 3000);
+    const endpoints: LocalEndpoints = {
+      api: `http://127.0.0.1:${port}`,
+      region: LOCAL_REGION,
+      dynamodb: dynamodb.endpoint,
+      sqs: sqs.endpoint,
+      table,
+      queues: Object.fromEntries(
+        ProviderNames.map((provider) => [provider, queues[provider].queueUrl]),
+      ) as Record<ProviderName, string>,
+      deadLetterQueues: Object.fromEntries(
+        ProviderNames.map((provider) => [provider, queues[provider].dlqUrl]),
+      ) as Record<ProviderName, string>,
+    };
+    if (options.endpointsFile) {
+      await mkdir(join(options.endpointsFile, '..'), { recursive: true });
+      await writeFile(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+    }
+    const httpServer = server;
+    return {
+      endpoints,
+      env,
+      queues,
+      dynamodb,
+      sqs,
+      server: httpServer,
+      providers,
+      async stop() {
+        await new Promise<void>((done) => {
+          httpServer.close(() => done());
+          httpServer.closeAllConnections();
+        });
+        clients.dynamodb.destroy();
+        clients.sqs.destroy();
+        await Promise.all(started.map((emulator) => emulator.stop()));
+      },
+    };
+  } catch (error) {
+    server?.close();
+    await Promise.all(started.map((emulator) => emulator.stop()));
+    throw error;
+  }
+}

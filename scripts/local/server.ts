@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { PayloadTooLargeError, RouteNotFoundError } from '../../functions/core/errors.js';
+import type { HttpResult } from '../../functions/core/http.js';
+import type { WebhookHandler } from '../../functions/core/pipeline.js';
+import { answerForError } from '../../functions/core/respond.js';
+
+/** API Gateway HTTP APIs refuse bodies over 10 MB before Lambda sees them. */
+export const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+/** A handler and the paths it serves, as one API Gateway integration. */
+export interface LocalRoute {
+  readonly matches: (path: string) => boolean;
+  readonly handler: WebhookHandler;
+  /** Function timeout in AWS, so `getRemainingTimeInMillis` behaves as in Lambda. */
+  readonly timeoutMs: number;
+}
+
+const TEXTUAL = /^(application\/([\w.+-]*\+)?json|text\/)/i;
+
+function headerBag(request: IncomingMessage): {
+  headers: Record<string, string>;
+  cookies?: string[];
+} {
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  const raw = request.rawHeaders;
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = (raw[index] ?? '').toLowerCase();
+    const value = raw[index + 1] ?? '';
+    if (name === 'cookie') {
+      cookies = [...(cookies ?? []), ...value.split(/;\s*/)];
+      continue;
+    }
+    // HTTP APIs join repeated headers with a comma, lower-casing every name.
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  return cookies ? { headers, cookies } : { headers };
+}
+
+/** The API Gateway HTTP API (payload 2.0) event Lambda would receive for this request. */
+export function toApiGatewayEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  now: Date = new Date(),
+): APIGatewayProxyEventV2 {
+  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  const { headers, cookies } = headerBag(request);
+  const method = (request.method ?? 'GET').toUpperCase();
+  const contentType = headers['content-type'] ?? '';
+  let text: string | undefined;
+  if (body.length > 0 && TEXTUAL.test(contentType)) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    } catch {
+      text = undefined;
+    }
+  }
+  const isBase64Encoded = body.length > 0 && text === undefined;
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  }
+  const requestId = randomUUID();
+  return {
+    version: '2.0',
+    routeKey: `${method} ${url.pathname}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(cookies ? { cookies } : {}),
+    headers,
+    ...(url.search ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: 'local',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: `${method} ${url.pathname}`,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length > 0 ? { body: isBase64Encoded ? body.toString('base64') : (text ?? '') } : {}),
+    isBase64Encoded,
+  };
+}
+
+function send(response: ServerResponse, result: HttpResult): void {
+  response.writeHead(result.statusCode, {
+    ...result.headers,
+    'content-length': Buffer.byteLength(result.body),
+  });
+  response.end(result.body);
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > API_GATEWAY_MAX_BODY) throw new PayloadTooLargeError(size, API_GATEWAY_MAX_BODY);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * An HTTP server on 127.0.0.1 that plays API Gateway: each request becomes the
+ * payload 2.0 event Lambda would get and goes to the same handler code.
+ */
+export function createLocalApiServer(routes: readonly LocalRoute[]): Server {
+  return createServer((request, response) => {
+    void (async () => {
+      const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+      const route = routes.find((candidate) => candidate.matches(path));
+      if (!route) {
+        request.resume();
+        send(response, answerForError(new RouteNotFoundError()).result);
+        return;
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(request);
+      } catch (error) {
+        send(response, answerForError(error).result);
+        request.resume();
+        return;
+      }
+      const deadline = Date.now() + route.timeoutMs;
+      const result = await route.handler(toApiGatewayEvent(request, body), {
+        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      });
+      send(response, result);
+    })().catch((error: unknown) => {
+      if (!response.headersSent) send(response, answerForError(error).result);
+      else response.destroy();
+    });
+  });
+}
+
+/** Listens on 127.0.0.1; port 0 picks a free one. Resolves to the bound port. */
+export function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolvePort(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
