@@ -14,6 +14,7 @@ export const EnvNames = {
   retentionDays: 'WEBHOOK_RETENTION_DAYS',
   leaseSeconds: 'WEBHOOK_LEASE_SECONDS',
   sourceAllowlist: 'WEBHOOK_SOURCE_ALLOWLIST',
+  storeEnvelopes: 'WEBHOOK_STORE_ENVELOPES',
   region: 'AWS_REGION',
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
@@ -49,6 +50,8 @@ export interface IngressConfig {
   /** Claim lease when the invocation's remaining time is unknown. */
   readonly leaseSeconds: number;
   readonly sourceAllowlist: SourceAllowlist | undefined;
+  /** Keep each envelope in its idempotency record, so the operator CLI can replay it. */
+  readonly storeEnvelopes: boolean;
 }
 
 function present(env: Env, name: string): string | undefined {
@@ -133,5 +136,6 @@ export function loadConfig(
     ),
     leaseSeconds: readInteger(env, EnvNames.leaseSeconds, Defaults.leaseSeconds, 1, 900),
     sourceAllowlist: ranges.length > 0 ? new SourceAllowlist(ranges) : undefined,
+    storeEnvelopes: readBoolean(env, EnvNames.storeEnvelopes, false),
   };
 }

@@ -19,6 +19,7 @@ export const RecordAttributes = {
   provider: 'provider',
   type: 'type',
   receivedAt: 'receivedAt',
+  envelope: 'envelope',
 } as const;
 
 export const RecordStatus = {
@@ -41,6 +42,8 @@ export interface ClaimRequest {
   readonly leaseMs: number;
   /** How long a completed record (and so deduplication) is kept. */
   readonly retentionSeconds: number;
+  /** The envelope itself, kept with the record when replay is enabled. */
+  readonly envelope?: string | undefined;
 }
 
 export type ClaimResult =
@@ -107,6 +110,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
             [a.provider]: { S: request.provider },
             [a.type]: { S: request.type },
             [a.receivedAt]: { S: request.receivedAt },
+            ...(request.envelope === undefined ? {} : { [a.envelope]: { S: request.envelope } }),
           },
           // New key, a record TTL has not swept yet, or a claim whose holder died.
           ConditionExpression:

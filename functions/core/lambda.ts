@@ -83,6 +83,7 @@ export function createHandlerFromConfig<TSecrets>(
     retentionDays: config.retentionDays,
     leaseSeconds: config.leaseSeconds,
     sourceAllowlist: config.sourceAllowlist,
+    storeEnvelopes: config.storeEnvelopes,
   });
 }
 

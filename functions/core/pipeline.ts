@@ -58,6 +58,8 @@ export interface PipelineDependencies<TSecrets> {
   /** Claim lease when the invocation's remaining time is unknown. */
   readonly leaseSeconds: number;
   readonly sourceAllowlist?: SourceAllowlist | undefined;
+  /** Keep the envelope in the idempotency record (for replay). */
+  readonly storeEnvelopes?: boolean | undefined;
   readonly now?: () => number;
   readonly newId?: () => string;
 }
@@ -147,21 +149,6 @@ export function createWebhookHandler<TSecrets>(
         ? remaining + 1000
         : deps.leaseSeconds * 1000;
 
-    const claim = await deps.store.claim({
-      recordKey,
-      bodyHash: bodySha256,
-      envelopeId,
-      provider: adapter.provider,
-      type: description.type,
-      receivedAt,
-      now: now(),
-      leaseMs,
-      retentionSeconds,
-    });
-    if (claim.kind === 'duplicate') return duplicate(claim.envelopeId);
-    if (claim.kind === 'in_progress') throw new EventInProgressError(claim.retryAfterSeconds);
-    if (claim.kind === 'conflict') throw new IdempotencyConflictError();
-
     const envelope = buildEnvelope(
       {
         id: envelopeId,
@@ -174,6 +161,22 @@ export function createWebhookHandler<TSecrets>(
       },
       text,
     );
+    const claim = await deps.store.claim({
+      recordKey,
+      bodyHash: bodySha256,
+      envelopeId,
+      provider: adapter.provider,
+      type: description.type,
+      receivedAt,
+      now: now(),
+      leaseMs,
+      retentionSeconds,
+      envelope: deps.storeEnvelopes ? envelope : undefined,
+    });
+    if (claim.kind === 'duplicate') return duplicate(claim.envelopeId);
+    if (claim.kind === 'in_progress') throw new EventInProgressError(claim.retryAfterSeconds);
+    if (claim.kind === 'conflict') throw new IdempotencyConflictError();
+
     try {
       await deps.publisher.publish(envelope, {
         provider: adapter.provider,

@@ -254,6 +254,28 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   return manage('fauxqs', child, port);
 }
 
+/**
+ * An emulator another process started (say, the test run's global setup): usable
+ * as an endpoint, but not this process's to stop or pause.
+ */
+export function attachEmulator(name: string, endpoint: string): Emulator {
+  const port = Number(new URL(endpoint).port);
+  const notOurs = () => {
+    throw new EmulatorError(
+      `${name} at ${endpoint} was started elsewhere; start your own to pause it`,
+    );
+  };
+  return {
+    name,
+    endpoint,
+    port,
+    pid: undefined,
+    stop: async () => {},
+    pause: notOurs,
+    resume: notOurs,
+  };
+}
+
 /** Retries `attempt` until it resolves, for services that accept connections before they serve. */
 export async function retryUntil<T>(
   attempt: () => Promise<T>,
