@@ -1,0 +1,1 @@
+console.log('cli ok', process.version, process.argv.slice(2));
