@@ -1,6 +1,8 @@
 import type { Env } from './core/config.js';
 import type { ProviderAdapter, ProviderName } from './core/provider.js';
+import { createSigmaAdapter } from './sigma/adapter.js';
 import { sigmateAdapter } from './sigmate/adapter.js';
+import { createSignifydAdapter } from './signifyd/adapter.js';
 
 /** A provider adapter with its secret type erased, for code that serves every provider. */
 // biome-ignore lint/suspicious/noExplicitAny: each adapter's own secret type stays checked inside it.
@@ -11,7 +13,9 @@ export type AnyProviderAdapter = ProviderAdapter<any>;
  * provider-specific flags). Adding a provider is one folder and one line here.
  */
 export const providerAdapters: Partial<Record<ProviderName, (env: Env) => AnyProviderAdapter>> = {
+  sigma: (env) => createSigmaAdapter(env),
   sigmate: () => sigmateAdapter,
+  signifyd: (env) => createSignifydAdapter(env),
 };
 
 /** The adapters of every provider this build serves. */
