@@ -1,0 +1,226 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability.js';
+import type { ProviderName } from '../functions/core/provider.js';
+import { Outcome } from '../functions/core/respond.js';
+import type { WebhookFunction } from './webhook-function.js';
+
+/** Rejection reasons the handlers count as `rejected_<reason>` (401 and 400). */
+export const RejectionReasons = ['signature', 'payload'] as const;
+
+/** The handlers' EMF metric for one provider: namespace, name and dimensions as emitted. */
+export function outcomeMetric(
+  provider: ProviderName,
+  metricName: string,
+  statistic = 'Sum',
+  period = Duration.minutes(1),
+): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    // Powertools Metrics emits `service` plus the recorder's default dimension `provider`.
+    dimensionsMap: { service: SERVICE_NAME, provider },
+    statistic,
+    period,
+  });
+}
+
+export interface MonitoredProvider {
+  readonly provider: ProviderName;
+  readonly title: string;
+  readonly fn: WebhookFunction;
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+}
+
+export interface IngressMonitoringProps {
+  readonly stageName: string;
+  readonly apiStage: IHttpStage;
+  readonly providers: readonly MonitoredProvider[];
+  readonly alarmEmail: string | undefined;
+  readonly unauthorizedAlarmThreshold: number;
+  readonly oldestMessageAlarmSeconds: number;
+}
+
+/** The dashboard (a row per provider) and the alarms, optionally notifying an SNS topic. */
+export class IngressMonitoring extends Construct {
+  readonly dashboard: Dashboard;
+  readonly alarms: Alarm[] = [];
+  readonly topic: Topic | undefined;
+
+  constructor(scope: Construct, id: string, props: IngressMonitoringProps) {
+    super(scope, id);
+
+    if (props.alarmEmail !== undefined) {
+      // CloudWatch can publish to an encrypted topic only with a customer key that lets it.
+      const key = new Key(this, 'AlarmTopicKey', {
+        description: 'Encrypts the webhook ingress alarm topic',
+        enableKeyRotation: true,
+      });
+      this.topic = new Topic(this, 'AlarmTopic', {
+        displayName: `Webhook ingress (${props.stageName}) alarms`,
+        masterKey: key,
+        enforceSSL: true,
+      });
+      key.grant(
+        new ServicePrincipal('cloudwatch.amazonaws.com'),
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+      );
+      this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    }
+
+    const alarm = (
+      alarmId: string,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) => {
+      const created = new Alarm(this, alarmId, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: comparison,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      if (this.topic) created.addAlarmAction(new SnsAction(this.topic));
+      this.alarms.push(created);
+      return created;
+    };
+
+    const fiveMinutes = Duration.minutes(5);
+    alarm(
+      'Api5xxAlarm',
+      props.apiStage.metricServerError({ statistic: 'Sum', period: fiveMinutes }),
+      1,
+      'The API answered 5xx: a function failed, timed out or returned retry.',
+    );
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `webhook-ingress-${props.stageName}`,
+      defaultInterval: Duration.hours(6),
+    });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# Webhook ingress (${props.stageName})\nOutcomes are the \`status\` of each answer; \`retry\` is a 503 after a DynamoDB, SQS or Secrets Manager failure.`,
+        width: 24,
+        height: 2,
+      }),
+      new GraphWidget({
+        title: 'API requests',
+        left: [props.apiStage.metricCount({ statistic: 'Sum' })],
+        right: [
+          props.apiStage.metricClientError({ statistic: 'Sum' }),
+          props.apiStage.metricServerError({ statistic: 'Sum' }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'API latency',
+        left: [
+          props.apiStage.metricLatency({ statistic: 'p50' }),
+          props.apiStage.metricLatency({ statistic: 'p99' }),
+        ],
+        width: 12,
+      }),
+    );
+
+    for (const p of props.providers) {
+      const name = p.title;
+      alarm(
+        `${name}RetryAlarm`,
+        outcomeMetric(p.provider, Outcome.Retry, 'Sum', fiveMinutes),
+        1,
+        `${name}: answered 503 retry (DynamoDB, SQS or Secrets Manager failed).`,
+      );
+      alarm(
+        `${name}UnauthorizedSpikeAlarm`,
+        outcomeMetric(p.provider, 'rejected_signature', 'Sum', fiveMinutes),
+        props.unauthorizedAlarmThreshold,
+        `${name}: many 401s — a secret that does not match the provider's, or forged requests.`,
+      );
+      alarm(
+        `${name}DeadLetterQueueAlarm`,
+        p.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        0,
+        `${name}: a consumer gave up on messages (dead-letter queue not empty).`,
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+      );
+      alarm(
+        `${name}OldestMessageAlarm`,
+        p.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: fiveMinutes }),
+        props.oldestMessageAlarmSeconds,
+        `${name}: consumers are behind (oldest message older than ${props.oldestMessageAlarmSeconds} s).`,
+      );
+      alarm(
+        `${name}FunctionErrorsAlarm`,
+        p.fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+        1,
+        `${name}: the function crashed or timed out (the API answered 5xx).`,
+      );
+      alarm(
+        `${name}FunctionThrottlesAlarm`,
+        p.fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
+        1,
+        `${name}: invocations were throttled (the API answered 5xx).`,
+      );
+
+      const outcomes = Object.values(Outcome).map((outcome) => outcomeMetric(p.provider, outcome));
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: `${name}: outcomes`,
+          left: outcomes,
+          stacked: true,
+          width: 6,
+        }),
+        new GraphWidget({
+          title: `${name}: rejections`,
+          left: RejectionReasons.map((reason) => outcomeMetric(p.provider, `rejected_${reason}`)),
+          width: 4,
+        }),
+        new GraphWidget({
+          title: `${name}: latency (ms)`,
+          left: ['p50', 'p90', 'p99'].map((stat) => outcomeMetric(p.provider, 'latency', stat)),
+          width: 4,
+        }),
+        new GraphWidget({
+          title: `${name}: function`,
+          left: [p.fn.metricInvocations(), p.fn.metricErrors(), p.fn.metricThrottles()],
+          right: [p.fn.metricDuration({ statistic: 'p99' })],
+          width: 5,
+        }),
+        new GraphWidget({
+          title: `${name}: queue`,
+          left: [
+            p.queue.metricApproximateNumberOfMessagesVisible(),
+            p.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead letters' }),
+          ],
+          right: [p.queue.metricApproximateAgeOfOldestMessage()],
+          width: 5,
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { ProviderName } from '../functions/core/provider.js';
+import { type AnyProviderAdapter, providerAdapters } from '../functions/registry.js';
+import type { IngressSettings } from './config.js';
+
+/** One URL to paste into a provider's dashboard. */
+export interface WebhookUrl {
+  /** CloudFormation output name. */
+  readonly output: string;
+  /** Path under the API's base URL. */
+  readonly path: string;
+  /** Where it goes, in the provider's own words. */
+  readonly pasteInto: string;
+}
+
+/** What the stack needs to know about a provider beyond its adapter. */
+export interface ProviderDeployment {
+  readonly provider: ProviderName;
+  /** PascalCase, for construct ids and output names. */
+  readonly title: string;
+  /** API Gateway route paths served by the provider's function. */
+  readonly routes: readonly string[];
+  readonly urls: readonly WebhookUrl[];
+  /**
+   * The secret's placeholder: a JSON template plus one key that Secrets Manager fills
+   * with a random value, so nothing anyone knows verifies until the operator sets it.
+   */
+  readonly secretPlaceholder: {
+    readonly template: Record<string, unknown>;
+    readonly generatedKey: string;
+  };
+  /** The documented secret JSON, as shown in the README (values to replace). */
+  readonly secretShape: string;
+  /** Provider-specific environment flags. */
+  flags(settings: IngressSettings): Record<string, string>;
+}
+
+export const SIGMA_PRODUCTS = ['transaction-monitoring', 'aml', 'cdd'] as const;
+
+// Flag names as the adapters read them (functions/sigma, functions/signifyd).
+const SIGMA_LEGACY_FLAG = 'SIGMA_ALLOW_LEGACY_SHA256';
+const SIGNIFYD_TEST_EVENTS_FLAG = 'SIGNIFYD_FORWARD_TEST_EVENTS';
+
+const pascal = (text: string) =>
+  text.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+
+/** Every provider the contract knows; the stack deploys those the registry serves. */
+export const ProviderDeployments: Readonly<Record<ProviderName, ProviderDeployment>> = {
+  sigma: {
+    provider: 'sigma',
+    title: 'Sigma',
+    routes: ['/webhooks/sigma/{product}'],
+    urls: SIGMA_PRODUCTS.map((product) => ({
+      output: `Sigma${pascal(product)}WebhookUrl`,
+      path: `/webhooks/sigma/${product}`,
+      pasteInto: `My Account → API & Webhooks → Webhooks → ${product} webhook URL`,
+    })),
+    // An unknown random businessId: an HMAC over it cannot be forged.
+    secretPlaceholder: {
+      template: {
+        credentials: [{ apiKey: 'REPLACE_WITH_API_KEY', apiSecret: 'REPLACE_WITH_API_SECRET' }],
+      },
+      generatedKey: 'businessId',
+    },
+    secretShape:
+      '{"credentials":[{"apiKey":"API_KEY","apiSecret":"API_SECRET"}],"businessId":"BUSINESS_ID"}',
+    flags: (settings) => ({ [SIGMA_LEGACY_FLAG]: String(settings.sigmaAllowLegacySha256) }),
+  },
+  sigmate: {
+    provider: 'sigmate',
+    title: 'Sigmate',
+    routes: ['/webhooks/sigmate'],
+    urls: [
+      {
+        output: 'SigmateWebhookUrl',
+        path: '/webhooks/sigmate',
+        pasteInto: '/dashboard/delivery → Webhook card → URL',
+      },
+    ],
+    secretPlaceholder: { template: {}, generatedKey: 'webhookSecrets' },
+    secretShape: '{"webhookSecrets":["WEBHOOK_SECRET"]}',
+    flags: () => ({}),
+  },
+  signifyd: {
+    provider: 'signifyd',
+    title: 'Signifyd',
+    routes: ['/webhooks/signifyd'],
+    urls: [
+      {
+        output: 'SignifydWebhookUrl',
+        path: '/webhooks/signifyd',
+        pasteInto: 'Settings → Notifications (Webhooks): one URL for every topic',
+      },
+    ],
+    secretPlaceholder: { template: {}, generatedKey: 'apiKeys' },
+    secretShape: '{"apiKeys":["TEAM_API_KEY"]}',
+    flags: (settings) => ({
+      [SIGNIFYD_TEST_EVENTS_FLAG]: String(settings.signifydForwardTestEvents),
+    }),
+  },
+};
+
+/** A registered provider with its deployment details and its adapter (built with defaults). */
+export interface DeployedProvider extends ProviderDeployment {
+  readonly adapter: AnyProviderAdapter;
+}
+
+/** The providers this build serves, in a stable order. */
+export function deployedProviders(): DeployedProvider[] {
+  return (Object.keys(ProviderDeployments) as ProviderName[]).flatMap((provider) => {
+    const create = providerAdapters[provider];
+    return create ? [{ ...ProviderDeployments[provider], adapter: create({}) }] : [];
+  });
+}

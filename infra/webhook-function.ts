@@ -1,0 +1,141 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  type BundlingOptions,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { EnvNames } from '../functions/core/config.js';
+import type { ProviderName } from '../functions/core/provider.js';
+import { lambdaEsbuildOptions } from './bundling.js';
+
+/** Lambda memory of every webhook function (arm64); the bench measures this size. */
+export const WEBHOOK_FUNCTION_MEMORY_MB = 256;
+/** Under every provider's own timeout: Sigmate closes the connection at 5 s. */
+export const WEBHOOK_FUNCTION_TIMEOUT = Duration.seconds(4);
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
+
+/** The repository root: entries and the lock file are resolved from here, whatever the cwd. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * NodejsFunction bundling equal to {@link lambdaEsbuildOptions}, the configuration the
+ * bench measures, run by the local esbuild (never Docker). The metafile is a build
+ * report for the bench, not part of the bundle, so it is left out of the asset.
+ */
+export function lambdaBundling(): BundlingOptions {
+  const options = lambdaEsbuildOptions('entry.ts', 'index.mjs');
+  if (options.format !== 'esm' || typeof options.target !== 'string') {
+    throw new Error('infra/bundling.ts must describe an ESM bundle with a single target');
+  }
+  return {
+    minify: options.minify === true,
+    sourceMap: options.sourcemap === true,
+    target: options.target,
+    format: OutputFormat.ESM,
+    mainFields: [...(options.mainFields ?? [])],
+    banner: options.banner?.js ?? '',
+    externalModules: [...(options.external ?? [])],
+    esbuildArgs: options.legalComments ? { '--legal-comments': options.legalComments } : {},
+    forceDockerBundling: false,
+  };
+}
+
+/** Settings every function of the project shares, webhook or consumer. */
+export function sharedFunctionProps(entry: string): NodejsFunctionProps {
+  return {
+    entry: path.join(PROJECT_ROOT, entry),
+    handler: 'handler',
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    runtime: LAMBDA_RUNTIME,
+    architecture: LAMBDA_ARCHITECTURE,
+    bundling: lambdaBundling(),
+  };
+}
+
+/** A function's own log group and role, allowed to write only there. */
+export function functionLogAndRole(
+  scope: Construct,
+  id: string,
+  retention: RetentionDays,
+): { logGroup: LogGroup; role: Role } {
+  const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+    retention,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  // A role of our own instead of AWSLambdaBasicExecutionRole: logs to this group only.
+  const role = new Role(scope, `${id}Role`, {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+  });
+  logGroup.grantWrite(role);
+  return { logGroup, role };
+}
+
+export interface WebhookFunctionProps {
+  readonly provider: ProviderName;
+  readonly table: ITable;
+  readonly queue: IQueue;
+  readonly secret: ISecret;
+  readonly maxBodyBytes: number;
+  readonly retentionDays: number;
+  readonly storeEnvelopes: boolean;
+  readonly sourceAllowlist: readonly string[];
+  /** Provider-specific flags (names only, never secret values). */
+  readonly flags: Readonly<Record<string, string>>;
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * One provider's webhook function, `functions/<provider>/handler.ts`. Fixes the
+ * defaults every webhook function shares and grants exactly what the environment
+ * names: put/update/delete on the table, send to its own queue, read its own secret.
+ */
+export class WebhookFunction extends NodejsFunction {
+  readonly provider: ProviderName;
+  readonly functionRole: IRole;
+  readonly functionLogGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
+    const { logGroup, role } = functionLogAndRole(scope, id, props.logRetention);
+    super(scope, id, {
+      ...sharedFunctionProps(`functions/${props.provider}/handler.ts`),
+      description: `Webhook ingress for ${props.provider}`,
+      memorySize: WEBHOOK_FUNCTION_MEMORY_MB,
+      timeout: WEBHOOK_FUNCTION_TIMEOUT,
+      logGroup,
+      role,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [EnvNames.tableName]: props.table.tableName,
+        [EnvNames.queueUrl]: props.queue.queueUrl,
+        [EnvNames.secretId]: props.secret.secretArn,
+        [EnvNames.maxBodyBytes]: String(props.maxBodyBytes),
+        [EnvNames.retentionDays]: String(props.retentionDays),
+        [EnvNames.storeEnvelopes]: String(props.storeEnvelopes),
+        ...(props.sourceAllowlist.length > 0
+          ? { [EnvNames.sourceAllowlist]: props.sourceAllowlist.join(',') }
+          : {}),
+        ...props.flags,
+      },
+    });
+    this.provider = props.provider;
+    this.functionRole = role;
+    this.functionLogGroup = logGroup;
+
+    // The item-level writes of functions/core/idempotency.ts, and nothing that reads.
+    props.table.grant(role, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    props.queue.grant(role, 'sqs:SendMessage');
+    props.secret.grantRead(role);
+  }
+}

@@ -1,0 +1,314 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvNames } from '../../functions/core/config.js';
+import { RecordAttributes } from '../../functions/core/idempotency.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/observability.js';
+import { lambdaEsbuildOptions } from '../../infra/bundling.js';
+import { addIngressStack } from '../../infra/ingress-app.js';
+import { deployedProviders } from '../../infra/providers.js';
+import type { WebhookIngressStack } from '../../infra/stack.js';
+import { PROJECT_ROOT } from '../../infra/webhook-function.js';
+
+// One synth for the whole file: the defaults plus an alarm e-mail.
+let outdir: string;
+let stack: WebhookIngressStack;
+let template: Template;
+let app: App;
+const providers = deployedProviders();
+
+type Json = Record<string, unknown>;
+const resources = (type: string): [string, Json][] =>
+  Object.entries(template.findResources(type)) as [string, Json][];
+const props = (resource: Json) => resource.Properties as Json;
+
+beforeAll(() => {
+  outdir = mkdtempSync(path.join(tmpdir(), 'cdk-stack-test-'));
+  app = new App({
+    outdir,
+    context: { alarmEmail: 'ops@example.com', 'aws:cdk:enable-asset-metadata': true },
+  });
+  stack = addIngressStack(app);
+  app.synth();
+  template = Template.fromStack(stack);
+});
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('infra: stack', () => {
+  it('serves every registered provider', () => {
+    expect(providers.map((p) => p.provider)).toContain('sigmate');
+    expect([...stack.providers.keys()]).toEqual(providers.map((p) => p.provider));
+  });
+
+  it('routes exactly the contract paths, each to its own provider function, and the rest to a 404', () => {
+    const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => props(r).RouteKey);
+    expect(routes.sort()).toEqual(
+      [...providers.flatMap((p) => p.routes.map((r) => `ANY ${r}`)), '$default'].sort(),
+    );
+    for (const [, route] of resources('AWS::ApiGatewayV2::Route')) {
+      expect(props(route).AuthorizationType).toBe('NONE');
+    }
+    const integrations = resources('AWS::ApiGatewayV2::Integration');
+    // One per provider, plus the $default route's, whose function answers `not_found`.
+    expect(integrations).toHaveLength(providers.length + 1);
+  });
+
+  it('has no CORS and one $default stage with throttling and JSON access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.absent(),
+    });
+    const stages = resources('AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    const stage = props(stages[0]?.[1] ?? {});
+    expect(stage.StageName).toBe('$default');
+    expect(stage.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+    const log = stage.AccessLogSettings as { Format: string };
+    expect(JSON.parse(log.Format)).toMatchObject({ requestId: '$context.requestId' });
+  });
+
+  it('runs every function on nodejs24.x arm64, 256 MB, 4 s, with source maps on', () => {
+    const functions = resources('AWS::Lambda::Function');
+    expect(functions).toHaveLength(providers.length);
+    for (const [, fn] of functions) {
+      expect(props(fn)).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        MemorySize: 256,
+        Timeout: 4,
+        Handler: 'index.handler',
+      });
+      const env = (props(fn).Environment as { Variables: Json }).Variables;
+      expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(Object.keys(env)).toEqual(
+        expect.arrayContaining([
+          EnvNames.tableName,
+          EnvNames.queueUrl,
+          EnvNames.secretId,
+          EnvNames.maxBodyBytes,
+          EnvNames.retentionDays,
+        ]),
+      );
+      expect(props(fn).LoggingConfig).toEqual({ LogGroup: expect.anything() });
+    }
+  });
+
+  it('puts only names and ARNs in the environment, never a secret value', () => {
+    for (const [, fn] of resources('AWS::Lambda::Function')) {
+      const env = (props(fn).Environment as { Variables: Json }).Variables;
+      for (const [name, value] of Object.entries(env)) {
+        expect(name).not.toMatch(/KEY|SECRET$|TOKEN|PASSWORD/);
+        if (typeof value === 'string') expect(value).toMatch(/^[\w.,/:=-]*$/);
+        else expect(JSON.stringify(value)).toMatch(/^\{"(Ref|Fn::GetAtt)"/);
+      }
+    }
+  });
+
+  it('grants each function its own queue and secret, and item writes on the table only', () => {
+    const tableArn = {
+      'Fn::GetAtt': [stack.getLogicalId(stack.table.node.defaultChild as never), 'Arn'],
+    };
+    for (const [name, resources_] of stack.providers) {
+      const policy = resources_.fn.functionRole.node.tryFindChild('DefaultPolicy');
+      expect(policy, name).toBeDefined();
+      const statements = stack.resolve((policy as unknown as { document: unknown }).document)
+        .Statement as { Action: string | string[]; Resource: unknown }[];
+      const byAction = new Map(
+        statements.map((s) => [[s.Action].flat().sort().join(','), [s.Resource].flat()]),
+      );
+      expect(byAction.get('sqs:SendMessage')).toEqual([
+        { 'Fn::GetAtt': [stack.getLogicalId(resources_.queue.node.defaultChild as never), 'Arn'] },
+      ]);
+      expect(byAction.get('dynamodb:DeleteItem,dynamodb:PutItem,dynamodb:UpdateItem')).toEqual([
+        tableArn,
+      ]);
+      expect(byAction.get('secretsmanager:DescribeSecret,secretsmanager:GetSecretValue')).toEqual([
+        { Ref: stack.getLogicalId(resources_.secret.node.defaultChild as never) },
+      ]);
+      expect(byAction.get('logs:CreateLogStream,logs:PutLogEvents')).toBeDefined();
+      expect(statements).toHaveLength(4);
+    }
+  });
+
+  it('has no policy with a "*" resource and no managed policy on any role', () => {
+    for (const [, policy] of resources('AWS::IAM::Policy')) {
+      expect(JSON.stringify(props(policy).PolicyDocument)).not.toMatch(/"Resource":"\*"|"\*"\]/);
+    }
+    for (const [, role] of resources('AWS::IAM::Role')) {
+      expect(props(role).ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('keeps the idempotency table on demand, with TTL, PITR, deletion protection, retained', () => {
+    const tables = resources('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(1);
+    const [, table] = tables[0] ?? ['', {}];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(props(table)).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: RecordAttributes.key, KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: RecordAttributes.expiration, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('encrypts every queue, gives each provider queue a dead-letter queue, 1 MiB messages', () => {
+    const queues = resources('AWS::SQS::Queue');
+    expect(queues).toHaveLength(providers.length * 2);
+    for (const [, queue] of queues) {
+      expect(props(queue)).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MaximumMessageSize: 1048576,
+      });
+    }
+    for (const [, { queue, deadLetterQueue }] of stack.providers) {
+      const main =
+        template.toJSON().Resources[stack.getLogicalId(queue.node.defaultChild as never)];
+      const dlq =
+        template.toJSON().Resources[stack.getLogicalId(deadLetterQueue.node.defaultChild as never)];
+      expect(main.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+      expect(main.Properties.VisibilityTimeout).toBe(60);
+      expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+    }
+  });
+
+  it('refuses plain-HTTP access to every queue', () => {
+    const policies = resources('AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(providers.length * 2);
+    for (const [, policy] of policies) {
+      expect(JSON.stringify(props(policy))).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('creates each secret with a random placeholder in its documented shape', () => {
+    for (const [name, { secret, deployment }] of stack.providers) {
+      const resource =
+        template.toJSON().Resources[stack.getLogicalId(secret.node.defaultChild as never)];
+      expect(resource.Properties.Name).toBe(`webhook-ingress/prod/${name}`);
+      expect(resource.Properties.SecretString).toBeUndefined();
+      const generate = resource.Properties.GenerateSecretString;
+      expect(generate.GenerateStringKey).toBe(deployment.secretPlaceholder.generatedKey);
+      // The key that verifies signatures is never a value written in the template.
+      expect(JSON.parse(generate.SecretStringTemplate)).not.toHaveProperty(
+        generate.GenerateStringKey,
+      );
+    }
+  });
+
+  it('alarms on retry, 401 spikes, dead letters, message age, errors and throttles per provider', () => {
+    const alarms = resources('AWS::CloudWatch::Alarm').map(([, a]) => props(a));
+    const metricNames = alarms.map((a) => `${a.Namespace}:${a.MetricName}`);
+    expect(metricNames).toContain('AWS/ApiGateway:5xx');
+    for (const { provider } of providers) {
+      const ours = alarms.filter((a) =>
+        JSON.stringify(a.Dimensions ?? []).includes(`"Value":"${provider}"`),
+      );
+      expect(ours.map((a) => a.MetricName).sort()).toEqual(['rejected_signature', 'retry']);
+      for (const alarm of ours) {
+        expect(alarm.Namespace).toBe(METRICS_NAMESPACE);
+        expect(alarm.Dimensions).toEqual(
+          expect.arrayContaining([
+            { Name: 'service', Value: SERVICE_NAME },
+            { Name: 'provider', Value: provider },
+          ]),
+        );
+      }
+    }
+    const counts = (name: string) => metricNames.filter((m) => m.endsWith(`:${name}`)).length;
+    expect(counts('ApproximateNumberOfMessagesVisible')).toBe(providers.length);
+    expect(counts('ApproximateAgeOfOldestMessage')).toBe(providers.length);
+    expect(counts('Errors')).toBe(providers.length);
+    expect(counts('Throttles')).toBe(providers.length);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
+  });
+
+  it('notifies an encrypted, TLS-only SNS topic subscribed by the alarm e-mail', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('outputs every URL to paste, the queues and the secret names', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    for (const p of providers) {
+      for (const url of p.urls) {
+        expect(JSON.stringify(outputs[url.output]?.Value)).toContain(url.path);
+      }
+      for (const suffix of [
+        'QueueUrl',
+        'QueueArn',
+        'DeadLetterQueueUrl',
+        'DeadLetterQueueArn',
+        'SecretName',
+      ]) {
+        expect(outputs, `${p.title}${suffix}`).toHaveProperty(`${p.title}${suffix}`);
+      }
+    }
+    if (stack.providers.has('sigma')) {
+      expect(Object.keys(outputs)).toEqual(
+        expect.arrayContaining([
+          'SigmaTransactionMonitoringWebhookUrl',
+          'SigmaAmlWebhookUrl',
+          'SigmaCddWebhookUrl',
+        ]),
+      );
+    }
+  });
+
+  it('passes cdk-nag AwsSolutions with no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(app);
+    expect(
+      report.violations.map((v) => `${v.ruleName} ${v.violatingResources[0]?.constructPath}`),
+    ).toEqual([]);
+  });
+
+  it('writes a reason for every acknowledged cdk-nag rule into the template', () => {
+    const suppressions = Object.values(template.toJSON().Resources as Record<string, Json>)
+      .flatMap(
+        (r) =>
+          ((r.Metadata as Json | undefined)?.cdk_nag as Json | undefined)?.rules_to_suppress ?? [],
+      )
+      .flat() as { id: string; reason: string }[];
+    expect(new Set(suppressions.map((s) => s.id))).toEqual(
+      new Set(['AwsSolutions-APIG4', 'AwsSolutions-SMG4']),
+    );
+    for (const s of suppressions) expect(s.reason.length).toBeGreaterThan(80);
+  });
+});
+
+describe('infra: bundling', () => {
+  it('builds each function asset with the bench esbuild settings, byte for byte', async () => {
+    const assets = template.toJSON().Resources as Record<string, Json>;
+    const scratch = mkdtempSync(path.join(tmpdir(), 'bench-'));
+    await Promise.all(
+      [...stack.providers].map(async ([name, { fn }]) => {
+        const resource = assets[stack.getLogicalId(fn.node.defaultChild as never)] as Json;
+        const dir = path.join(outdir, (resource.Metadata as Json)['aws:asset:path'] as string);
+        expect(existsSync(path.join(dir, 'index.mjs.map')), name).toBe(true);
+        const bench = path.join(scratch, name, 'index.mjs');
+        await build({
+          ...lambdaEsbuildOptions(path.join(PROJECT_ROOT, `functions/${name}/handler.ts`), bench),
+          absWorkingDir: PROJECT_ROOT,
+          logLevel: 'silent',
+        });
+        const same = readFileSync(path.join(dir, 'index.mjs')).equals(readFileSync(bench));
+        expect(same, name).toBe(true);
+      }),
+    );
+    rmSync(scratch, { recursive: true, force: true });
+  });
+});
