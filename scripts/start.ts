@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     dynamodbPort: readInteger(process.env, 'DYNAMODB_PORT', 8000, 1, 65_535),
     sqsPort: readInteger(process.env, 'SQS_PORT', 9324, 1, 65_535),
     dataDir: stateDir,
-    env: process.env,
+    // Locally, keep envelopes so `webhook-ingress replay` works out of the box (it costs nothing here).
+    env: { WEBHOOK_STORE_ENVELOPES: 'true', ...process.env },
     endpointsFile,
     onProgress: (message) => line(`… ${message}`),
   });

@@ -28,6 +28,22 @@ try {
   // A fauxqs without that module keeps its own URL shape; clients set an explicit endpoint anyway.
 }
 
+// fauxqs 2.4.1 persists ChangeMessageVisibility(0) with a NULL receive count, which its
+// NOT NULL column refuses: the message then vanishes until a restart. Keep the count.
+try {
+  const { PersistenceManager } = await import(
+    new URL('./persistence.js', import.meta.resolve('fauxqs')).href
+  );
+  PersistenceManager.prototype.updateMessageReady = function updateMessageReady(messageId) {
+    this.readyStatement ??= this.db.prepare(
+      'UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?',
+    );
+    this.readyStatement.run(messageId);
+  };
+} catch {
+  // Another fauxqs layout: its own code stands.
+}
+
 const { startFauxqs } = await import('fauxqs');
 const server = await startFauxqs({
   port: Number(portText),

@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ProviderName } from '../../functions/core/provider.js';
+import { CliError, ExitCode, UnavailableError, UsageError } from './errors.js';
+import { type Io, progressBar } from './io.js';
+import {
+  type Delivery,
+  type SampleOptions,
+  type SigningOptions,
+  samplers,
+} from './samples/index.js';
+import type { Target } from './target.js';
+
+export interface SendOptions {
+  readonly provider: ProviderName;
+  readonly product?: string | undefined;
+  readonly topic?: string | undefined;
+  readonly apiVersion?: 2 | 3 | undefined;
+  readonly checkpoint?: string | undefined;
+  /** Send this file's bytes instead of generated samples. */
+  readonly file?: string | undefined;
+  readonly count: number;
+  readonly concurrency: number;
+  /** Share of the deliveries that are redeliveries of an earlier one, 0 ≤ r < 1. */
+  readonly duplicates: number;
+  readonly badSignature?: boolean | undefined;
+  readonly testPing?: boolean | undefined;
+  /** Print every answer, not only the counts. */
+  readonly verbose?: boolean | undefined;
+  readonly requestTimeoutMs?: number | undefined;
+  readonly now?: () => Date;
+  readonly uuid?: () => string;
+  /** Uniform in [0, 1): picks which events are redelivered. */
+  readonly random?: () => number;
+}
+
+/** An answer the flags predict: status code and body `status` (any of several). */
+export interface Expectation {
+  readonly statusCode: number;
+  readonly status: readonly string[];
+}
+
+export interface SendReport {
+  readonly sent: number;
+  readonly unique: number;
+  readonly redeliveries: number;
+  /** `"200 accepted"` → how many. */
+  readonly counts: Record<string, number>;
+  readonly unexpected: number;
+  /** Envelope ids of the events accepted in this run. */
+  readonly acceptedIds: readonly string[];
+  readonly exitCode: ExitCode;
+}
+
+interface Job {
+  readonly index: number;
+  readonly delivery: Delivery;
+  readonly expect: Expectation;
+  /** For a redelivery: the original, whose answer's `id` it must repeat. */
+  readonly original?: Job;
+  answerId?: string;
+}
+
+interface Answer {
+  readonly statusCode: number;
+  readonly status: string;
+  readonly id?: string | undefined;
+  readonly text: string;
+}
+
+function isJsonObject(bytes: Buffer): boolean {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** What the flags say the ingress must answer. */
+export function predict(
+  options: Pick<SendOptions, 'badSignature' | 'testPing' | 'file'>,
+  redelivery: boolean,
+  validJson = true,
+): Expectation {
+  if (options.badSignature) return { statusCode: 401, status: ['rejected'] };
+  if (!validJson) return { statusCode: 400, status: ['rejected'] };
+  if (options.testPing) return { statusCode: 200, status: ['ignored'] };
+  if (redelivery) return { statusCode: 200, status: ['duplicate'] };
+  // A file's event may have been sent before this run.
+  return { statusCode: 200, status: options.file ? ['accepted', 'duplicate'] : ['accepted'] };
+}
+
+async function post(url: string, delivery: Delivery, timeoutMs: number): Promise<Answer> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: delivery.headers,
+      body: delivery.body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    const reason =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (cause?.code ?? (error as Error).message);
+    throw new UnavailableError(`could not reach ${url}: ${reason}`, { cause: error });
+  }
+  const text = await response.text();
+  let status = '(not JSON)';
+  let id: string | undefined;
+  try {
+    const body = JSON.parse(text) as { status?: unknown; id?: unknown };
+    status = typeof body.status === 'string' ? body.status : '(no status)';
+    id = typeof body.id === 'string' ? body.id : undefined;
+  } catch {
+    // Reported as `(not JSON)`, which no expectation matches.
+  }
+  return { statusCode: response.status, status, id, text };
+}
+
+function matches(job: Job, answer: Answer): boolean {
+  if (answer.statusCode !== job.expect.statusCode) return false;
+  if (!job.expect.status.includes(answer.status)) return false;
+  // A redelivery must point at the envelope its original was given.
+  const firstId = job.original?.answerId;
+  if (answer.status === 'duplicate' && firstId !== undefined && answer.id !== firstId) return false;
+  return true;
+}
+
+/**
+ * `send`: plays the provider — builds realistic deliveries, signs them as the
+ * provider does, posts them with bounded concurrency, and compares every answer
+ * with what the flags predict. Redeliveries go out only after their original was
+ * answered, as a provider's retries do, so each must be answered `duplicate`.
+ */
+export async function send(target: Target, options: SendOptions, io: Io): Promise<SendReport> {
+  const sampler = samplers[options.provider];
+  const signing: SigningOptions = {
+    badSignature: options.badSignature,
+    testPing: options.testPing,
+  };
+  if (!Number.isSafeInteger(options.count) || options.count < 1) {
+    throw new UsageError('--count must be a whole number of at least 1');
+  }
+  if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) {
+    throw new UsageError('--concurrency must be a whole number of at least 1');
+  }
+  if (!(options.duplicates >= 0 && options.duplicates < 1)) {
+    throw new UsageError('--duplicates must be a ratio from 0 up to (not including) 1');
+  }
+  if (options.file !== undefined && options.duplicates > 0) {
+    throw new UsageError(
+      '--duplicates does not apply to --file: every copy of a file is one event',
+    );
+  }
+  if (options.badSignature && options.testPing) {
+    throw new UsageError('--bad-signature and --test-ping exclude each other');
+  }
+  if (options.provider !== 'signifyd' && (options.apiVersion !== undefined || options.checkpoint)) {
+    throw new UsageError('--api-version and --checkpoint are for signifyd only');
+  }
+  sampler.validate(
+    {
+      product: options.product,
+      topic: options.topic,
+      apiVersion: options.apiVersion,
+      checkpoint: options.checkpoint,
+    },
+    signing,
+  );
+
+  let fileBytes: Buffer | undefined;
+  if (options.file !== undefined) {
+    try {
+      fileBytes = await readFile(options.file);
+    } catch (error) {
+      throw new UsageError(`cannot read payload file ${options.file}: ${(error as Error).message}`);
+    }
+  }
+  let secrets: unknown;
+  try {
+    secrets = options.testPing ? { apiKey: '' } : sampler.secretsFromEnv(target.signingEnv);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    throw new UsageError(
+      `${error.message}: export it or pass --env-file (only the local target has demo secrets)`,
+    );
+  }
+
+  const now = options.now ?? (() => new Date());
+  const uuid = options.uuid ?? randomUUID;
+  const random = options.random ?? Math.random;
+  const unique = fileBytes ? 1 : options.count - Math.round(options.count * options.duplicates);
+  const redeliveries = options.count - unique;
+  const validJson = fileBytes ? isJsonObject(fileBytes) : true;
+
+  const originals: Job[] = [];
+  for (let index = 0; index < unique; index += 1) {
+    const sample: SampleOptions = {
+      product: options.product,
+      topic: options.topic,
+      apiVersion: options.apiVersion,
+      checkpoint: options.checkpoint,
+      sequence: index,
+      now: now(),
+      uuid,
+    };
+    const body = fileBytes ?? Buffer.from(sampler.sampleBody(sample), 'utf8');
+    originals.push({
+      index,
+      delivery: sampler.sign(body, secrets, sample, signing),
+      expect: predict(options, false, validJson),
+    });
+  }
+  const followers = new Map<Job, Job[]>();
+  for (let index = unique; index < options.count; index += 1) {
+    const original = originals[Math.floor(random() * unique)] ?? originals[0];
+    if (!original) break;
+    const job: Job = {
+      index,
+      delivery: original.delivery,
+      expect: predict(options, true, validJson),
+      original,
+    };
+    followers.set(original, [...(followers.get(original) ?? []), job]);
+  }
+
+  const url = target.urlFor(originals[0]?.delivery.path ?? '/');
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const counts: Record<string, number> = {};
+  const acceptedIds: string[] = [];
+  const surprises: string[] = [];
+  let unexpected = 0;
+  let done = 0;
+  const tick = progressBar(io, options.count, `${options.provider}`);
+  const started = Date.now();
+
+  await new Promise<void>((finish, fail) => {
+    const queue = [...originals];
+    let inFlight = 0;
+    let failed = false;
+    const pump = () => {
+      while (!failed && inFlight < options.concurrency && queue.length > 0) {
+        const job = queue.shift() as Job;
+        inFlight += 1;
+        post(url, job.delivery, timeoutMs).then(
+          (answer) => {
+            inFlight -= 1;
+            done += 1;
+            job.answerId = answer.id;
+            const label = `${answer.statusCode} ${answer.status}`;
+            counts[label] = (counts[label] ?? 0) + 1;
+            if (answer.status === 'accepted' && answer.id) acceptedIds.push(answer.id);
+            if (!matches(job, answer)) {
+              unexpected += 1;
+              if (surprises.length < 5) {
+                const expected = `${job.expect.statusCode} ${job.expect.status.join('|')}`;
+                surprises.push(`#${job.index + 1}: expected ${expected}, got ${answer.text}`);
+              }
+            }
+            if (options.verbose || options.count === 1)
+              io.out(`#${job.index + 1} ${answer.statusCode} ${answer.text}`);
+            queue.push(...(followers.get(job) ?? []));
+            tick(done);
+            if (inFlight === 0 && queue.length === 0) finish();
+            else pump();
+          },
+          (error: unknown) => {
+            failed = true;
+            fail(error);
+          },
+        );
+      }
+      if (inFlight === 0 && queue.length === 0) finish();
+    };
+    pump();
+  });
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const what = fileBytes ? `copies of ${options.file}` : `${options.provider} deliveries`;
+  io.out(
+    `sent ${options.count} ${what} to ${url} in ${seconds} s (${unique} unique, ${redeliveries} redeliveries)`,
+  );
+  for (const [label, count] of Object.entries(counts).sort()) {
+    io.out(`  ${label.padEnd(24)} ${count}`);
+  }
+  if (unexpected === 0) {
+    io.out(`all ${options.count} answers as expected`);
+  } else {
+    io.err(`${unexpected} of ${options.count} answers differed from what the flags predict:`);
+    for (const line of surprises) io.err(`  ${line}`);
+  }
+  return {
+    sent: options.count,
+    unique,
+    redeliveries,
+    counts,
+    unexpected,
+    acceptedIds,
+    exitCode: unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected,
+  };
+}

@@ -1,0 +1,133 @@
+import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type ProviderName, ProviderNames } from '../../functions/core/provider.js';
+import { CliError, fromAwsError } from './errors.js';
+import type { Io } from './io.js';
+import { ROUTE_PATHS, type StoreTarget } from './target.js';
+
+export interface QueueDepth {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+export interface StatusReport {
+  readonly target: string;
+  readonly routes: Record<string, string>;
+  readonly queues: Record<ProviderName, { queue: QueueDepth; deadLetterQueue: QueueDepth }>;
+  readonly table: { name: string; items: number; exact: boolean };
+}
+
+export interface StatusOptions {
+  /** Count the table's items with a scan (the default locally); else DescribeTable's estimate. */
+  readonly exact?: boolean | undefined;
+  readonly json?: boolean | undefined;
+}
+
+async function depth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
+/** `status`: the endpoints, each queue's depth (visible, in flight, DLQ) and the table's size. */
+export async function status(
+  target: StoreTarget,
+  options: StatusOptions,
+  io: Io,
+): Promise<StatusReport> {
+  const { dynamodb, sqs } = target.clients();
+  const routes: Record<string, string> = {};
+  for (const path of ROUTE_PATHS) {
+    try {
+      routes[path] = target.urlFor(path);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      routes[path] = '(no output)';
+    }
+  }
+  const exact = options.exact ?? target.kind === 'local';
+  let queues: StatusReport['queues'];
+  let items = 0;
+  try {
+    const entries = await Promise.all(
+      ProviderNames.map(
+        async (provider) =>
+          [
+            provider,
+            {
+              queue: await depth(sqs, target.queues[provider].queue),
+              deadLetterQueue: await depth(sqs, target.queues[provider].deadLetterQueue),
+            },
+          ] as const,
+      ),
+    );
+    queues = Object.fromEntries(entries) as StatusReport['queues'];
+    if (exact) {
+      let startKey: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+      do {
+        const page = await dynamodb.send(
+          new ScanCommand({
+            TableName: target.table,
+            Select: 'COUNT',
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        items += page.Count ?? 0;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    } else {
+      const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: target.table }));
+      items = Table?.ItemCount ?? 0;
+    }
+  } catch (error) {
+    throw fromAwsError(error, `reading the status of ${target.description}`);
+  }
+  const report: StatusReport = {
+    target: target.description,
+    routes,
+    queues,
+    table: { name: target.table, items, exact },
+  };
+  if (options.json) {
+    io.out(JSON.stringify(report, null, 2));
+    return report;
+  }
+  io.out(`target  ${target.description}`);
+  io.out('');
+  io.out('endpoints');
+  for (const [path, url] of Object.entries(routes))
+    io.out(`  POST ${url}${url.endsWith(path) ? '' : `  (${path})`}`);
+  io.out('');
+  io.out(
+    `queues    ${'visible'.padStart(9)} ${'in flight'.padStart(9)} ${'delayed'.padStart(9)} ${'DLQ'.padStart(9)} ${'DLQ held'.padStart(9)}`,
+  );
+  for (const provider of ProviderNames) {
+    const { queue, deadLetterQueue } = queues[provider];
+    const cells = [
+      queue.visible,
+      queue.inFlight,
+      queue.delayed,
+      deadLetterQueue.visible,
+      deadLetterQueue.inFlight,
+    ];
+    io.out(`  ${provider.padEnd(8)}${cells.map((cell) => String(cell).padStart(10)).join('')}`);
+  }
+  io.out('');
+  io.out(
+    `table   ${target.table}: ${items} item(s)${exact ? '' : ' (DescribeTable estimate, refreshed about every 6 hours; --exact scans)'}`,
+  );
+  return report;
+}

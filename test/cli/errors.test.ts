@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stackTarget } from '../../scripts/cli/target.js';
+import type { LocalEndpoints } from '../../scripts/local/ingress.js';
+import { cli, writeEndpoints } from './cli-support.js';
+
+// Nothing listens here: these tests must fail before any request is made.
+const NOWHERE = 'http://127.0.0.1:9';
+const endpointsNowhere: LocalEndpoints = {
+  api: NOWHERE,
+  region: 'us-east-1',
+  dynamodb: NOWHERE,
+  sqs: NOWHERE,
+  table: 't',
+  queues: { sigma: `${NOWHERE}/q/a`, sigmate: `${NOWHERE}/q/b`, signifyd: `${NOWHERE}/q/c` },
+  deadLetterQueues: {
+    sigma: `${NOWHERE}/d/a`,
+    sigmate: `${NOWHERE}/d/b`,
+    signifyd: `${NOWHERE}/d/c`,
+  },
+};
+
+function awsError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
+}
+
+const STACK_OUTPUTS = [
+  ['ApiEndpoint', 'https://abc.execute-api.eu-west-1.amazonaws.com'],
+  ['SigmateWebhookUrl', 'https://hooks.example.com/webhooks/sigmate'],
+  ['IdempotencyTableName', 'ingress-table'],
+  ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title) => [
+    [`${title}QueueUrl`, `https://sqs.eu-west-1.amazonaws.com/1/${title}`],
+    [`${title}DeadLetterQueueUrl`, `https://sqs.eu-west-1.amazonaws.com/1/${title}-dlq`],
+  ]),
+].map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
+
+describe('cli: clear errors and exit codes', () => {
+  const cloudFormation = mockClient(CloudFormationClient);
+  let endpoints: Awaited<ReturnType<typeof writeEndpoints>>;
+  beforeAll(async () => {
+    endpoints = await writeEndpoints(endpointsNowhere);
+  });
+  afterEach(() => {
+    cloudFormation.reset();
+  });
+  afterAll(async () => {
+    cloudFormation.restore();
+    await endpoints?.remove();
+  });
+
+  it('exits 2 with one line for an unknown provider', async () => {
+    const run = await cli(['send', 'stripe', '--endpoints', endpoints.file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toEqual([
+      'webhook-ingress: unknown provider "stripe" (expected sigma, sigmate, signifyd)',
+    ]);
+  });
+
+  it('exits 2 for an unreadable payload file, before sending anything', async () => {
+    const run = await cli([
+      'send',
+      'sigmate',
+      '--endpoints',
+      endpoints.file,
+      '--file',
+      '/no/such.json',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toHaveLength(1);
+    expect(run.stderr[0]).toMatch(
+      /^webhook-ingress: cannot read payload file \/no\/such\.json: ENOENT/,
+    );
+  });
+
+  it('exits 2 for malformed options', async () => {
+    const ratio = await cli(['send', 'sigmate', '--duplicates', '1.5']);
+    const count = await cli(['send', 'sigmate', '--count', '0']);
+    const product = await cli(['send', 'sigma', '--product', 'kyc']);
+    expect([ratio.code, count.code, product.code]).toEqual([2, 2, 2]);
+    expect(ratio.stderr.join('\n')).toMatch(/expected a ratio/);
+  });
+
+  it('exits 3 when there is no local ingress to talk to', async () => {
+    const run = await cli(['status', '--endpoints', '/no/such/endpoints.json']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toEqual([
+      'webhook-ingress: no local ingress: /no/such/endpoints.json does not exist (start one with npm start)',
+    ]);
+  });
+
+  it('exits 5 naming the address when the local ingress is not running', async () => {
+    const run = await cli(['send', 'sigmate', '--endpoints', endpoints.file]);
+    expect(run.code).toBe(5);
+    expect(run.stderr[0]).toMatch(/could not reach http:\/\/127\.0\.0\.1:9\/webhooks\/sigmate/);
+  });
+
+  it('exits 3 for a stack that does not exist', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .rejects(awsError('ValidationError', 'Stack with id nope does not exist'));
+    const run = await cli(['status', '--stack', 'nope', '--region', 'eu-west-1']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toEqual(['webhook-ingress: stack "nope" not found in eu-west-1']);
+  });
+
+  it('exits 4 when AWS refuses the credentials', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .rejects(
+        awsError('InvalidClientTokenId', 'The security token included in the request is invalid.'),
+      );
+    const run = await cli(['tail', '--stack', 'WebhookIngress-prod', '--region', 'eu-west-1']);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toHaveLength(1);
+    expect(run.stderr[0]).toMatch(
+      /AWS refused the credentials while reading stack "WebhookIngress-prod": InvalidClientTokenId/,
+    );
+  });
+
+  it('exits 3 when the stack lacks an output the CLI needs', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        { StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] },
+      ],
+    });
+    const run = await cli(['status', '--stack', 's', '--region', 'eu-west-1']);
+    expect(run.code).toBe(3);
+    expect(run.stderr[0]).toMatch(/stack "s" has no output/);
+  });
+
+  it('reads every URL from the stack outputs, route outputs first', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 's',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: STACK_OUTPUTS,
+        },
+      ],
+    });
+    const target = await stackTarget({ stack: 's', region: 'eu-west-1' }, {});
+    expect(target.urlFor('/webhooks/sigmate')).toBe('https://hooks.example.com/webhooks/sigmate');
+    expect(target.urlFor('/webhooks/sigma/aml')).toBe(
+      'https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/sigma/aml',
+    );
+    expect(target.table).toBe('ingress-table');
+    expect(target.queues.signifyd.deadLetterQueue).toMatch(/Signifyd-dlq$/);
+    target.close();
+  });
+
+  it('needs real secrets for a deployed target: no demo values', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 's',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: STACK_OUTPUTS,
+        },
+      ],
+    });
+    const run = await cli(['send', 'sigmate', '--stack', 's', '--region', 'eu-west-1']);
+    expect(run.code).toBe(2);
+    expect(run.stderr[0]).toMatch(
+      /SIGMATE_WEBHOOK_SECRET is not set: export it or pass --env-file/,
+    );
+  });
+
+  it('the installed bin answers with the same exit codes', async () => {
+    const root = resolve(import.meta.dirname, '../..');
+    const exec = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [resolve(root, 'bin/webhook-ingress.mjs'), ...args], {
+          cwd: root,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.on('close', (code) => done({ code, stderr }));
+      });
+    const [unknown, missing] = await Promise.all([
+      exec(['send', 'stripe']),
+      exec(['status', '--endpoints', '/no/such/endpoints.json']),
+    ]);
+    expect(unknown).toEqual({
+      code: 2,
+      stderr: 'webhook-ingress: unknown provider "stripe" (expected sigma, sigmate, signifyd)\n',
+    });
+    expect(missing.code).toBe(3);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { buildEnvelope } from '../../functions/core/envelope.js';
+import { sendBatches } from '../../scripts/cli/queue.js';
+import { markReplay, parseInstant } from '../../scripts/cli/replay.js';
+
+describe('cli replay: marking an envelope', () => {
+  const payload = '{"id":"e-1","amount":1.10,"note":",\\"payload\\":x"}';
+  const stored = buildEnvelope(
+    {
+      id: 'env-1',
+      provider: 'sigmate',
+      type: 'signal.fired',
+      idempotencyKey: 'e-1',
+      receivedAt: '2026-11-23T10:00:00.000Z',
+    },
+    payload,
+  );
+
+  it('adds replay: true and keeps id, idempotencyKey and receivedAt', () => {
+    const replayed = JSON.parse(markReplay(stored));
+    expect(replayed).toMatchObject({
+      version: 1,
+      id: 'env-1',
+      idempotencyKey: 'e-1',
+      receivedAt: '2026-11-23T10:00:00.000Z',
+      replay: true,
+    });
+  });
+
+  it('keeps the payload’s exact bytes, digits included', () => {
+    expect(markReplay(stored).endsWith(`,"payload":${payload}}`)).toBe(true);
+  });
+
+  it('refuses text that is not an envelope', () => {
+    expect(() => markReplay('{"hello":1}')).toThrow(/not an envelope/);
+  });
+});
+
+describe('cli replay: times', () => {
+  const now = new Date('2026-11-23T10:00:00.000Z');
+
+  it('reads durations as time before now', () => {
+    expect(parseInstant('15m', '--since', now).toISOString()).toBe('2026-11-23T09:45:00.000Z');
+    expect(parseInstant('2d', '--since', now).toISOString()).toBe('2026-11-21T10:00:00.000Z');
+  });
+
+  it('reads ISO-8601 times and refuses anything else', () => {
+    expect(parseInstant('2026-11-20T00:00:00Z', '--since', now).toISOString()).toBe(
+      '2026-11-20T00:00:00.000Z',
+    );
+    expect(() => parseInstant('yesterday', '--since', now)).toThrow(/--since must be/);
+  });
+});
+
+describe('cli queues: send batches', () => {
+  it('puts at most 10 messages and 256 KiB of bodies in a batch', () => {
+    const small = Array.from({ length: 25 }, () => 'x');
+    expect(sendBatches(small, (body) => body).map((batch) => batch.length)).toEqual([10, 10, 5]);
+    const big = Array.from({ length: 3 }, () => 'y'.repeat(200 * 1024));
+    expect(sendBatches(big, (body) => body).map((batch) => batch.length)).toEqual([1, 1, 1]);
+  });
+});
