@@ -70,11 +70,20 @@ export function decideOnExisting(
   existing: Record<string, AttributeValue> | undefined,
   bodyHash: string,
   now: number,
+  ownEnvelopeId?: string,
 ): ClaimResult {
   const stored = existing?.[RecordAttributes.bodyHash]?.S;
   if (stored !== undefined && stored !== bodyHash) return { kind: 'conflict' };
   const status = existing?.[RecordAttributes.status]?.S;
   const envelopeId = existing?.[RecordAttributes.envelopeId]?.S;
+  // The SDK retried a PutItem whose answer was lost: the claim found is this delivery's own.
+  if (
+    status === RecordStatus.InProgress &&
+    ownEnvelopeId !== undefined &&
+    envelopeId === ownEnvelopeId
+  ) {
+    return { kind: 'claimed' };
+  }
   if (status === RecordStatus.Completed && envelopeId !== undefined) {
     return { kind: 'duplicate', envelopeId };
   }
@@ -132,7 +141,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       return { kind: 'claimed' };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        return decideOnExisting(error.Item, request.bodyHash, request.now);
+        return decideOnExisting(error.Item, request.bodyHash, request.now, request.envelopeId);
       }
       throw new DependencyError('dynamodb', 'the idempotency claim failed', { cause: error });
     }

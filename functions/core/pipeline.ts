@@ -68,6 +68,9 @@ export type WebhookHandler = (event: unknown, context?: InvocationContext) => Pr
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Envelopes up to this size are kept in the record for replay; DynamoDB items stop at 400 KB. */
+export const MAX_STORED_ENVELOPE_BYTES = 350_000;
+
 function parseJsonObject(body: Buffer): { text: string; value: Record<string, unknown> } {
   let text: string;
   try {
@@ -171,7 +174,11 @@ export function createWebhookHandler<TSecrets>(
       now: now(),
       leaseMs,
       retentionSeconds,
-      envelope: deps.storeEnvelopes ? envelope : undefined,
+      // DynamoDB items stop at 400 KB: a larger envelope is enqueued but not kept for replay.
+      envelope:
+        deps.storeEnvelopes && Buffer.byteLength(envelope) <= MAX_STORED_ENVELOPE_BYTES
+          ? envelope
+          : undefined,
     });
     if (claim.kind === 'duplicate') return duplicate(claim.envelopeId);
     if (claim.kind === 'in_progress') throw new EventInProgressError(claim.retryAfterSeconds);
