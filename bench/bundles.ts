@@ -1,0 +1,136 @@
+/** Builds each measured function with the stack's own esbuild options and sizes it. */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+import { lambdaEsbuildOptions } from '../infra/bundling.js';
+
+export const projectRoot = resolve(import.meta.dirname, '..');
+export const outRoot = join(projectRoot, 'node_modules', '.cache', 'webhook-ingress', 'bench');
+/**
+ * Powertools Idempotency's DynamoDB layer needs `@aws-sdk/util-dynamodb` (a peer dependency
+ * users install). Until the project lists it, the bench also looks in this folder: extract
+ * `npm pack @aws-sdk/util-dynamodb` into `<here>/node_modules/@aws-sdk/util-dynamodb`.
+ */
+export const fallbackModules = join(
+  projectRoot,
+  'node_modules',
+  '.cache',
+  'webhook-ingress',
+  'bench-deps',
+  'node_modules',
+);
+
+/** A function the bench measures. `kind` decides how it is compared. */
+export interface Subject {
+  readonly name: string;
+  readonly kind: 'ours' | 'baseline' | 'floor' | 'variant';
+  readonly entry: string;
+  readonly description: string;
+}
+
+export interface Contributor {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+export interface BuiltBundle extends Subject {
+  readonly file: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly top: Contributor[];
+}
+
+/** Every subject: ours per provider present, the baseline, the floor, and measured variants. */
+export function subjects(): Subject[] {
+  const list: Subject[] = [];
+  for (const provider of ['sigmate', 'sigma', 'signifyd']) {
+    const entry = join(projectRoot, 'functions', provider, 'handler.ts');
+    if (existsSync(entry)) {
+      list.push({
+        name: `ours:${provider}`,
+        kind: 'ours',
+        entry,
+        description: `functions/${provider}/handler.ts`,
+      });
+    }
+  }
+  list.push(
+    {
+      name: 'baseline',
+      kind: 'baseline',
+      entry: join(projectRoot, 'bench', 'baselines', 'powertools-handler.ts'),
+      description: 'SDK v3 + Powertools Idempotency/Logger + hand HMAC',
+    },
+    {
+      name: 'floor',
+      kind: 'floor',
+      entry: join(projectRoot, 'bench', 'baselines', 'floor-handler.ts'),
+      description: 'HMAC only, no AWS calls',
+    },
+    {
+      name: 'variant:lean-wiring',
+      kind: 'variant',
+      entry: join(projectRoot, 'bench', 'variants', 'sigmate-lean.ts'),
+      description: 'ours without Secrets Manager, Parameters and Metrics',
+    },
+    {
+      name: 'variant:sdk-only',
+      kind: 'variant',
+      entry: join(projectRoot, 'bench', 'variants', 'sdk-only.ts'),
+      description: 'floor + SDK v3 DynamoDB and SQS clients, one call each',
+    },
+  );
+  return list;
+}
+
+/** Package (or project folder) a metafile input belongs to. */
+function owner(path: string): string {
+  const parts = path.split('/');
+  const at = parts.lastIndexOf('node_modules');
+  if (at >= 0) {
+    const scope = parts[at + 1] ?? '';
+    return scope.startsWith('@') ? `${scope}/${parts[at + 2] ?? ''}` : scope;
+  }
+  return parts.slice(0, -1).join('/') || path;
+}
+
+function contributors(metafile: Metafile, limit: number): Contributor[] {
+  const totals = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = owner(input);
+      totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...totals.entries()]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, limit);
+}
+
+/** Bundles one subject exactly as the CDK stack would, into the bench's cache folder. */
+export async function bundle(subject: Subject): Promise<BuiltBundle> {
+  const dir = join(outRoot, subject.name.replace(/[^a-z0-9-]/gi, '-'));
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'index.mjs');
+  // nodePaths only widens where a missing package is looked up; the output options are the stack's.
+  const result = await build({
+    ...lambdaEsbuildOptions(subject.entry, file),
+    nodePaths: [fallbackModules],
+    logLevel: 'silent',
+  });
+  const code = await readFile(file);
+  return {
+    ...subject,
+    file,
+    bytes: code.length,
+    gzipBytes: gzipSync(code, { level: 9 }).length,
+    top: result.metafile ? contributors(result.metafile, 8) : [],
+  };
+}
+
+export function displayPath(file: string): string {
+  return relative(projectRoot, file);
+}
