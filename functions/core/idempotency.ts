@@ -52,14 +52,19 @@ export type ClaimResult =
   | { readonly kind: 'in_progress'; readonly retryAfterSeconds: number }
   | { readonly kind: 'conflict' };
 
+/** Per-call options: `signal` aborts a call that would outlive the invocation's budget. */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** The idempotency ledger: claim before enqueueing, complete after, release on failure. */
 export interface IdempotencyStore {
   /** Claims the key, or says why not. Throws {@link DependencyError}. */
-  claim(request: ClaimRequest): Promise<ClaimResult>;
+  claim(request: ClaimRequest, options?: CallOptions): Promise<ClaimResult>;
   /** Marks a claim completed once the event is on the queue. Throws {@link DependencyError}. */
-  complete(recordKey: string, envelopeId: string): Promise<void>;
+  complete(recordKey: string, envelopeId: string, options?: CallOptions): Promise<void>;
   /** Drops our own claim after a failed enqueue, so the provider's retry goes through. */
-  release(recordKey: string, envelopeId: string): Promise<void>;
+  release(recordKey: string, envelopeId: string, options?: CallOptions): Promise<void>;
 }
 
 /**
@@ -101,7 +106,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     private readonly tableName: string,
   ) {}
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
+  async claim(request: ClaimRequest, options: CallOptions = {}): Promise<ClaimResult> {
     const a = RecordAttributes;
     try {
       await this.client.send(
@@ -137,6 +142,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        { abortSignal: options.signal },
       );
       return { kind: 'claimed' };
     } catch (error) {
@@ -147,7 +153,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async complete(recordKey: string, envelopeId: string): Promise<void> {
+  async complete(recordKey: string, envelopeId: string, options: CallOptions = {}): Promise<void> {
     const a = RecordAttributes;
     try {
       await this.client.send(
@@ -167,6 +173,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
             ':envelopeId': { S: envelopeId },
           },
         }),
+        { abortSignal: options.signal },
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return;
@@ -174,7 +181,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async release(recordKey: string, envelopeId: string): Promise<void> {
+  async release(recordKey: string, envelopeId: string, options: CallOptions = {}): Promise<void> {
     const a = RecordAttributes;
     try {
       await this.client.send(
@@ -188,6 +195,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
             ':inProgress': { S: RecordStatus.InProgress },
           },
         }),
+        { abortSignal: options.signal },
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return;

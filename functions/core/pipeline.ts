@@ -14,7 +14,7 @@ import {
   SourceForbiddenError,
 } from './errors.js';
 import { type HttpResult, normaliseEvent, type WebhookRequest } from './http.js';
-import type { IdempotencyStore } from './idempotency.js';
+import type { CallOptions, IdempotencyStore } from './idempotency.js';
 import type { ProviderAdapter, RouteMatch, Verification } from './provider.js';
 import type { EventPublisher } from './publisher.js';
 import { type Answer, accepted, answerForError, duplicate, ignored, Outcome } from './respond.js';
@@ -67,6 +67,15 @@ export interface PipelineDependencies<TSecrets> {
 export type WebhookHandler = (event: unknown, context?: InvocationContext) => Promise<HttpResult>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Time kept back from the invocation's budget: the claim and the enqueue are
+ * aborted this long before Lambda would kill the invocation, leaving room to
+ * release the claim and answer `503 retry` instead of timing out.
+ */
+export const RESERVE_FOR_RELEASE_MS = 750;
+/** Time kept back for the last call (completion or release) and the answer itself. */
+export const RESERVE_FOR_ANSWER_MS = 250;
 
 /** Envelopes up to this size are kept in the record for replay; DynamoDB items stop at 400 KB. */
 export const MAX_STORED_ENVELOPE_BYTES = 350_000;
@@ -146,11 +155,15 @@ export function createWebhookHandler<TSecrets>(
     const envelopeId = newId();
     const receivedAt = new Date(started).toISOString();
     const remaining = context?.getRemainingTimeInMillis?.();
+    const budgeted = remaining !== undefined && Number.isFinite(remaining) && remaining > 0;
     // The lease outlives this invocation, so a live delivery is never overtaken.
-    const leaseMs =
-      remaining !== undefined && Number.isFinite(remaining) && remaining > 0
-        ? remaining + 1000
-        : deps.leaseSeconds * 1000;
+    const leaseMs = budgeted ? remaining + 1000 : deps.leaseSeconds * 1000;
+    const budgetStart = performance.now();
+    /** Runs a call aborted `reserveMs` before the invocation's time runs out (real, not injected, time). */
+    const within = <T>(reserveMs: number, call: (options: CallOptions) => Promise<T>) =>
+      budgeted
+        ? withDeadline(remaining - reserveMs - (performance.now() - budgetStart), call)
+        : call({});
 
     const envelope = buildEnvelope(
       {
@@ -164,33 +177,43 @@ export function createWebhookHandler<TSecrets>(
       },
       text,
     );
-    const claim = await deps.store.claim({
-      recordKey,
-      bodyHash: bodySha256,
-      envelopeId,
-      provider: adapter.provider,
-      type: description.type,
-      receivedAt,
-      now: now(),
-      leaseMs,
-      retentionSeconds,
-      // DynamoDB items stop at 400 KB: a larger envelope is enqueued but not kept for replay.
-      envelope:
-        deps.storeEnvelopes && Buffer.byteLength(envelope) <= MAX_STORED_ENVELOPE_BYTES
-          ? envelope
-          : undefined,
-    });
+    const claim = await within(RESERVE_FOR_RELEASE_MS, (options) =>
+      deps.store.claim(
+        {
+          recordKey,
+          bodyHash: bodySha256,
+          envelopeId,
+          provider: adapter.provider,
+          type: description.type,
+          receivedAt,
+          now: now(),
+          leaseMs,
+          retentionSeconds,
+          // DynamoDB items stop at 400 KB: a larger envelope is enqueued but not kept for replay.
+          envelope:
+            deps.storeEnvelopes && Buffer.byteLength(envelope) <= MAX_STORED_ENVELOPE_BYTES
+              ? envelope
+              : undefined,
+        },
+        options,
+      ),
+    );
     if (claim.kind === 'duplicate') return duplicate(claim.envelopeId);
     if (claim.kind === 'in_progress') throw new EventInProgressError(claim.retryAfterSeconds);
     if (claim.kind === 'conflict') throw new IdempotencyConflictError();
 
     try {
-      await deps.publisher.publish(envelope, {
-        provider: adapter.provider,
-        type: description.type,
-      });
+      await within(RESERVE_FOR_RELEASE_MS, (options) =>
+        deps.publisher.publish(
+          envelope,
+          { provider: adapter.provider, type: description.type },
+          options,
+        ),
+      );
     } catch (error) {
-      await deps.store.release(recordKey, envelopeId).catch((releaseError: unknown) => {
+      await within(RESERVE_FOR_ANSWER_MS, (options) =>
+        deps.store.release(recordKey, envelopeId, options),
+      ).catch((releaseError: unknown) => {
         // The lease still expires on its own; the provider's retry waits for it.
         log.warn('claim release failed', { key, error: describeError(releaseError) });
       });
@@ -198,7 +221,9 @@ export function createWebhookHandler<TSecrets>(
     }
     note({ id: envelopeId });
     try {
-      await deps.store.complete(recordKey, envelopeId);
+      await within(RESERVE_FOR_ANSWER_MS, (options) =>
+        deps.store.complete(recordKey, envelopeId, options),
+      );
     } catch (error) {
       // The event is on the queue, so the answer is still 200. The claim expires with its
       // lease; a later redelivery may then enqueue it again, which idempotencyKey covers.
@@ -240,6 +265,24 @@ export function createWebhookHandler<TSecrets>(
     });
     return result.result;
   };
+}
+
+/**
+ * Runs `call` with a signal that aborts after `ms`. A plain timer, cleared when the
+ * call settles: `AbortSignal.timeout` can be collected (and never fire) while a
+ * hung call holds no reference to it.
+ */
+async function withDeadline<T>(ms: number, call: (options: CallOptions) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error('the invocation budget ran out')),
+    Math.max(1, Math.floor(ms)),
+  );
+  try {
+    return await call({ signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Error name and message, and its cause's, for logs: never the request or a secret. */

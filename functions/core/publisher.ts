@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError } from './errors.js';
+import type { CallOptions } from './idempotency.js';
 
 /** Message attributes the contract puts on every envelope, for filtering. */
 export interface EnvelopeAttributes {
@@ -10,7 +11,7 @@ export interface EnvelopeAttributes {
 /** Puts a verified event on its provider's queue. */
 export interface EventPublisher {
   /** Resolves once the queue has accepted the message; throws {@link DependencyError}. */
-  publish(body: string, attributes: EnvelopeAttributes): Promise<void>;
+  publish(body: string, attributes: EnvelopeAttributes, options?: CallOptions): Promise<void>;
 }
 
 /** {@link EventPublisher} for one standard SQS queue. */
@@ -20,7 +21,11 @@ export class SqsPublisher implements EventPublisher {
     private readonly queueUrl: string,
   ) {}
 
-  async publish(body: string, attributes: EnvelopeAttributes): Promise<void> {
+  async publish(
+    body: string,
+    attributes: EnvelopeAttributes,
+    options: CallOptions = {},
+  ): Promise<void> {
     try {
       await this.client.send(
         new SendMessageCommand({
@@ -31,6 +36,7 @@ export class SqsPublisher implements EventPublisher {
             type: { DataType: 'String', StringValue: attributes.type },
           },
         }),
+        { abortSignal: options.signal },
       );
     } catch (error) {
       throw new DependencyError('sqs', 'the queue did not accept the event', { cause: error });

@@ -23,7 +23,7 @@ function headerBag(request: IncomingMessage): {
   headers: Record<string, string>;
   cookies?: string[];
 } {
-  const headers: Record<string, string> = {};
+  const headers = new Map<string, string>();
   let cookies: string[] | undefined;
   const raw = request.rawHeaders;
   for (let index = 0; index + 1 < raw.length; index += 2) {
@@ -34,9 +34,11 @@ function headerBag(request: IncomingMessage): {
       continue;
     }
     // HTTP APIs join repeated headers with a comma, lower-casing every name.
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    const previous = headers.get(name);
+    headers.set(name, previous === undefined ? value : `${previous},${value}`);
   }
-  return cookies ? { headers, cookies } : { headers };
+  const bag = Object.fromEntries(headers);
+  return cookies ? { headers: bag, cookies } : { headers: bag };
 }
 
 /** The API Gateway HTTP API (payload 2.0) event Lambda would receive for this request. */

@@ -246,6 +246,39 @@ describe('core: pipeline answers every contract status', () => {
     expect(JSON.parse(result.body).status).toBe('forbidden');
   });
 
+  it('503 retry before the function times out when SQS hangs, releasing the claim in time', async () => {
+    const released: string[] = [];
+    const handle = createWebhookHandler({
+      adapter: sigmateAdapter,
+      secrets: new StaticSecretSource({ webhookSecrets: [SECRET] }),
+      store: {
+        claim: async () => ({ kind: 'claimed' }),
+        complete: async () => {},
+        release: async (recordKey) => {
+          released.push(recordKey);
+        },
+      },
+      publisher: {
+        // Never answers; only the invocation budget's signal ends the call.
+        publish: (_body, _attributes, options) =>
+          new Promise((_resolve, reject) => {
+            options?.signal?.addEventListener('abort', () => reject(new Error('aborted')));
+          }),
+      },
+      log: new MemoryLog(),
+      maxBodyBytes: 1024,
+      retentionDays: 7,
+      leaseSeconds: 10,
+    });
+    const started = performance.now();
+    const result = await handle(delivery(), { getRemainingTimeInMillis: () => 1000 });
+    const elapsed = performance.now() - started;
+    expect(result.statusCode).toBe(503);
+    expect(released).toEqual(['sigmate#evt-1']);
+    // Aborted 750 ms before the 1 s budget ran out, not at it.
+    expect(elapsed).toBeLessThan(900);
+  });
+
   it('never logs the signature or the secret', async () => {
     const { handle, log } = handler();
     await handle(delivery());
