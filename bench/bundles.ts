@@ -70,10 +70,11 @@ export function subjects(): Subject[] {
       description: 'HMAC only, no AWS calls',
     },
     {
-      name: 'variant:lean-wiring',
+      name: 'variant:sdk-wiring',
       kind: 'variant',
-      entry: join(projectRoot, 'bench', 'variants', 'sigmate-lean.ts'),
-      description: 'ours without Secrets Manager, Parameters and Metrics',
+      entry: join(projectRoot, 'bench', 'variants', 'sigmate-sdk.ts'),
+      description:
+        'ours as first shipped: SDK v3 clients + Powertools Parameters instead of the lean client',
     },
     {
       name: 'variant:sdk-only',

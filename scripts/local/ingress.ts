@@ -157,13 +157,15 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
           [EnvNames.tableName]: table,
           [EnvNames.queueUrl]: queues[provider].queueUrl,
           [EnvNames.region]: LOCAL_REGION,
+          [EnvNames.dynamodbEndpoint]: dynamodb.endpoint,
+          [EnvNames.sqsEndpoint]: sqs.endpoint,
           [EnvNames.secretId]: undefined,
         },
         { minRetentionDays: adapter.minRetentionDays },
       );
+      // The same wiring as Lambda; only the endpoints and the credentials are local.
       const handler = createHandlerFromConfig(adapter, config, env, {
-        dynamodb: clients.dynamodb,
-        sqs: clients.sqs,
+        credentials: LOCAL_CREDENTIALS,
         metrics: null,
         ...(options.log ? { log: options.log } : {}),
       });

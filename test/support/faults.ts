@@ -20,12 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { AwsJsonClient, type JsonProtocol, Protocols } from '../../functions/core/aws/client.js';
+import { LeanDynamoDbIdempotencyStore } from '../../functions/core/aws/dynamodb-store.js';
+import { LeanSqsPublisher } from '../../functions/core/aws/sqs-publisher.js';
 import { Defaults } from '../../functions/core/config.js';
 import type { HttpResult } from '../../functions/core/http.js';
 import {
   type ClaimRequest,
   type ClaimResult,
-  DynamoDbIdempotencyStore,
   type IdempotencyStore,
   RecordStatus,
 } from '../../functions/core/idempotency.js';
@@ -35,11 +37,7 @@ import {
   type WebhookHandler,
 } from '../../functions/core/pipeline.js';
 import type { ProviderName } from '../../functions/core/provider.js';
-import {
-  type EnvelopeAttributes,
-  type EventPublisher,
-  SqsPublisher,
-} from '../../functions/core/publisher.js';
+import type { EnvelopeAttributes, EventPublisher } from '../../functions/core/publisher.js';
 import { StaticSecretSource } from '../../functions/core/secrets.js';
 import { providerAdapters } from '../../functions/registry.js';
 import { freePort, startSqsEmulator } from '../../scripts/local/emulators.js';
@@ -345,7 +343,7 @@ export interface RigOptions {
   readonly log?: Log;
   /** Providers to serve; every registered one when unset. */
   readonly providers?: readonly ProviderName[];
-  /** SDK attempts per call (the SDK's default is 3). */
+  /** Attempts per AWS call (the client's default is 3: one plus two retries). */
   readonly maxAttempts?: number;
 }
 
@@ -395,6 +393,19 @@ export class Rig {
       }),
     });
     const clients = client(options, options.maxAttempts);
+    // The handlers run on Lambda's own AWS client (the lean one), with local credentials.
+    const lean = (protocol: JsonProtocol, endpoint: string) =>
+      new AwsJsonClient({
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        protocol,
+        endpoint,
+        ...(options.maxAttempts ? { maxRetries: options.maxAttempts - 1 } : {}),
+      });
+    const handlerClients = {
+      dynamodb: lean(Protocols.dynamodb, options.dynamodb),
+      sqs: lean(Protocols.sqs, options.sqs),
+    };
     const verify = client({
       dynamodb: options.verifyDynamodb ?? options.dynamodb,
       sqs: options.verifySqs ?? options.sqs,
@@ -418,8 +429,12 @@ export class Rig {
         createWebhookHandler({
           adapter,
           secrets: new StaticSecretSource(adapter.secretsFromEnv(env)),
-          store: new KillableStore(new DynamoDbIdempotencyStore(clients.dynamodb, table)),
-          publisher: new KillablePublisher(new SqsPublisher(clients.sqs, queue.queueUrl)),
+          store: new KillableStore(
+            new LeanDynamoDbIdempotencyStore(handlerClients.dynamodb, table),
+          ),
+          publisher: new KillablePublisher(
+            new LeanSqsPublisher(handlerClients.sqs, queue.queueUrl),
+          ),
           log,
           maxBodyBytes: Defaults.maxBodyBytes,
           retentionDays: Math.max(Defaults.retentionDays, adapter.minRetentionDays),

@@ -10,7 +10,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Env, loadConfig } from '../../functions/core/config.js';
 import type { HttpResult } from '../../functions/core/http.js';
-import { createHandlerFromConfig } from '../../functions/core/lambda.js';
+import { DynamoDbIdempotencyStore } from '../../functions/core/idempotency.js';
+import { createWebhookHandler } from '../../functions/core/pipeline.js';
+import { SqsPublisher } from '../../functions/core/publisher.js';
+import { SecretsManagerSource, StaticSecretSource } from '../../functions/core/secrets.js';
 import { createSigmaAdapter } from '../../functions/sigma/adapter.js';
 import { documentedRestApiV1Event, httpApiDelivery } from '../fixtures/events.js';
 import {
@@ -21,8 +24,10 @@ import {
 import { MemoryLog } from '../support/harness.js';
 
 /*
- * The Sigma function as Lambda wires it (configuration from the environment,
- * the core pipeline, the real DynamoDB and SQS code) with the SDK stubbed.
+ * The Sigma function as configured from the environment, through the core
+ * pipeline and the SDK v3 implementations of the store, publisher and secret
+ * source, with the SDK stubbed. (Lambda's own wiring, on the lean client, is
+ * exercised end to end on the emulators.)
  */
 
 const dynamodb = mockClient(DynamoDBClient);
@@ -43,12 +48,26 @@ function sigmaHandler(env: Env = {}) {
   const adapter = createSigmaAdapter(merged);
   const config = loadConfig('sigma', merged, { minRetentionDays: adapter.minRetentionDays });
   const log = new MemoryLog();
-  const handle = createHandlerFromConfig(adapter, config, merged, {
-    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
-    sqs: new SQSClient({ region: 'us-east-1' }),
-    secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+  const handle = createWebhookHandler({
+    adapter,
+    secrets:
+      config.secretId === undefined
+        ? new StaticSecretSource(adapter.secretsFromEnv(merged))
+        : new SecretsManagerSource({
+            secretId: config.secretId,
+            parse: (value) => adapter.secretsFromJson(value),
+            client: new SecretsManagerClient({ region: 'us-east-1' }),
+          }),
+    store: new DynamoDbIdempotencyStore(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      config.tableName,
+    ),
+    publisher: new SqsPublisher(new SQSClient({ region: 'us-east-1' }), config.queueUrl),
     log,
-    metrics: null,
+    maxBodyBytes: config.maxBodyBytes,
+    retentionDays: config.retentionDays,
+    leaseSeconds: config.leaseSeconds,
+    sourceAllowlist: config.sourceAllowlist,
   });
   return { handle, log };
 }
