@@ -2,9 +2,12 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
+  type DeleteItemCommandInput,
   type DynamoDBClient,
   PutItemCommand,
+  type PutItemCommandInput,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { DependencyError } from './errors.js';
 
@@ -99,7 +102,89 @@ export function decideOnExisting(
   };
 }
 
-/** {@link IdempotencyStore} on one DynamoDB table keyed by `id` (string), TTL on `expiration`. */
+/** The conditional PutItem that claims a key (one call: the old record comes back on failure). */
+export function claimInput(tableName: string, request: ClaimRequest): PutItemCommandInput {
+  const a = RecordAttributes;
+  return {
+    TableName: tableName,
+    Item: {
+      [a.key]: { S: request.recordKey },
+      [a.status]: { S: RecordStatus.InProgress },
+      [a.expiration]: { N: String(Math.floor(request.now / 1000) + request.retentionSeconds) },
+      [a.leaseExpiresAt]: { N: String(request.now + request.leaseMs) },
+      [a.bodyHash]: { S: request.bodyHash },
+      [a.envelopeId]: { S: request.envelopeId },
+      [a.provider]: { S: request.provider },
+      [a.type]: { S: request.type },
+      [a.receivedAt]: { S: request.receivedAt },
+      ...(request.envelope === undefined ? {} : { [a.envelope]: { S: request.envelope } }),
+    },
+    // New key, a record TTL has not swept yet, or a claim whose holder died.
+    ConditionExpression:
+      'attribute_not_exists(#key) OR #expiration < :nowSeconds OR (#status = :inProgress AND #lease < :nowMs)',
+    ExpressionAttributeNames: {
+      '#key': a.key,
+      '#expiration': a.expiration,
+      '#status': a.status,
+      '#lease': a.leaseExpiresAt,
+    },
+    ExpressionAttributeValues: {
+      ':nowSeconds': { N: String(Math.floor(request.now / 1000)) },
+      ':nowMs': { N: String(request.now) },
+      ':inProgress': { S: RecordStatus.InProgress },
+    },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
+}
+
+/** The UpdateItem that completes our own claim once the event is on the queue. */
+export function completeInput(
+  tableName: string,
+  recordKey: string,
+  envelopeId: string,
+): UpdateItemCommandInput {
+  const a = RecordAttributes;
+  return {
+    TableName: tableName,
+    Key: { [a.key]: { S: recordKey } },
+    UpdateExpression: 'SET #status = :completed REMOVE #lease',
+    // Only our own claim: if the lease ran out and another delivery took over, leave it be.
+    ConditionExpression: '#envelopeId = :envelopeId',
+    ExpressionAttributeNames: {
+      '#status': a.status,
+      '#lease': a.leaseExpiresAt,
+      '#envelopeId': a.envelopeId,
+    },
+    ExpressionAttributeValues: {
+      ':completed': { S: RecordStatus.Completed },
+      ':envelopeId': { S: envelopeId },
+    },
+  };
+}
+
+/** The DeleteItem that drops our own claim, and only while it is still in progress. */
+export function releaseInput(
+  tableName: string,
+  recordKey: string,
+  envelopeId: string,
+): DeleteItemCommandInput {
+  const a = RecordAttributes;
+  return {
+    TableName: tableName,
+    Key: { [a.key]: { S: recordKey } },
+    ConditionExpression: '#envelopeId = :envelopeId AND #status = :inProgress',
+    ExpressionAttributeNames: { '#envelopeId': a.envelopeId, '#status': a.status },
+    ExpressionAttributeValues: {
+      ':envelopeId': { S: envelopeId },
+      ':inProgress': { S: RecordStatus.InProgress },
+    },
+  };
+}
+
+/**
+ * {@link IdempotencyStore} on AWS SDK v3: the reference implementation the lean
+ * client (`aws/dynamodb-store.ts`, what Lambda runs) is tested against.
+ */
 export class DynamoDbIdempotencyStore implements IdempotencyStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -107,43 +192,10 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   ) {}
 
   async claim(request: ClaimRequest, options: CallOptions = {}): Promise<ClaimResult> {
-    const a = RecordAttributes;
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            [a.key]: { S: request.recordKey },
-            [a.status]: { S: RecordStatus.InProgress },
-            [a.expiration]: {
-              N: String(Math.floor(request.now / 1000) + request.retentionSeconds),
-            },
-            [a.leaseExpiresAt]: { N: String(request.now + request.leaseMs) },
-            [a.bodyHash]: { S: request.bodyHash },
-            [a.envelopeId]: { S: request.envelopeId },
-            [a.provider]: { S: request.provider },
-            [a.type]: { S: request.type },
-            [a.receivedAt]: { S: request.receivedAt },
-            ...(request.envelope === undefined ? {} : { [a.envelope]: { S: request.envelope } }),
-          },
-          // New key, a record TTL has not swept yet, or a claim whose holder died.
-          ConditionExpression:
-            'attribute_not_exists(#key) OR #expiration < :nowSeconds OR (#status = :inProgress AND #lease < :nowMs)',
-          ExpressionAttributeNames: {
-            '#key': a.key,
-            '#expiration': a.expiration,
-            '#status': a.status,
-            '#lease': a.leaseExpiresAt,
-          },
-          ExpressionAttributeValues: {
-            ':nowSeconds': { N: String(Math.floor(request.now / 1000)) },
-            ':nowMs': { N: String(request.now) },
-            ':inProgress': { S: RecordStatus.InProgress },
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        { abortSignal: options.signal },
-      );
+      await this.client.send(new PutItemCommand(claimInput(this.tableName, request)), {
+        abortSignal: options.signal,
+      });
       return { kind: 'claimed' };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
@@ -154,25 +206,9 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(recordKey: string, envelopeId: string, options: CallOptions = {}): Promise<void> {
-    const a = RecordAttributes;
     try {
       await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { [a.key]: { S: recordKey } },
-          UpdateExpression: 'SET #status = :completed REMOVE #lease',
-          // Only our own claim: if the lease ran out and another delivery took over, leave it be.
-          ConditionExpression: '#envelopeId = :envelopeId',
-          ExpressionAttributeNames: {
-            '#status': a.status,
-            '#lease': a.leaseExpiresAt,
-            '#envelopeId': a.envelopeId,
-          },
-          ExpressionAttributeValues: {
-            ':completed': { S: RecordStatus.Completed },
-            ':envelopeId': { S: envelopeId },
-          },
-        }),
+        new UpdateItemCommand(completeInput(this.tableName, recordKey, envelopeId)),
         { abortSignal: options.signal },
       );
     } catch (error) {
@@ -182,19 +218,9 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   }
 
   async release(recordKey: string, envelopeId: string, options: CallOptions = {}): Promise<void> {
-    const a = RecordAttributes;
     try {
       await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: { [a.key]: { S: recordKey } },
-          ConditionExpression: '#envelopeId = :envelopeId AND #status = :inProgress',
-          ExpressionAttributeNames: { '#envelopeId': a.envelopeId, '#status': a.status },
-          ExpressionAttributeValues: {
-            ':envelopeId': { S: envelopeId },
-            ':inProgress': { S: RecordStatus.InProgress },
-          },
-        }),
+        new DeleteItemCommand(releaseInput(this.tableName, recordKey, envelopeId)),
         { abortSignal: options.signal },
       );
     } catch (error) {
