@@ -1,5 +1,7 @@
 import type { ProviderName } from '../functions/core/provider.js';
 import { type AnyProviderAdapter, providerAdapters } from '../functions/registry.js';
+import { SigmaEnvNames, SigmaProducts } from '../functions/sigma/adapter.js';
+import { SIGNIFYD_FORWARD_TEST_EVENTS_ENV } from '../functions/signifyd/adapter.js';
 import type { IngressSettings } from './config.js';
 
 /** One URL to paste into a provider's dashboard. */
@@ -34,11 +36,12 @@ export interface ProviderDeployment {
   flags(settings: IngressSettings): Record<string, string>;
 }
 
-export const SIGMA_PRODUCTS = ['transaction-monitoring', 'aml', 'cdd'] as const;
+/** The Sigma products, each with its own URL. */
+export const SIGMA_PRODUCTS = SigmaProducts;
 
-// Flag names as the adapters read them (functions/sigma, functions/signifyd).
-const SIGMA_LEGACY_FLAG = 'SIGMA_ALLOW_LEGACY_SHA256';
-const SIGNIFYD_TEST_EVENTS_FLAG = 'SIGNIFYD_FORWARD_TEST_EVENTS';
+// Flag names exactly as the adapters read them.
+const SIGMA_LEGACY_FLAG = SigmaEnvNames.allowLegacySha256;
+const SIGNIFYD_TEST_EVENTS_FLAG = SIGNIFYD_FORWARD_TEST_EVENTS_ENV;
 
 const pascal = (text: string) =>
   text.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
