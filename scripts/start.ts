@@ -3,9 +3,11 @@
  * emulator on 127.0.0.1, the table and queues, and every provider handler
  * behind http://127.0.0.1:3000 (PORT overrides). State persists in .local/.
  */
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { readInteger } from '../functions/core/config.js';
 import { ConfigurationError } from '../functions/core/errors.js';
+import { freePort } from './local/emulators.js';
 import { DEMO_SECRETS, startLocalIngress } from './local/ingress.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -16,14 +18,31 @@ function line(text = ''): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** The port set in `name`, else `preferred` when it is free, else any free port. */
+async function emulatorPort(name: string, preferred: number): Promise<number> {
+  if (process.env[name]?.trim()) return readInteger(process.env, name, preferred, 1, 65_535);
+  if (await portIsFree(preferred)) return preferred;
+  const port = await freePort();
+  line(`… port ${preferred} is busy; ${name} defaults to ${port} this time`);
+  return port;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const probe = createServer();
+    probe.once('error', () => resolveFree(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolveFree(true)));
+  });
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const port = readInteger(process.env, 'PORT', 3000, 0, 65_535);
   const ingress = await startLocalIngress({
     port,
-    // Fixed by default: queue URLs are persisted with the emulator's port.
-    dynamodbPort: readInteger(process.env, 'DYNAMODB_PORT', 8000, 1, 65_535),
-    sqsPort: readInteger(process.env, 'SQS_PORT', 9324, 1, 65_535),
+    // The usual ports when free, so endpoints stay put across restarts; any free one otherwise.
+    dynamodbPort: await emulatorPort('DYNAMODB_PORT', 8000),
+    sqsPort: await emulatorPort('SQS_PORT', 9324),
     dataDir: stateDir,
     // Locally, keep envelopes so `webhook-ingress replay` works out of the box (it costs nothing here).
     env: { WEBHOOK_STORE_ENVELOPES: 'true', ...process.env },

@@ -135,11 +135,21 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
 
     progress('creating the idempotency table and the queues');
     await retryUntil(() => ensureIdempotencyTable(clients.dynamodb, table), 10_000);
+    // fauxqs keeps the URL a queue was created with, port included; point every URL at the
+    // emulator as it runs now, so persisted queues stay reachable when the port changes.
+    const current = (url: string) => {
+      const parsed = new URL(url);
+      parsed.host = new URL(sqs.endpoint).host;
+      return parsed.toString();
+    };
     const queueEntries = await Promise.all(
-      ProviderNames.map(
-        async (provider) =>
-          [provider, await ensureQueuePair(clients.sqs, `${prefix}-${provider}`)] as const,
-      ),
+      ProviderNames.map(async (provider) => {
+        const pair = await ensureQueuePair(clients.sqs, `${prefix}-${provider}`);
+        return [
+          provider,
+          { ...pair, queueUrl: current(pair.queueUrl), dlqUrl: current(pair.dlqUrl) },
+        ] as const;
+      }),
     );
     const queues = Object.fromEntries(queueEntries) as Record<ProviderName, QueuePair>;
 
