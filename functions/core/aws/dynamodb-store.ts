@@ -47,16 +47,12 @@ export class LeanDynamoDbIdempotencyStore implements IdempotencyStore {
     envelopeId: string,
     options: JsonCallOptions = {},
   ): Promise<void> {
-    try {
-      await this.client.call(
-        'UpdateItem',
-        { ...completeInput(this.tableName, recordKey, envelopeId) },
-        options,
-      );
-    } catch (error) {
-      if (conditionFailed(error)) return;
-      throw new DependencyError('dynamodb', 'the idempotency completion failed', { cause: error });
-    }
+    await this.writeOwnClaim(
+      'UpdateItem',
+      completeInput(this.tableName, recordKey, envelopeId),
+      'the idempotency completion failed',
+      options,
+    );
   }
 
   async release(
@@ -64,15 +60,26 @@ export class LeanDynamoDbIdempotencyStore implements IdempotencyStore {
     envelopeId: string,
     options: JsonCallOptions = {},
   ): Promise<void> {
+    await this.writeOwnClaim(
+      'DeleteItem',
+      releaseInput(this.tableName, recordKey, envelopeId),
+      'the idempotency release failed',
+      options,
+    );
+  }
+
+  /** A write conditioned on our own claim: a failed condition means another delivery took it over. */
+  private async writeOwnClaim(
+    action: 'UpdateItem' | 'DeleteItem',
+    input: object,
+    failure: string,
+    options: JsonCallOptions,
+  ): Promise<void> {
     try {
-      await this.client.call(
-        'DeleteItem',
-        { ...releaseInput(this.tableName, recordKey, envelopeId) },
-        options,
-      );
+      await this.client.call(action, { ...input }, options);
     } catch (error) {
       if (conditionFailed(error)) return;
-      throw new DependencyError('dynamodb', 'the idempotency release failed', { cause: error });
+      throw new DependencyError('dynamodb', failure, { cause: error });
     }
   }
 }

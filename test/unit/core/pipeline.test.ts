@@ -23,6 +23,10 @@ import { MemoryLog } from '../../support/harness.js';
 const SECRET = 'unit-secret';
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const dynamodb = mockClient(DynamoDBClient);
+
+/** DynamoDB's answer to a claim that lost: the failed condition carries the record that won. */
+const conditionFailedWith = (Item: Record<string, { S?: string; N?: string }>) =>
+  new ConditionalCheckFailedException({ message: 'failed', $metadata: {}, Item } as never);
 const sqs = mockClient(SQSClient);
 
 function sign(body: string | Buffer, secret = SECRET): string {
@@ -101,15 +105,11 @@ describe('core: pipeline answers every contract status', () => {
   it('200 duplicate with the first id: nothing is sent again', async () => {
     // The stored hash must equal this body's hash for a duplicate.
     dynamodb.on(PutItemCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'failed',
-        $metadata: {},
-        Item: {
-          status: { S: 'COMPLETED' },
-          bodyHash: { S: sha256Hex(body) },
-          envelopeId: { S: 'first' },
-        },
-      } as never),
+      conditionFailedWith({
+        status: { S: 'COMPLETED' },
+        bodyHash: { S: sha256Hex(body) },
+        envelopeId: { S: 'first' },
+      }),
     );
     const result = await handler().handle(delivery());
     expect(result.statusCode).toBe(200);
@@ -119,15 +119,11 @@ describe('core: pipeline answers every contract status', () => {
 
   it('409 in_progress with Retry-After while another delivery holds the lease', async () => {
     dynamodb.on(PutItemCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'failed',
-        $metadata: {},
-        Item: {
-          status: { S: 'INPROGRESS' },
-          bodyHash: { S: sha256Hex(body) },
-          leaseExpiresAt: { N: String(NOW + 3200) },
-        },
-      } as never),
+      conditionFailedWith({
+        status: { S: 'INPROGRESS' },
+        bodyHash: { S: sha256Hex(body) },
+        leaseExpiresAt: { N: String(NOW + 3200) },
+      }),
     );
     const result = await handler().handle(delivery());
     expect(result.statusCode).toBe(409);
@@ -137,15 +133,11 @@ describe('core: pipeline answers every contract status', () => {
 
   it('409 conflict for the same id with another body; not enqueued', async () => {
     dynamodb.on(PutItemCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'failed',
-        $metadata: {},
-        Item: {
-          status: { S: 'COMPLETED' },
-          bodyHash: { S: 'another' },
-          envelopeId: { S: 'first' },
-        },
-      } as never),
+      conditionFailedWith({
+        status: { S: 'COMPLETED' },
+        bodyHash: { S: 'another' },
+        envelopeId: { S: 'first' },
+      }),
     );
     const result = await handler().handle(delivery());
     expect(result.statusCode).toBe(409);
