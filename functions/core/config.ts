@@ -15,6 +15,7 @@ export const EnvNames = {
   leaseSeconds: 'WEBHOOK_LEASE_SECONDS',
   sourceAllowlist: 'WEBHOOK_SOURCE_ALLOWLIST',
   storeEnvelopes: 'WEBHOOK_STORE_ENVELOPES',
+  pathPrefix: 'WEBHOOK_PATH_PREFIX',
   region: 'AWS_REGION',
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
@@ -52,6 +53,8 @@ export interface IngressConfig {
   readonly sourceAllowlist: SourceAllowlist | undefined;
   /** Keep each envelope in its idempotency record, so the operator CLI can replay it. */
   readonly storeEnvelopes: boolean;
+  /** A custom domain's API mapping path, taken off request paths before routing. */
+  readonly pathPrefix: string | undefined;
 }
 
 function present(env: Env, name: string): string | undefined {
@@ -137,5 +140,18 @@ export function loadConfig(
     leaseSeconds: readInteger(env, EnvNames.leaseSeconds, Defaults.leaseSeconds, 1, 900),
     sourceAllowlist: ranges.length > 0 ? new SourceAllowlist(ranges) : undefined,
     storeEnvelopes: readBoolean(env, EnvNames.storeEnvelopes, false),
+    pathPrefix: readPathPrefix(env, EnvNames.pathPrefix),
   };
+}
+
+/** `/segment[/segment…]` without a trailing slash, or undefined when unset. */
+export function readPathPrefix(env: Env, name: string): string | undefined {
+  const text = present(env, name);
+  if (text === undefined) return undefined;
+  const prefix = `/${text.replace(/^\/+|\/+$/g, '')}`;
+  if (prefix === '/') return undefined;
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
+    throw new ConfigurationError(`${name} must be a path such as /ingress`);
+  }
+  return prefix;
 }

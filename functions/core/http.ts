@@ -53,7 +53,7 @@ function lowerCaseHeaders(single: HeaderBag, multi: MultiHeaderBag): Record<stri
     for (const [name, value] of Object.entries(single)) {
       if (value === undefined) continue;
       // REST API events repeat the last value of a multi-value header in `headers`.
-      if (multi?.[name]?.includes(value)) continue;
+      if (multi && Object.hasOwn(multi, name) && multi[name]?.includes(value)) continue;
       add(name, value);
     }
   }
@@ -67,18 +67,36 @@ function decodeBody(body: string | null | undefined, isBase64Encoded: boolean | 
   return isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
 }
 
-function stripStage(path: string, stage: string | undefined): string {
-  if (!stage || stage === '$default') return path;
-  const prefix = `/${stage}`;
+function stripPrefix(path: string, prefix: string): string {
   if (path === prefix) return '/';
   return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
+}
+
+function stripStage(path: string, stage: string | undefined): string {
+  if (!stage || stage === '$default') return path;
+  return stripPrefix(path, `/${stage}`);
+}
+
+/** Options of {@link normaliseEvent}. */
+export interface NormaliseOptions {
+  /**
+   * A custom domain's API mapping path (e.g. `/ingress`): HTTP APIs keep it in
+   * `rawPath`, so it is taken off before routing.
+   */
+  readonly pathPrefix?: string | undefined;
 }
 
 /**
  * Turns an API Gateway HTTP API (2.0), REST API (1.0) or function URL event into a
  * {@link WebhookRequest}. Throws {@link InvalidPayloadError} for any other shape.
  */
-export function normaliseEvent(event: unknown): WebhookRequest {
+export function normaliseEvent(event: unknown, options: NormaliseOptions = {}): WebhookRequest {
+  const request = normaliseShape(event);
+  const prefix = options.pathPrefix;
+  return prefix ? { ...request, path: stripPrefix(request.path, prefix) } : request;
+}
+
+function normaliseShape(event: unknown): WebhookRequest {
   if (!isRecord(event)) throw new InvalidPayloadError('unsupported event');
   if (event.version === '2.0' && isRecord(event.requestContext)) {
     const v2 = event as unknown as APIGatewayProxyEventV2;

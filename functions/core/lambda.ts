@@ -103,6 +103,7 @@ export function createHandlerFromConfig<TSecrets>(
     leaseSeconds: config.leaseSeconds,
     sourceAllowlist: config.sourceAllowlist,
     storeEnvelopes: config.storeEnvelopes,
+    pathPrefix: config.pathPrefix,
   });
 }
 

@@ -60,6 +60,8 @@ export interface PipelineDependencies<TSecrets> {
   readonly sourceAllowlist?: SourceAllowlist | undefined;
   /** Keep the envelope in the idempotency record (for replay). */
   readonly storeEnvelopes?: boolean | undefined;
+  /** A custom domain's API mapping path, taken off request paths before routing. */
+  readonly pathPrefix?: string | undefined;
   readonly now?: () => number;
   readonly newId?: () => string;
 }
@@ -238,7 +240,7 @@ export function createWebhookHandler<TSecrets>(
     const note = (more: Record<string, unknown>) => Object.assign(fields, more);
     let result: Answer;
     try {
-      const request = normaliseEvent(event);
+      const request = normaliseEvent(event, { pathPrefix: deps.pathPrefix });
       note({ requestId: request.requestId, sourceIp: request.sourceIp });
       result = await process(request, context, started, note);
     } catch (error) {

@@ -71,4 +71,23 @@ describe('core: normaliseEvent', () => {
     expect(() => normaliseEvent({ Records: [] })).toThrow(InvalidPayloadError);
     expect(() => normaliseEvent(null)).toThrow(InvalidPayloadError);
   });
+
+  it('takes a custom domain mapping path off the raw path before routing', () => {
+    const event = documentedHttpApiV2Event();
+    event.rawPath = '/ingress/webhooks/sigma/aml';
+    expect(normaliseEvent(event, { pathPrefix: '/ingress' }).path).toBe('/webhooks/sigma/aml');
+    event.rawPath = '/ingressx/webhooks/sigma/aml';
+    expect(normaliseEvent(event, { pathPrefix: '/ingress' }).path).toBe(
+      '/ingressx/webhooks/sigma/aml',
+    );
+  });
+
+  it('reads header names that shadow Object.prototype as plain headers', () => {
+    const event = documentedRestApiV1Event();
+    event.headers = { toString: 'a', constructor: 'b' };
+    event.multiValueHeaders = {};
+    const request = normaliseEvent(event);
+    expect(request.headers.tostring).toBe('a');
+    expect(request.headers.constructor).toBe('b');
+  });
 });
