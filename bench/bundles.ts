@@ -70,13 +70,6 @@ export function subjects(): Subject[] {
       description: 'HMAC only, no AWS calls',
     },
     {
-      name: 'variant:sdk-wiring',
-      kind: 'variant',
-      entry: join(projectRoot, 'bench', 'variants', 'sigmate-sdk.ts'),
-      description:
-        'ours as first shipped: SDK v3 clients + Powertools Parameters instead of the lean client',
-    },
-    {
       name: 'variant:sdk-only',
       kind: 'variant',
       entry: join(projectRoot, 'bench', 'variants', 'sdk-only.ts'),

@@ -88,9 +88,7 @@ async function main() {
   if (!baseline || !floor || !ours)
     throw new Error('the Sigmate handler, baseline and floor are required');
   // Runtime figures use Sigmate: every provider shares the pipeline, only verification differs.
-  const sdkWiring = byName.get('variant:sdk-wiring');
-  // The SDK wiring was production before the lean client: it keeps the runtime figures too.
-  const runtime = [ours, baseline, floor, ...(sdkWiring ? [sdkWiring] : [])];
+  const runtime = [ours, baseline, floor];
   // Variants are weighed at cold start only; they show what a design choice costs.
   const coldSubjects = [
     ...runtime,

@@ -1,8 +1,12 @@
 import type { Env } from './core/config.js';
-import type { ProviderAdapter, ProviderName } from './core/provider.js';
+import type { ProviderAdapter } from './core/provider.js';
 import { createSigmaAdapter } from './sigma/adapter.js';
 import { sigmateAdapter } from './sigmate/adapter.js';
 import { createSignifydAdapter } from './signifyd/adapter.js';
+
+/** The providers this build serves: one folder each under `functions/`. */
+export const ProviderNames = ['sigma', 'sigmate', 'signifyd'] as const;
+export type ProviderName = (typeof ProviderNames)[number];
 
 /** A provider adapter with its secret type erased, for code that serves every provider. */
 // biome-ignore lint/suspicious/noExplicitAny: each adapter's own secret type stays checked inside it.
@@ -12,7 +16,7 @@ export type AnyProviderAdapter = ProviderAdapter<any>;
  * Every provider this build serves, each built from the environment (for
  * provider-specific flags). Adding a provider is one folder and one line here.
  */
-export const providerAdapters: Partial<Record<ProviderName, (env: Env) => AnyProviderAdapter>> = {
+export const providerAdapters: Record<ProviderName, (env: Env) => AnyProviderAdapter> = {
   sigma: (env) => createSigmaAdapter(env),
   sigmate: () => sigmateAdapter,
   signifyd: (env) => createSignifydAdapter(env),
@@ -20,5 +24,5 @@ export const providerAdapters: Partial<Record<ProviderName, (env: Env) => AnyPro
 
 /** The adapters of every provider this build serves. */
 export function availableProviders(): ProviderName[] {
-  return Object.keys(providerAdapters) as ProviderName[];
+  return [...ProviderNames];
 }

@@ -1,7 +1,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { Defaults, MAX_BODY_LIMIT } from '../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../functions/core/provider.js';
+import { type ProviderName, ProviderNames } from '../functions/registry.js';
 
 /** Everything an operator may choose about a deployment; every default is production-safe. */
 export interface IngressSettings {

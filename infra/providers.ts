@@ -1,5 +1,8 @@
-import type { ProviderName } from '../functions/core/provider.js';
-import { type AnyProviderAdapter, providerAdapters } from '../functions/registry.js';
+import {
+  type AnyProviderAdapter,
+  type ProviderName,
+  providerAdapters,
+} from '../functions/registry.js';
 import { SigmaEnvNames, SigmaProducts } from '../functions/sigma/adapter.js';
 import { SIGNIFYD_FORWARD_TEST_EVENTS_ENV } from '../functions/signifyd/adapter.js';
 import type { IngressSettings } from './config.js';

@@ -23,7 +23,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { RecordAttributes } from '../functions/core/idempotency.js';
-import type { ProviderName } from '../functions/core/provider.js';
+import type { ProviderName } from '../functions/registry.js';
 import type { IngressSettings } from './config.js';
 import { ExampleConsumer } from './example-consumer.js';
 import { IngressMonitoring } from './monitoring.js';

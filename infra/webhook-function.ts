@@ -15,8 +15,8 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
-import type { ProviderName } from '../functions/core/provider.js';
-import { lambdaEsbuildOptions } from './bundling.js';
+import type { ProviderName } from '../functions/registry.js';
+import { esbuildCliArgs, lambdaEsbuildOptions } from './bundling.js';
 
 /** Lambda memory of every webhook function (arm64); the bench measures this size. */
 export const WEBHOOK_FUNCTION_MEMORY_MB = 256;
@@ -46,7 +46,7 @@ export function lambdaBundling(): BundlingOptions {
     mainFields: [...(options.mainFields ?? [])],
     banner: options.banner?.js ?? '',
     externalModules: [...(options.external ?? [])],
-    esbuildArgs: options.legalComments ? { '--legal-comments': options.legalComments } : {},
+    esbuildArgs: esbuildCliArgs(options),
     forceDockerBundling: false,
   };
 }

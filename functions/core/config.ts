@@ -16,6 +16,7 @@ export const EnvNames = {
   sourceAllowlist: 'WEBHOOK_SOURCE_ALLOWLIST',
   storeEnvelopes: 'WEBHOOK_STORE_ENVELOPES',
   pathPrefix: 'WEBHOOK_PATH_PREFIX',
+  // Read by the SDK clients (functions/core/aws.ts), as the SDK itself reads them.
   region: 'AWS_REGION',
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
@@ -37,12 +38,6 @@ export interface IngressConfig {
   readonly provider: ProviderName;
   readonly tableName: string;
   readonly queueUrl: string;
-  readonly region: string | undefined;
-  readonly endpoints: {
-    readonly dynamodb: string | undefined;
-    readonly sqs: string | undefined;
-    readonly secretsManager: string | undefined;
-  };
   /** Set in AWS: the provider's Secrets Manager secret. Unset: secrets come from the environment. */
   readonly secretId: string | undefined;
   readonly secretMaxAgeSeconds: number;
@@ -115,12 +110,6 @@ export function loadConfig(
     provider,
     tableName: readRequired(env, EnvNames.tableName),
     queueUrl: readRequired(env, EnvNames.queueUrl),
-    region: present(env, EnvNames.region),
-    endpoints: {
-      dynamodb: present(env, EnvNames.dynamodbEndpoint),
-      sqs: present(env, EnvNames.sqsEndpoint),
-      secretsManager: present(env, EnvNames.secretsManagerEndpoint),
-    },
     secretId: present(env, EnvNames.secretId),
     secretMaxAgeSeconds: readInteger(
       env,

@@ -105,14 +105,41 @@ export class IdempotencyConflictError extends RequestRejectedError {
   }
 }
 
+export interface DependencyErrorOptions extends ErrorOptions {
+  /**
+   * The request may have been applied: it was sent and no answer came back (a timeout,
+   * an abort, a reset connection). Definite failures, where AWS answered with an error
+   * or the connection never opened, are not ambiguous.
+   */
+  readonly ambiguous?: boolean;
+}
+
 /** A dependency (DynamoDB, SQS, the secret store) failed; the provider should retry. */
 export class DependencyError extends WebhookIngressError {
+  readonly ambiguous: boolean;
+
   constructor(
     readonly dependency: 'dynamodb' | 'sqs' | 'secrets',
     message: string,
-    options?: ErrorOptions,
+    options: DependencyErrorOptions = {},
   ) {
     super(message, options);
     this.name = 'DependencyError';
+    this.ambiguous = options.ambiguous === true;
+  }
+}
+
+/**
+ * A provider's secret cannot be used as stored: not JSON, or not the documented shape.
+ * The message names the secret and the problem, never a value: it is logged.
+ */
+export class SecretMisconfiguredError extends DependencyError {
+  constructor(
+    readonly secretId: string,
+    readonly problem: string,
+    readonly expectedShape: string,
+  ) {
+    super('secrets', `secret ${secretId}: ${problem}; expected ${expectedShape}`);
+    this.name = 'SecretMisconfiguredError';
   }
 }

@@ -9,6 +9,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { isAmbiguousFailure } from './aws.js';
 import { DependencyError } from './errors.js';
 
 /** Attribute names of an idempotency record; `expiration` is the table's TTL attribute. */
@@ -23,6 +24,8 @@ export const RecordAttributes = {
   type: 'type',
   receivedAt: 'receivedAt',
   envelope: 'envelope',
+  subject: 'subject',
+  messageId: 'messageId',
 } as const;
 
 export const RecordStatus = {
@@ -47,6 +50,8 @@ export interface ClaimRequest {
   readonly retentionSeconds: number;
   /** The envelope itself, kept with the record when replay is enabled. */
   readonly envelope?: string | undefined;
+  /** The provider's own identifier of the event, for operators' look-ups. */
+  readonly subject?: string | undefined;
 }
 
 export type ClaimResult =
@@ -65,7 +70,12 @@ export interface IdempotencyStore {
   /** Claims the key, or says why not. Throws {@link DependencyError}. */
   claim(request: ClaimRequest, options?: CallOptions): Promise<ClaimResult>;
   /** Marks a claim completed once the event is on the queue. Throws {@link DependencyError}. */
-  complete(recordKey: string, envelopeId: string, options?: CallOptions): Promise<void>;
+  complete(
+    recordKey: string,
+    envelopeId: string,
+    messageId: string | undefined,
+    options?: CallOptions,
+  ): Promise<void>;
   /** Drops our own claim after a failed enqueue, so the provider's retry goes through. */
   release(recordKey: string, envelopeId: string, options?: CallOptions): Promise<void>;
 }
@@ -118,6 +128,7 @@ export function claimInput(tableName: string, request: ClaimRequest): PutItemCom
       [a.type]: { S: request.type },
       [a.receivedAt]: { S: request.receivedAt },
       ...(request.envelope === undefined ? {} : { [a.envelope]: { S: request.envelope } }),
+      ...(request.subject === undefined ? {} : { [a.subject]: { S: request.subject } }),
     },
     // New key, a record TTL has not swept yet, or a claim whose holder died.
     ConditionExpression:
@@ -142,22 +153,25 @@ export function completeInput(
   tableName: string,
   recordKey: string,
   envelopeId: string,
+  messageId?: string,
 ): UpdateItemCommandInput {
   const a = RecordAttributes;
   return {
     TableName: tableName,
     Key: { [a.key]: { S: recordKey } },
-    UpdateExpression: 'SET #status = :completed REMOVE #lease',
+    UpdateExpression: `SET #status = :completed${messageId === undefined ? '' : ', #messageId = :messageId'} REMOVE #lease`,
     // Only our own claim: if the lease ran out and another delivery took over, leave it be.
     ConditionExpression: '#envelopeId = :envelopeId',
     ExpressionAttributeNames: {
       '#status': a.status,
       '#lease': a.leaseExpiresAt,
       '#envelopeId': a.envelopeId,
+      ...(messageId === undefined ? {} : { '#messageId': a.messageId }),
     },
     ExpressionAttributeValues: {
       ':completed': { S: RecordStatus.Completed },
       ':envelopeId': { S: envelopeId },
+      ...(messageId === undefined ? {} : { ':messageId': { S: messageId } }),
     },
   };
 }
@@ -181,10 +195,7 @@ export function releaseInput(
   };
 }
 
-/**
- * {@link IdempotencyStore} on AWS SDK v3: the reference implementation the lean
- * client (`aws/dynamodb-store.ts`, what Lambda runs) is tested against.
- */
+/** {@link IdempotencyStore} on a DynamoDB table, through the SDK's `DynamoDBClient`. */
 export class DynamoDbIdempotencyStore implements IdempotencyStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -201,31 +212,50 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       if (error instanceof ConditionalCheckFailedException) {
         return decideOnExisting(error.Item, request.bodyHash, request.now, request.envelopeId);
       }
-      throw new DependencyError('dynamodb', 'the idempotency claim failed', { cause: error });
+      throw dynamoDbFailure('the idempotency claim failed', error);
     }
   }
 
-  async complete(recordKey: string, envelopeId: string, options: CallOptions = {}): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand(completeInput(this.tableName, recordKey, envelopeId)),
-        { abortSignal: options.signal },
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw new DependencyError('dynamodb', 'the idempotency completion failed', { cause: error });
-    }
+  async complete(
+    recordKey: string,
+    envelopeId: string,
+    messageId: string | undefined,
+    options: CallOptions = {},
+  ): Promise<void> {
+    await this.writeOwnClaim(
+      new UpdateItemCommand(completeInput(this.tableName, recordKey, envelopeId, messageId)),
+      'the idempotency completion failed',
+      options,
+    );
   }
 
   async release(recordKey: string, envelopeId: string, options: CallOptions = {}): Promise<void> {
+    await this.writeOwnClaim(
+      new DeleteItemCommand(releaseInput(this.tableName, recordKey, envelopeId)),
+      'the idempotency release failed',
+      options,
+    );
+  }
+
+  /** A write conditioned on our own claim: a failed condition means another delivery took it over. */
+  private async writeOwnClaim(
+    command: UpdateItemCommand | DeleteItemCommand,
+    failure: string,
+    options: CallOptions,
+  ): Promise<void> {
     try {
-      await this.client.send(
-        new DeleteItemCommand(releaseInput(this.tableName, recordKey, envelopeId)),
-        { abortSignal: options.signal },
-      );
+      // One client, two command types: the SDK's overloads take them one at a time.
+      await this.client.send(command as UpdateItemCommand, { abortSignal: options.signal });
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return;
-      throw new DependencyError('dynamodb', 'the idempotency release failed', { cause: error });
+      throw dynamoDbFailure(failure, error);
     }
   }
+}
+
+function dynamoDbFailure(message: string, error: unknown): DependencyError {
+  return new DependencyError('dynamodb', message, {
+    cause: error,
+    ambiguous: isAmbiguousFailure(error),
+  });
 }

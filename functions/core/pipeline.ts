@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SourceAllowlist } from './cidr.js';
 import { sha256Hex } from './crypto.js';
-import { buildEnvelope } from './envelope.js';
+import { buildEnvelope, SQS_MAX_MESSAGE_BYTES, sqsSafeText } from './envelope.js';
 import {
+  DependencyError,
   EventInProgressError,
   IdempotencyConflictError,
   InvalidPayloadError,
@@ -16,7 +17,7 @@ import {
 import { type HttpResult, normaliseEvent, type WebhookRequest } from './http.js';
 import type { CallOptions, IdempotencyStore } from './idempotency.js';
 import type { ProviderAdapter, RouteMatch, Verification } from './provider.js';
-import type { EventPublisher } from './publisher.js';
+import type { EnvelopeAttributes, EventPublisher } from './publisher.js';
 import { type Answer, accepted, answerForError, duplicate, ignored, Outcome } from './respond.js';
 import type { SecretSource } from './secrets.js';
 
@@ -39,6 +40,8 @@ export interface RequestRecord {
   readonly reason: string | undefined;
   readonly statusCode: number;
   readonly latencyMs: number;
+  /** An AWS call's outcome was unknown (sent, no answer): the request may have acted. */
+  readonly ambiguous: boolean;
 }
 
 /** Receives one record per request (EMF metrics in AWS). */
@@ -68,8 +71,6 @@ export interface PipelineDependencies<TSecrets> {
 
 export type WebhookHandler = (event: unknown, context?: InvocationContext) => Promise<HttpResult>;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Time kept back from the invocation's budget: the claim and the enqueue are
  * aborted this long before Lambda would kill the invocation, leaving room to
@@ -81,6 +82,108 @@ export const RESERVE_FOR_ANSWER_MS = 250;
 
 /** Envelopes up to this size are kept in the record for replay; DynamoDB items stop at 400 KB. */
 export const MAX_STORED_ENVELOPE_BYTES = 350_000;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The log line's fields, filled in as the request moves through the steps. */
+type Notes = Record<string, unknown>;
+
+/**
+ * The invocation's time: every AWS call on the request path runs with a signal that
+ * aborts it `reserveMs` before Lambda would end the invocation.
+ */
+export class Budget {
+  private readonly started = performance.now();
+
+  private constructor(private readonly remainingMs: number | undefined) {}
+
+  static of(context: InvocationContext | undefined): Budget {
+    const remaining = context?.getRemainingTimeInMillis?.();
+    return new Budget(
+      remaining !== undefined && Number.isFinite(remaining) && remaining > 0
+        ? remaining
+        : undefined,
+    );
+  }
+
+  /** How long a claim must stay ours: past the end of this invocation. */
+  leaseMs(fallbackMs: number): number {
+    return this.remainingMs === undefined ? fallbackMs : this.remainingMs + 1000;
+  }
+
+  /** Runs `call` aborted `reserveMs` before the invocation's time runs out (real time). */
+  async run<T>(reserveMs: number, call: (options: CallOptions) => Promise<T>): Promise<T> {
+    if (this.remainingMs === undefined) return call({});
+    const ms = this.remainingMs - reserveMs - (performance.now() - this.started);
+    // A plain timer, cleared when the call settles: `AbortSignal.timeout` can be
+    // collected (and never fire) while a hung call holds no reference to it.
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new Error('the invocation budget ran out')),
+      Math.max(1, Math.floor(ms)),
+    );
+    try {
+      return await call({ signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A verified event, described and wrapped, ready to be claimed and enqueued. */
+export interface DescribedEvent {
+  readonly kind: 'event';
+  readonly recordKey: string;
+  readonly idempotencyKey: string;
+  readonly envelopeId: string;
+  readonly envelope: string;
+  readonly attributes: EnvelopeAttributes;
+  readonly bodySha256: string;
+  readonly type: string;
+  readonly subject: string | undefined;
+  readonly receivedAt: string;
+}
+
+/** Step 2 — route: the provider's route (404), then method (405), size (413), source (403). */
+export function route<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  request: WebhookRequest,
+): RouteMatch {
+  const match = deps.adapter.matchRoute(request.path);
+  if (match === undefined) throw new RouteNotFoundError();
+  if (request.method !== 'POST') throw new MethodNotAllowedError(request.method);
+  if (request.body.length > deps.maxBodyBytes) {
+    throw new PayloadTooLargeError(request.body.length, deps.maxBodyBytes);
+  }
+  if (deps.sourceAllowlist && !deps.sourceAllowlist.allows(request.sourceIp)) {
+    throw new SourceForbiddenError();
+  }
+  return match;
+}
+
+/**
+ * Step 3 — verify the signature over the raw bytes (401). Cached secrets may predate a
+ * rotation, so a mismatch looks once more (rate-limited by the source).
+ */
+export async function verify<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  request: WebhookRequest,
+  match: RouteMatch,
+  budget: Budget,
+): Promise<Verification> {
+  const secrets = await budget.run(RESERVE_FOR_RELEASE_MS, (options) => deps.secrets.get(options));
+  try {
+    return deps.adapter.verify(request, secrets, match);
+  } catch (error) {
+    if (!(error instanceof SignatureVerificationError)) throw error;
+    if (error.detail !== SignatureFailure.Mismatch) throw error;
+    const fresh = await budget
+      .run(RESERVE_FOR_RELEASE_MS, (options) => deps.secrets.refresh(options))
+      .catch(() => undefined);
+    if (fresh === undefined) throw error;
+    return deps.adapter.verify(request, fresh, match);
+  }
+}
 
 function parseJsonObject(body: Buffer): { text: string; value: Record<string, unknown> } {
   let text: string;
@@ -102,189 +205,278 @@ function parseJsonObject(body: Buffer): { text: string; value: Record<string, un
 }
 
 /**
- * The provider-agnostic pipeline: route (404), method (405), size (413), source
- * allowlist (403), signature (401), payload (400), then claim in DynamoDB,
- * enqueue to SQS and complete — acknowledging only once SQS has the event.
+ * Step 4 — describe: parse the verified body (400), let the adapter name and key it, and
+ * wrap it in the contract's envelope. An event SQS could never carry is refused here
+ * with a definitive `400`, before anything is claimed.
  */
-export function createWebhookHandler<TSecrets>(
+export function describe<TSecrets>(
   deps: PipelineDependencies<TSecrets>,
-): WebhookHandler {
-  const { adapter, log } = deps;
-  const now = deps.now ?? Date.now;
-  const newId = deps.newId ?? randomUUID;
-  const retentionSeconds = deps.retentionDays * 86_400;
-
-  async function verify(request: WebhookRequest, route: RouteMatch): Promise<Verification> {
-    const secrets = await deps.secrets.get();
-    try {
-      return adapter.verify(request, secrets, route);
-    } catch (error) {
-      // Cached secrets may predate a rotation: look once more (rate-limited by the source).
-      if (!(error instanceof SignatureVerificationError)) throw error;
-      if (error.detail !== SignatureFailure.Mismatch) throw error;
-      const fresh = await deps.secrets.refresh().catch(() => undefined);
-      if (fresh === undefined) throw error;
-      return adapter.verify(request, fresh, route);
-    }
+  request: WebhookRequest,
+  match: RouteMatch,
+  verification: Verification,
+  receivedAt: string,
+  envelopeId: string,
+): DescribedEvent | { readonly kind: 'ignored'; readonly type: string; readonly reason: string } {
+  const { adapter } = deps;
+  const { text, value } = parseJsonObject(request.body);
+  const bodySha256 = sha256Hex(request.body);
+  const description = adapter.describe({
+    request,
+    route: match,
+    verification,
+    body: value,
+    bodySha256,
+  });
+  if (description.kind === 'ignored') return description;
+  // DynamoDB and SQS take only well-formed Unicode: a key holding a lone surrogate (say a
+  // `"\ud800"` escape in a Sigmate id) could never be recorded, so it is refused for good.
+  if (!description.idempotencyKey.isWellFormed()) {
+    throw new InvalidPayloadError('the event id is not valid Unicode');
   }
-
-  async function process(
-    request: WebhookRequest,
-    context: InvocationContext | undefined,
-    started: number,
-    note: (fields: Record<string, unknown>) => void,
-  ): Promise<Answer> {
-    const route = adapter.matchRoute(request.path);
-    if (route === undefined) throw new RouteNotFoundError();
-    if (route.product !== undefined) note({ product: route.product });
-    if (request.method !== 'POST') throw new MethodNotAllowedError(request.method);
-    if (request.body.length > deps.maxBodyBytes) {
-      throw new PayloadTooLargeError(request.body.length, deps.maxBodyBytes);
-    }
-    if (deps.sourceAllowlist && !deps.sourceAllowlist.allows(request.sourceIp)) {
-      throw new SourceForbiddenError();
-    }
-    const verification = await verify(request, route);
-    const { text, value } = parseJsonObject(request.body);
-    const bodySha256 = sha256Hex(request.body);
-    const description = adapter.describe({ request, route, verification, body: value, bodySha256 });
-    note({ type: description.type });
-    if (description.kind === 'ignored') return ignored(description.reason);
-
-    const key = description.idempotencyKey;
-    note({ key });
-    const recordKey = `${adapter.provider}#${key}`;
-    const envelopeId = newId();
-    const receivedAt = new Date(started).toISOString();
-    const remaining = context?.getRemainingTimeInMillis?.();
-    const budgeted = remaining !== undefined && Number.isFinite(remaining) && remaining > 0;
-    // The lease outlives this invocation, so a live delivery is never overtaken.
-    const leaseMs = budgeted ? remaining + 1000 : deps.leaseSeconds * 1000;
-    const budgetStart = performance.now();
-    /** Runs a call aborted `reserveMs` before the invocation's time runs out (real, not injected, time). */
-    const within = <T>(reserveMs: number, call: (options: CallOptions) => Promise<T>) =>
-      budgeted
-        ? withDeadline(remaining - reserveMs - (performance.now() - budgetStart), call)
-        : call({});
-
-    const envelope = buildEnvelope(
-      {
-        id: envelopeId,
-        provider: adapter.provider,
-        type: description.type,
-        product: description.product,
-        idempotencyKey: key,
-        receivedAt,
-        test: description.test,
-      },
-      text,
+  const envelope = buildEnvelope(
+    {
+      id: envelopeId,
+      provider: adapter.provider,
+      type: description.type,
+      product: description.product,
+      idempotencyKey: description.idempotencyKey,
+      receivedAt,
+      test: description.test,
+    },
+    text,
+  );
+  const attributes = {
+    provider: sqsSafeText(adapter.provider),
+    type: sqsSafeText(description.type),
+  };
+  const attributeBytes = Object.entries(attributes).reduce(
+    (sum, [name, value]) =>
+      sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
+    0,
+  );
+  if (Buffer.byteLength(envelope) + attributeBytes > SQS_MAX_MESSAGE_BYTES) {
+    throw new InvalidPayloadError(
+      `the event is larger than the queue's ${SQS_MAX_MESSAGE_BYTES}-byte message limit`,
     );
-    const claim = await within(RESERVE_FOR_RELEASE_MS, (options) =>
+  }
+  return {
+    kind: 'event',
+    recordKey: `${adapter.provider}#${description.idempotencyKey}`,
+    idempotencyKey: description.idempotencyKey,
+    envelopeId,
+    envelope,
+    attributes,
+    bodySha256,
+    // The record keeps the type as the queue attribute carries it: SQS- and DynamoDB-safe.
+    type: attributes.type,
+    subject: description.subject === undefined ? undefined : sqsSafeText(description.subject),
+    receivedAt,
+  };
+}
+
+/**
+ * Step 5 — claim the key in DynamoDB (409 in progress or conflict, 200 duplicate). A
+ * claim whose answer was lost may have been written: it is released (only if it is
+ * ours), so the provider's retry is not kept waiting for the lease.
+ */
+export async function claim<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  event: DescribedEvent,
+  budget: Budget,
+  now: number,
+  notes: Notes,
+): Promise<Answer | undefined> {
+  let result: Awaited<ReturnType<IdempotencyStore['claim']>>;
+  try {
+    result = await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
       deps.store.claim(
         {
-          recordKey,
-          bodyHash: bodySha256,
-          envelopeId,
-          provider: adapter.provider,
-          type: description.type,
-          receivedAt,
-          now: now(),
-          leaseMs,
-          retentionSeconds,
+          recordKey: event.recordKey,
+          bodyHash: event.bodySha256,
+          envelopeId: event.envelopeId,
+          provider: deps.adapter.provider,
+          type: event.type,
+          receivedAt: event.receivedAt,
+          now,
+          leaseMs: budget.leaseMs(deps.leaseSeconds * 1000),
+          retentionSeconds: deps.retentionDays * 86_400,
+          subject: event.subject,
           // DynamoDB items stop at 400 KB: a larger envelope is enqueued but not kept for replay.
           envelope:
-            deps.storeEnvelopes && Buffer.byteLength(envelope) <= MAX_STORED_ENVELOPE_BYTES
-              ? envelope
+            deps.storeEnvelopes && Buffer.byteLength(event.envelope) <= MAX_STORED_ENVELOPE_BYTES
+              ? event.envelope
               : undefined,
         },
         options,
       ),
     );
-    if (claim.kind === 'duplicate') return duplicate(claim.envelopeId);
-    if (claim.kind === 'in_progress') throw new EventInProgressError(claim.retryAfterSeconds);
-    if (claim.kind === 'conflict') throw new IdempotencyConflictError();
-
-    try {
-      await within(RESERVE_FOR_RELEASE_MS, (options) =>
-        deps.publisher.publish(
-          envelope,
-          { provider: adapter.provider, type: description.type },
-          options,
-        ),
-      );
-    } catch (error) {
-      await within(RESERVE_FOR_ANSWER_MS, (options) =>
-        deps.store.release(recordKey, envelopeId, options),
-      ).catch((releaseError: unknown) => {
-        // The lease still expires on its own; the provider's retry waits for it.
-        log.warn('claim release failed', { key, error: describeError(releaseError) });
-      });
-      throw error;
+  } catch (error) {
+    if (error instanceof DependencyError && error.ambiguous) {
+      notes.ambiguous = true;
+      await release(deps, event, budget);
     }
-    note({ id: envelopeId });
-    try {
-      await within(RESERVE_FOR_ANSWER_MS, (options) =>
-        deps.store.complete(recordKey, envelopeId, options),
-      );
-    } catch (error) {
-      // The event is on the queue, so the answer is still 200. The claim expires with its
-      // lease; a later redelivery may then enqueue it again, which idempotencyKey covers.
-      log.warn('completion write failed after enqueue', { key, error: describeError(error) });
-    }
-    return accepted(envelopeId);
+    throw error;
   }
+  if (result.kind === 'duplicate') {
+    notes.id = result.envelopeId;
+    return duplicate(result.envelopeId);
+  }
+  if (result.kind === 'in_progress') throw new EventInProgressError(result.retryAfterSeconds);
+  if (result.kind === 'conflict') throw new IdempotencyConflictError();
+  return undefined;
+}
 
-  return async (event, context) => {
-    const started = now();
-    const fields: Record<string, unknown> = { provider: adapter.provider };
-    const note = (more: Record<string, unknown>) => Object.assign(fields, more);
-    let result: Answer;
-    try {
-      const request = normaliseEvent(event, { pathPrefix: deps.pathPrefix });
-      note({ requestId: request.requestId, sourceIp: request.sourceIp });
-      result = await process(request, context, started, note);
-    } catch (error) {
-      result = answerForError(error);
-      if (result.outcome === Outcome.Retry) fields.error = describeError(error);
-      if (error instanceof SignatureVerificationError) fields.signatureFailure = error.detail;
-    }
-    const latencyMs = now() - started;
-    const line = {
-      ...fields,
-      outcome: result.outcome,
-      statusCode: result.result.statusCode,
-      ...(result.reason === undefined ? {} : { reason: result.reason }),
-      latencyMs,
-    };
-    if (result.outcome === Outcome.Retry) log.error('webhook', line);
-    else log.info('webhook', line);
-    deps.metrics?.record({
-      provider: adapter.provider,
-      outcome: result.outcome,
-      reason: result.reason,
-      statusCode: result.result.statusCode,
-      latencyMs,
+/** Drops our own claim; a failure is logged and left to the lease. */
+async function release<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  event: DescribedEvent,
+  budget: Budget,
+): Promise<void> {
+  await budget
+    .run(RESERVE_FOR_ANSWER_MS, (options) =>
+      deps.store.release(event.recordKey, event.envelopeId, options),
+    )
+    .catch((releaseError: unknown) => {
+      // The lease still expires on its own; the provider's retry waits for it.
+      deps.log.warn('claim release failed', {
+        key: event.idempotencyKey,
+        error: describeError(releaseError),
+      });
     });
-    return result.result;
-  };
 }
 
 /**
- * Runs `call` with a signal that aborts after `ms`. A plain timer, cleared when the
- * call settles: `AbortSignal.timeout` can be collected (and never fire) while a
- * hung call holds no reference to it.
+ * Step 6 — enqueue on SQS. On failure the claim is released and the answer is `503`, so
+ * the provider's retry goes through; after an ambiguous send that retry may enqueue the
+ * event a second time, which the envelope's `idempotencyKey` lets consumers drop.
  */
-async function withDeadline<T>(ms: number, call: (options: CallOptions) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new Error('the invocation budget ran out')),
-    Math.max(1, Math.floor(ms)),
-  );
+export async function enqueue<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  event: DescribedEvent,
+  budget: Budget,
+  notes: Notes,
+): Promise<string | undefined> {
   try {
-    return await call({ signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
+    const { messageId } = await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
+      deps.publisher.publish(event.envelope, event.attributes, options),
+    );
+    return messageId;
+  } catch (error) {
+    if (error instanceof DependencyError && error.ambiguous) notes.ambiguous = true;
+    await release(deps, event, budget);
+    throw error;
   }
+}
+
+/**
+ * Step 7 — complete the claim. The event is on the queue, so a failure here still
+ * answers 200: the claim expires with its lease, and a later redelivery may enqueue the
+ * event again, which `idempotencyKey` covers.
+ */
+export async function complete<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  event: DescribedEvent,
+  messageId: string | undefined,
+  budget: Budget,
+): Promise<void> {
+  try {
+    await budget.run(RESERVE_FOR_ANSWER_MS, (options) =>
+      deps.store.complete(event.recordKey, event.envelopeId, messageId, options),
+    );
+  } catch (error) {
+    deps.log.warn('completion write failed after enqueue', {
+      key: event.idempotencyKey,
+      error: describeError(error),
+    });
+  }
+}
+
+/** Steps 2 to 7 for one normalised request; throws the errors `answerForError` maps. */
+async function process<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  request: WebhookRequest,
+  budget: Budget,
+  started: number,
+  notes: Notes,
+): Promise<Answer> {
+  const match = route(deps, request);
+  if (match.product !== undefined) notes.product = match.product;
+  const verification = await verify(deps, request, match, budget);
+  const event = describe(
+    deps,
+    request,
+    match,
+    verification,
+    new Date(started).toISOString(),
+    (deps.newId ?? randomUUID)(),
+  );
+  notes.type = event.type;
+  if (event.kind === 'ignored') return ignored(event.reason);
+  notes.key = event.idempotencyKey;
+  if (event.subject !== undefined) notes.subject = event.subject;
+  const early = await claim(deps, event, budget, (deps.now ?? Date.now)(), notes);
+  if (early !== undefined) return early;
+  const messageId = await enqueue(deps, event, budget, notes);
+  notes.id = event.envelopeId;
+  if (messageId !== undefined) notes.messageId = messageId;
+  await complete(deps, event, messageId, budget);
+  return accepted(event.envelopeId);
+}
+
+/** Step 8 — answer: one log line and one metrics record per request. */
+function report<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+  answer: Answer,
+  notes: Notes,
+  latencyMs: number,
+): void {
+  const line = {
+    ...notes,
+    outcome: answer.outcome,
+    statusCode: answer.result.statusCode,
+    ...(answer.reason === undefined ? {} : { reason: answer.reason }),
+    latencyMs,
+  };
+  if (answer.outcome === Outcome.Retry) deps.log.error('webhook', line);
+  else deps.log.info('webhook', line);
+  deps.metrics?.record({
+    provider: deps.adapter.provider,
+    outcome: answer.outcome,
+    reason: answer.reason,
+    statusCode: answer.result.statusCode,
+    latencyMs,
+    ambiguous: notes.ambiguous === true,
+  });
+}
+
+/**
+ * The provider-agnostic pipeline, as its steps: normalise → route → verify → describe →
+ * claim → enqueue → complete → answer. A verified event is acknowledged only once SQS
+ * has it; every failure maps to the contract's answer in `respond.ts`.
+ */
+export function createWebhookHandler<TSecrets>(
+  deps: PipelineDependencies<TSecrets>,
+): WebhookHandler {
+  const now = deps.now ?? Date.now;
+  return async (event, context) => {
+    const started = now();
+    const budget = Budget.of(context);
+    const notes: Notes = { provider: deps.adapter.provider };
+    let answer: Answer;
+    try {
+      // Step 1 — normalise whichever API Gateway or function URL event this is.
+      const request = normaliseEvent(event, { pathPrefix: deps.pathPrefix });
+      notes.requestId = request.requestId;
+      notes.sourceIp = request.sourceIp;
+      answer = await process(deps, request, budget, started, notes);
+    } catch (error) {
+      answer = answerForError(error);
+      if (answer.outcome === Outcome.Retry) notes.error = describeError(error);
+      if (error instanceof SignatureVerificationError) notes.signatureFailure = error.detail;
+    }
+    report(deps, answer, notes, now() - started);
+    return answer.result;
+  };
 }
 
 /** Error name and message, and its cause's, for logs: never the request or a secret. */

@@ -1,7 +1,10 @@
 import type { WebhookRequest } from './http.js';
 
-export const ProviderNames = ['sigma', 'sigmate', 'signifyd'] as const;
-export type ProviderName = (typeof ProviderNames)[number];
+/**
+ * A provider's name as it appears in routes, queues, records and logs. The core knows
+ * no list of them: `functions/registry.ts` names the providers this build serves.
+ */
+export type ProviderName = string;
 
 /** What a matched route carries, e.g. the Sigma product. */
 export interface RouteMatch {
@@ -31,6 +34,11 @@ export interface EventDescription {
   readonly type: string;
   readonly product?: string;
   readonly idempotencyKey: string;
+  /**
+   * The provider's own identifier of what the event is about (a transaction, a case, a
+   * signal), for operators looking an event up; not part of the key.
+   */
+  readonly subject?: string | undefined;
   /** A provider test delivery forwarded by configuration. */
   readonly test?: boolean;
 }
@@ -54,10 +62,36 @@ export interface ProviderAdapter<TSecrets> {
   matchRoute(path: string): RouteMatch | undefined;
   /** Secrets from the contract's local environment variables. Throws ConfigurationError. */
   secretsFromEnv(env: Readonly<Record<string, string | undefined>>): TSecrets;
-  /** Secrets from the provider's Secrets Manager JSON. Throws ConfigurationError. */
+  /**
+   * Secrets from the provider's Secrets Manager JSON. Throws ConfigurationError whose
+   * message names fields, never values.
+   */
   secretsFromJson(value: unknown): TSecrets;
+  /** The Secrets Manager JSON this provider expects, with placeholders, for error messages. */
+  readonly secretShape: string;
   /** Checks the signature over the raw request; throws SignatureVerificationError. */
   verify(request: WebhookRequest, secrets: TSecrets, route: RouteMatch): Verification;
   /** Names and keys a verified delivery; throws InvalidPayloadError. */
   describe(delivery: VerifiedDelivery): EventDescription | IgnoredDelivery;
+}
+
+/** Subjects longer than this are cut: they are a lookup aid, not evidence. */
+export const MAX_SUBJECT_LENGTH = 256;
+
+/**
+ * The first of `fields` in `record` that holds a non-empty string or a number, as text:
+ * the provider's own identifier of what an event is about. Undefined when none does.
+ */
+export function subjectOf(
+  record: Record<string, unknown>,
+  fields: readonly string[],
+): string | undefined {
+  for (const field of fields) {
+    if (!Object.hasOwn(record, field)) continue;
+    const value = record[field];
+    const text =
+      typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+    if (text !== undefined && text.length > 0) return text.slice(0, MAX_SUBJECT_LENGTH);
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { isAmbiguousFailure } from './aws.js';
 import { DependencyError } from './errors.js';
 import type { CallOptions } from './idempotency.js';
 
@@ -8,13 +9,23 @@ export interface EnvelopeAttributes {
   readonly type: string;
 }
 
+/** What the queue said when it took the message. */
+export interface Published {
+  /** The queue's id of the message, for operators following an event. */
+  readonly messageId: string | undefined;
+}
+
 /** Puts a verified event on its provider's queue. */
 export interface EventPublisher {
   /** Resolves once the queue has accepted the message; throws {@link DependencyError}. */
-  publish(body: string, attributes: EnvelopeAttributes, options?: CallOptions): Promise<void>;
+  publish(body: string, attributes: EnvelopeAttributes, options?: CallOptions): Promise<Published>;
 }
 
-/** {@link EventPublisher} for one standard SQS queue. */
+/**
+ * {@link EventPublisher} for one standard SQS queue, through the SDK's `SQSClient` (which
+ * checks `MD5OfMessageBody` against what it sent). A failure is marked ambiguous when the
+ * message may be on the queue all the same.
+ */
 export class SqsPublisher implements EventPublisher {
   constructor(
     private readonly client: SQSClient,
@@ -25,9 +36,9 @@ export class SqsPublisher implements EventPublisher {
     body: string,
     attributes: EnvelopeAttributes,
     options: CallOptions = {},
-  ): Promise<void> {
+  ): Promise<Published> {
     try {
-      await this.client.send(
+      const output = await this.client.send(
         new SendMessageCommand({
           QueueUrl: this.queueUrl,
           MessageBody: body,
@@ -38,8 +49,12 @@ export class SqsPublisher implements EventPublisher {
         }),
         { abortSignal: options.signal },
       );
+      return { messageId: output.MessageId };
     } catch (error) {
-      throw new DependencyError('sqs', 'the queue did not accept the event', { cause: error });
+      throw new DependencyError('sqs', 'the queue did not accept the event', {
+        cause: error,
+        ambiguous: isAmbiguousFailure(error),
+      });
     }
   }
 }

@@ -1,16 +1,21 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigurationError, DependencyError } from './errors.js';
+import {
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { isAmbiguousFailure } from './aws.js';
+import { ConfigurationError, DependencyError, SecretMisconfiguredError } from './errors.js';
+import type { CallOptions } from './idempotency.js';
 
 /** Where a provider's verification secrets come from. Values are never logged. */
 export interface SecretSource<TSecrets> {
   /** The current secrets, from cache when fresh. Throws {@link DependencyError}. */
-  get(): Promise<TSecrets>;
+  get(options?: CallOptions): Promise<TSecrets>;
   /**
    * Fetches again, bypassing the cache, when a signature failed against cached
    * secrets that may predate a rotation. Undefined when nothing new can be had.
    */
-  refresh(): Promise<TSecrets | undefined>;
+  refresh(options?: CallOptions): Promise<TSecrets | undefined>;
 }
 
 /** Secrets fixed at start-up (local mode: from the environment). */
@@ -27,61 +32,140 @@ export class StaticSecretSource<TSecrets> implements SecretSource<TSecrets> {
 }
 
 export interface SecretsManagerSourceOptions<TSecrets> {
+  readonly client: SecretsManagerClient;
   readonly secretId: string;
+  /** Turns the secret's JSON into secrets; throws ConfigurationError naming fields, never values. */
   readonly parse: (value: unknown) => TSecrets;
-  readonly client?: SecretsManagerClient;
-  /** How long a fetched value is served from memory. */
+  /** The expected JSON, with placeholders, for the misconfiguration message. */
+  readonly expectedShape: string;
+  /** How long a fetched value is served from memory. Default 300 s. */
   readonly maxAgeSeconds?: number;
+  /** How long a failed fetch or an unusable secret is answered from memory. Default 5 s. */
+  readonly failureCacheSeconds?: number;
   /** The least time between two forced refreshes, so a flood of bad signatures cannot flood Secrets Manager. */
   readonly minRefreshIntervalMs?: number;
   readonly now?: () => number;
 }
 
-/** Secrets Manager through Powertools Parameters, cached per container. */
+type Fetched<TSecrets> =
+  | { readonly ok: true; readonly secrets: TSecrets; readonly until: number }
+  | { readonly ok: false; readonly error: DependencyError; readonly until: number };
+
+/**
+ * A provider's secret in Secrets Manager, read with the SDK's `SecretsManagerClient` and
+ * cached per container. Every error it raises is written by this class: a parser's
+ * message, which can quote the text it failed on, never leaves it. A failure is kept
+ * `failureCacheSeconds`, so a misconfigured secret costs one call per few seconds, not
+ * one per request. Calls take the caller's abort signal (the invocation's budget).
+ */
 export class SecretsManagerSource<TSecrets> implements SecretSource<TSecrets> {
-  private readonly provider: SecretsProvider;
+  private current: Fetched<TSecrets> | undefined;
+  private inFlight: Promise<Fetched<TSecrets>> | undefined;
   private lastForcedFetch = Number.NEGATIVE_INFINITY;
+  private readonly now: () => number;
 
   constructor(private readonly options: SecretsManagerSourceOptions<TSecrets>) {
-    this.provider = options.client
-      ? new SecretsProvider({ awsSdkV3Client: options.client })
-      : new SecretsProvider();
+    this.now = options.now ?? Date.now;
   }
 
-  async get(): Promise<TSecrets> {
-    return this.fetch(false);
+  async get(options: CallOptions = {}): Promise<TSecrets> {
+    const current = this.current;
+    const fetched =
+      current !== undefined && current.until > this.now() ? current : await this.fetch(options);
+    if (!fetched.ok) throw fetched.error;
+    return fetched.secrets;
   }
 
-  async refresh(): Promise<TSecrets | undefined> {
-    const now = (this.options.now ?? Date.now)();
-    if (now - this.lastForcedFetch < (this.options.minRefreshIntervalMs ?? 30_000))
+  async refresh(options: CallOptions = {}): Promise<TSecrets | undefined> {
+    const now = this.now();
+    if (now - this.lastForcedFetch < (this.options.minRefreshIntervalMs ?? 30_000)) {
       return undefined;
+    }
     this.lastForcedFetch = now;
-    return this.fetch(true);
+    const fetched = await this.fetch(options);
+    return fetched.ok ? fetched.secrets : undefined;
   }
 
-  private async fetch(forceFetch: boolean): Promise<TSecrets> {
+  /** One fetch at a time per container; concurrent callers share it. */
+  private fetch(options: CallOptions): Promise<Fetched<TSecrets>> {
+    this.inFlight ??= this.read(options).finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async read(options: CallOptions): Promise<Fetched<TSecrets>> {
+    let output: GetSecretValueCommandOutput;
+    try {
+      output = await this.options.client.send(
+        new GetSecretValueCommand({ SecretId: this.options.secretId }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      // The store's own error names the secret and the reason; it carries no secret value.
+      return this.remember({
+        ok: false,
+        error: new DependencyError('secrets', `secret ${this.options.secretId} could not be read`, {
+          cause: error,
+          ambiguous: isAmbiguousFailure(error),
+        }),
+      });
+    }
+    const parsed = this.parse(output);
+    return this.remember(
+      parsed instanceof DependencyError
+        ? { ok: false, error: parsed }
+        : { ok: true, secrets: parsed },
+    );
+  }
+
+  /** The secrets, or an error whose message holds nothing derived from the secret's value. */
+  private parse(output: GetSecretValueCommandOutput): TSecrets | DependencyError {
+    const misconfigured = (problem: string) =>
+      new SecretMisconfiguredError(this.options.secretId, problem, this.options.expectedShape);
+    const text =
+      output.SecretString ??
+      (output.SecretBinary === undefined
+        ? undefined
+        : Buffer.from(output.SecretBinary).toString('utf8'));
+    if (text === undefined || text.trim() === '') return misconfigured('the secret has no value');
     let value: unknown;
     try {
-      value = await this.provider.get(this.options.secretId, {
-        maxAge: this.options.maxAgeSeconds ?? 300,
-        forceFetch,
-        transform: 'json',
-      });
-    } catch (error) {
-      throw new DependencyError('secrets', 'the secret store could not be read', { cause: error });
-    }
-    if (value === undefined) {
-      throw new DependencyError('secrets', 'the secret has no value');
+      value = JSON.parse(text);
+    } catch {
+      return misconfigured('the value is not JSON');
     }
     try {
       return this.options.parse(value);
     } catch (error) {
-      // A malformed secret is an operator error, but retrying after it is fixed must work: 503.
-      throw new DependencyError('secrets', 'the secret does not have the documented shape', {
-        cause: error,
-      });
+      // Adapters name fields, never values; anything else is reported without its message.
+      return misconfigured(
+        error instanceof ConfigurationError
+          ? error.message
+          : 'the value does not have the expected shape',
+      );
     }
+  }
+
+  private remember(
+    fetched:
+      | { readonly ok: true; readonly secrets: TSecrets }
+      | { readonly ok: false; readonly error: DependencyError },
+  ): Fetched<TSecrets> {
+    const seconds = fetched.ok
+      ? (this.options.maxAgeSeconds ?? 300)
+      : (this.options.failureCacheSeconds ?? 5);
+    const entry = { ...fetched, until: this.now() + seconds * 1000 } as Fetched<TSecrets>;
+    // A failed forced refresh does not replace secrets that still work.
+    if (
+      fetched.ok ||
+      this.current === undefined ||
+      !this.current.ok ||
+      this.current.until <= this.now()
+    ) {
+      this.current = entry;
+    }
+    return entry;
   }
 }
 

@@ -6,8 +6,18 @@ import {
   SignatureFailure,
   SignatureVerificationError,
 } from '../core/errors.js';
-import type { ProviderAdapter } from '../core/provider.js';
+import { type ProviderAdapter, subjectOf } from '../core/provider.js';
 import { secretList } from '../core/secrets.js';
+
+/** Fields of `data` that name what a Sigma result is about, in order of preference. */
+export const SIGMA_SUBJECT_FIELDS = [
+  'transaction_id',
+  'case_id',
+  'search_id',
+  'customer_id',
+  'entity_id',
+  'id',
+] as const;
 
 /** One API credential pair issued by Sigma; its concatenation keys the webhook signature. */
 export interface SigmaCredential {
@@ -134,6 +144,8 @@ export function createSigmaAdapter(env: Env = {}): ProviderAdapter<SigmaSecrets>
       };
     },
 
+    secretShape: '{"credentials":[{"apiKey":"…","apiSecret":"…"}],"businessId":"…"}',
+
     secretsFromJson(value) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new ConfigurationError('the Sigma secret must be a JSON object');
@@ -178,7 +190,13 @@ export function createSigmaAdapter(env: Env = {}): ProviderAdapter<SigmaSecrets>
       if (typeof data !== 'object' || data === null || Array.isArray(data)) {
         throw new InvalidPayloadError('field "data" must be a JSON object');
       }
-      return { kind: 'event', type: event, product, idempotencyKey: `${product}:${bodySha256}` };
+      return {
+        kind: 'event',
+        type: event,
+        product,
+        idempotencyKey: `${product}:${bodySha256}`,
+        subject: subjectOf(data as Record<string, unknown>, SIGMA_SUBJECT_FIELDS),
+      };
     },
   };
 }

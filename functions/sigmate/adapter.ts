@@ -41,6 +41,8 @@ export const sigmateAdapter: ProviderAdapter<SigmateSecrets> = {
     return { webhookSecrets: secretList(value, SIGMATE_SECRET_ENV) };
   },
 
+  secretShape: '{"webhookSecrets":["…"]}',
+
   secretsFromJson(value) {
     if (typeof value !== 'object' || value === null) {
       throw new ConfigurationError('the Sigmate secret must be a JSON object');
@@ -75,6 +77,6 @@ export const sigmateAdapter: ProviderAdapter<SigmateSecrets> = {
     if (!EVENT_TYPE.test(type)) {
       throw new InvalidPayloadError('header "x-sigmate-event" is not a valid event type');
     }
-    return { kind: 'event', type, idempotencyKey: id };
+    return { kind: 'event', type, idempotencyKey: id, subject: id };
   },
 };

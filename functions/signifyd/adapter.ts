@@ -7,8 +7,11 @@ import {
   SignatureVerificationError,
 } from '../core/errors.js';
 import type { WebhookRequest } from '../core/http.js';
-import type { ProviderAdapter } from '../core/provider.js';
+import { type ProviderAdapter, subjectOf } from '../core/provider.js';
 import { secretList } from '../core/secrets.js';
+
+/** Body fields that name what a Signifyd event is about, in order of preference. */
+export const SIGNIFYD_SUBJECT_FIELDS = ['caseId', 'signifydId', 'orderId'] as const;
 
 /** Signifyd team API keys; several are live during a rotation. */
 export interface SignifydSecrets {
@@ -105,6 +108,8 @@ export function createSignifydAdapter(env: Env = {}): ProviderAdapter<SignifydSe
       return { apiKeys: apiKeys(value, SIGNIFYD_SECRET_ENV) };
     },
 
+    secretShape: '{"apiKeys":["…"]}',
+
     secretsFromJson(value) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new ConfigurationError('the Signifyd secret must be a JSON object');
@@ -144,7 +149,7 @@ export function createSignifydAdapter(env: Env = {}): ProviderAdapter<SignifydSe
       return { publicTestKey: true };
     },
 
-    describe({ request, verification, bodySha256 }) {
+    describe({ request, verification, body, bodySha256 }) {
       let type: string;
       try {
         type = signifydEventType(request);
@@ -157,14 +162,25 @@ export function createSignifydAdapter(env: Env = {}): ProviderAdapter<SignifydSe
       }
       if (type === SIGNIFYD_TEST_TOPIC) {
         if (forwardTestEvents && !verification.publicTestKey) {
-          return { kind: 'event', type, idempotencyKey: `${type}:${bodySha256}`, test: true };
+          return {
+            kind: 'event',
+            type,
+            idempotencyKey: `${type}:${bodySha256}`,
+            subject: subjectOf(body, SIGNIFYD_SUBJECT_FIELDS),
+            test: true,
+          };
         }
         return { kind: 'ignored', type, reason: SIGNIFYD_TEST_REASON };
       }
       if (verification.publicTestKey) {
         throw new SignatureVerificationError(SignatureFailure.PublicTestKeyOnRealTopic);
       }
-      return { kind: 'event', type, idempotencyKey: `${type}:${bodySha256}` };
+      return {
+        kind: 'event',
+        type,
+        idempotencyKey: `${type}:${bodySha256}`,
+        subject: subjectOf(body, SIGNIFYD_SUBJECT_FIELDS),
+      };
     },
   };
 }

@@ -100,7 +100,7 @@ try {
         retentionSeconds: 7 * 86_400,
         envelope: keep ? envelope : undefined,
       });
-      await store.complete(recordKey, envelopeId);
+      await store.complete(recordKey, envelopeId, undefined);
       const [claimUnits = Number.NaN, completeUnits = Number.NaN] = writeUnits;
       const { Item = {} } = await client.send(
         new GetItemCommand({ TableName: 'measure', Key: { id: { S: recordKey } } }),

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Env } from '../../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../../functions/core/provider.js';
+import { type ProviderName, ProviderNames } from '../../functions/registry.js';
 import { CliError, ExitCode } from './errors.js';
 import type { Io } from './io.js';
 import { redrive } from './redrive.js';

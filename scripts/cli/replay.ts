@@ -7,7 +7,7 @@ import {
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { buildEnvelope, type EnvelopeHeader } from '../../functions/core/envelope.js';
 import { RecordAttributes, RecordStatus } from '../../functions/core/idempotency.js';
-import type { ProviderName } from '../../functions/core/provider.js';
+import type { ProviderName } from '../../functions/registry.js';
 import { fromAwsError, UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { sendBatches } from './queue.js';

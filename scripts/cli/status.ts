@@ -1,6 +1,6 @@
 import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type ProviderName, ProviderNames } from '../../functions/core/provider.js';
+import { type ProviderName, ProviderNames } from '../../functions/registry.js';
 import { CliError, fromAwsError } from './errors.js';
 import type { Io } from './io.js';
 import { ROUTE_PATHS, type StoreTarget } from './target.js';

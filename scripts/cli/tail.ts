@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { ProviderName } from '../../functions/core/provider.js';
+import type { ProviderName } from '../../functions/registry.js';
 import { fromAwsError } from './errors.js';
 import { oneLine, pretty } from './format.js';
 import type { Io } from './io.js';

@@ -5,7 +5,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Env } from '../../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../../functions/core/provider.js';
+import { type ProviderName, ProviderNames } from '../../functions/registry.js';
 import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/ingress.js';
 import {
   CliError,

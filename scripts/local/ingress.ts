@@ -6,8 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Env, EnvNames, loadConfig } from '../../functions/core/config.js';
 import { createHandlerFromConfig } from '../../functions/core/lambda.js';
 import type { Log } from '../../functions/core/pipeline.js';
-import { type ProviderName, ProviderNames } from '../../functions/core/provider.js';
-import { providerAdapters } from '../../functions/registry.js';
+import { type ProviderName, ProviderNames, providerAdapters } from '../../functions/registry.js';
 import { type Emulator, retryUntil, startDynamoDbLocal, startSqsEmulator } from './emulators.js';
 import { ensureIdempotencyTable, ensureQueuePair, type QueuePair } from './resources.js';
 import { createLocalApiServer, type LocalRoute, listen } from './server.js';
@@ -160,21 +159,20 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       const factory = providerAdapters[provider];
       if (!factory) continue;
       const adapter = factory(env);
-      const config = loadConfig(
-        provider,
-        {
-          ...env,
-          [EnvNames.tableName]: table,
-          [EnvNames.queueUrl]: queues[provider].queueUrl,
-          [EnvNames.region]: LOCAL_REGION,
-          [EnvNames.dynamodbEndpoint]: dynamodb.endpoint,
-          [EnvNames.sqsEndpoint]: sqs.endpoint,
-          [EnvNames.secretId]: undefined,
-        },
-        { minRetentionDays: adapter.minRetentionDays },
-      );
+      const functionEnv = {
+        ...env,
+        [EnvNames.tableName]: table,
+        [EnvNames.queueUrl]: queues[provider].queueUrl,
+        [EnvNames.region]: LOCAL_REGION,
+        [EnvNames.dynamodbEndpoint]: dynamodb.endpoint,
+        [EnvNames.sqsEndpoint]: sqs.endpoint,
+        [EnvNames.secretId]: undefined,
+      };
+      const config = loadConfig(provider, functionEnv, {
+        minRetentionDays: adapter.minRetentionDays,
+      });
       // The same wiring as Lambda; only the endpoints and the credentials are local.
-      const handler = createHandlerFromConfig(adapter, config, env, {
+      const handler = createHandlerFromConfig(adapter, config, functionEnv, {
         credentials: LOCAL_CREDENTIALS,
         metrics: null,
         ...(options.log ? { log: options.log } : {}),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ProviderName } from '../../functions/core/provider.js';
+import type { ProviderName } from '../../functions/registry.js';
 import { Rig } from '../support/faults.js';
 import {
   apiEvent,

@@ -20,14 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { AwsJsonClient, type JsonProtocol, Protocols } from '../../functions/core/aws/client.js';
-import { LeanDynamoDbIdempotencyStore } from '../../functions/core/aws/dynamodb-store.js';
-import { LeanSqsPublisher } from '../../functions/core/aws/sqs-publisher.js';
+import { createAwsClients } from '../../functions/core/aws.js';
 import { Defaults } from '../../functions/core/config.js';
 import type { HttpResult } from '../../functions/core/http.js';
 import {
+  type CallOptions,
   type ClaimRequest,
   type ClaimResult,
+  DynamoDbIdempotencyStore,
   type IdempotencyStore,
   RecordStatus,
 } from '../../functions/core/idempotency.js';
@@ -36,9 +36,14 @@ import {
   type Log,
   type WebhookHandler,
 } from '../../functions/core/pipeline.js';
-import type { ProviderName } from '../../functions/core/provider.js';
-import type { EnvelopeAttributes, EventPublisher } from '../../functions/core/publisher.js';
+import {
+  type EnvelopeAttributes,
+  type EventPublisher,
+  type Published,
+  SqsPublisher,
+} from '../../functions/core/publisher.js';
 import { StaticSecretSource } from '../../functions/core/secrets.js';
+import type { ProviderName } from '../../functions/registry.js';
 import { providerAdapters } from '../../functions/registry.js';
 import { freePort, startSqsEmulator } from '../../scripts/local/emulators.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/ingress.js';
@@ -291,26 +296,31 @@ async function step<T>(action: () => Promise<T>): Promise<T> {
 
 class KillableStore implements IdempotencyStore {
   constructor(private readonly inner: IdempotencyStore) {}
-  claim(request: ClaimRequest): Promise<ClaimResult> {
-    return step(() => this.inner.claim(request));
+  claim(request: ClaimRequest, options?: CallOptions): Promise<ClaimResult> {
+    return step(() => this.inner.claim(request, options));
   }
-  complete(recordKey: string, envelopeId: string): Promise<void> {
+  complete(
+    recordKey: string,
+    envelopeId: string,
+    messageId: string | undefined,
+    options?: CallOptions,
+  ): Promise<void> {
     const current = invocations.getStore();
     if (current?.killAfterEnqueue) {
       current.kill();
       return never;
     }
-    return step(() => this.inner.complete(recordKey, envelopeId));
+    return step(() => this.inner.complete(recordKey, envelopeId, messageId, options));
   }
-  release(recordKey: string, envelopeId: string): Promise<void> {
-    return step(() => this.inner.release(recordKey, envelopeId));
+  release(recordKey: string, envelopeId: string, options?: CallOptions): Promise<void> {
+    return step(() => this.inner.release(recordKey, envelopeId, options));
   }
 }
 
 class KillablePublisher implements EventPublisher {
   constructor(private readonly inner: EventPublisher) {}
-  publish(body: string, attributes: EnvelopeAttributes): Promise<void> {
-    return step(() => this.inner.publish(body, attributes));
+  publish(body: string, attributes: EnvelopeAttributes, options?: CallOptions): Promise<Published> {
+    return step(() => this.inner.publish(body, attributes, options));
   }
 }
 
@@ -393,19 +403,18 @@ export class Rig {
       }),
     });
     const clients = client(options, options.maxAttempts);
-    // The handlers run on Lambda's own AWS client (the lean one), with local credentials.
-    const lean = (protocol: JsonProtocol, endpoint: string) =>
-      new AwsJsonClient({
-        region: LOCAL_REGION,
+    // The handlers run on the clients Lambda runs (functions/core/aws.ts), with local credentials.
+    const handlerClients = createAwsClients(
+      {
+        AWS_REGION: LOCAL_REGION,
+        AWS_ENDPOINT_URL_DYNAMODB: options.dynamodb,
+        AWS_ENDPOINT_URL_SQS: options.sqs,
+      },
+      {
         credentials: LOCAL_CREDENTIALS,
-        protocol,
-        endpoint,
-        ...(options.maxAttempts ? { maxRetries: options.maxAttempts - 1 } : {}),
-      });
-    const handlerClients = {
-      dynamodb: lean(Protocols.dynamodb, options.dynamodb),
-      sqs: lean(Protocols.sqs, options.sqs),
-    };
+        ...(options.maxAttempts ? { tuning: { maxAttempts: options.maxAttempts } } : {}),
+      },
+    );
     const verify = client({
       dynamodb: options.verifyDynamodb ?? options.dynamodb,
       sqs: options.verifySqs ?? options.sqs,
@@ -429,12 +438,8 @@ export class Rig {
         createWebhookHandler({
           adapter,
           secrets: new StaticSecretSource(adapter.secretsFromEnv(env)),
-          store: new KillableStore(
-            new LeanDynamoDbIdempotencyStore(handlerClients.dynamodb, table),
-          ),
-          publisher: new KillablePublisher(
-            new LeanSqsPublisher(handlerClients.sqs, queue.queueUrl),
-          ),
+          store: new KillableStore(new DynamoDbIdempotencyStore(handlerClients.dynamodb, table)),
+          publisher: new KillablePublisher(new SqsPublisher(handlerClients.sqs, queue.queueUrl)),
           log,
           maxBodyBytes: Defaults.maxBodyBytes,
           retentionDays: Math.max(Defaults.retentionDays, adapter.minRetentionDays),
@@ -587,8 +592,14 @@ export interface ScenarioResult {
   readonly lost: number;
   /** Messages beyond the first for an event. */
   readonly duplicates: number;
-  /** Faults that may legitimately leave one extra message (kills, lost answers, failed completions). */
+  /**
+   * Faults that may legitimately leave one extra message each: crashes (kills, failed
+   * completions) plus ambiguous outcomes (an AWS call sent with no answer). The bound on
+   * duplicates.
+   */
   readonly crashes: number;
+  /** Requests whose log line says an AWS call's outcome was unknown. */
+  readonly ambiguous: number;
   /** Claims not completed at the end, or answered `in_progress` after their lease. */
   readonly stuckClaims: number;
   /** Events never acknowledged after recovery. */
@@ -622,6 +633,20 @@ interface FaultPlan {
   ): number;
   /** The SQS endpoint to verify against, when the scenario restarts the emulator. */
   readonly sqsEndpoint?: () => string;
+  /**
+   * Redeliver at once after the first pass, before any lease could have run out: a claim
+   * left behind by a failed delivery then shows up as `in_progress` (stuck).
+   */
+  readonly redeliverAtOnce?: boolean;
+  /** The deliveries of the first pass; `fixture.event` per event when unset. */
+  deliveries?(fixture: ProviderFixture, run: string): Delivery[];
+}
+
+/** Requests whose `webhook` log line records an ambiguous AWS call. */
+export function ambiguousOutcomes(log: CapturingLog): number {
+  return log.lines.filter(
+    (line) => line.includes('"message":"webhook"') && line.includes('"ambiguous":true'),
+  ).length;
 }
 
 function bump(statuses: Record<string, number>, key: string): void {
@@ -659,9 +684,9 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     const fixture = rig.fixtures[0];
     if (!fixture) throw new Error('sigmate is not registered');
     const run = randomUUID().slice(0, 8);
-    const events = Array.from({ length: plan.events }, (_, index) =>
-      fixture.event(`${run}-${index}`),
-    );
+    const events =
+      plan.deliveries?.(fixture, run) ??
+      Array.from({ length: plan.events }, (_, index) => fixture.event(`${run}-${index}`));
     const statuses: Record<string, number> = {};
     const acked = new Set<string>();
     let deliveries = 0;
@@ -690,7 +715,7 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     let bad = 0;
     let pending = events;
     for (let round = 0; round < 3 && pending.length > 0; round += 1) {
-      rig.passLeases();
+      if (!(plan.redeliverAtOnce && round === 0)) rig.passLeases();
       const next: Delivery[] = [];
       for (const delivery of pending) {
         const result = await rig.invoke(delivery);
@@ -717,7 +742,8 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
       onQueue: queue.total,
       lost,
       duplicates: queue.total - queue.byKey.size,
-      crashes: plan.crashes(proxies, killed, log),
+      crashes: plan.crashes(proxies, killed, log) + ambiguousOutcomes(log),
+      ambiguous: ambiguousOutcomes(log),
       stuckClaims: stuck + (await rig.unfinishedClaims()),
       unacknowledged: events.length - acked.size,
       badRedeliveries: bad,
@@ -753,17 +779,69 @@ export function dynamodbDown(emulators: Emulators): Promise<ScenarioResult> {
   });
 }
 
-/** SendMessage hangs past the function's budget for a few deliveries; the runtime kills them. */
-export function sqsSlow(emulators: Emulators, budgetMs = 250): Promise<ScenarioResult> {
+/**
+ * SendMessage hangs past the function's budget for a few deliveries: the budget aborts
+ * each send (an ambiguous outcome), the claim is released and the answer is `503`; the
+ * held requests then reach the queue late, the worst case for duplicates.
+ */
+export function sqsSlow(emulators: Emulators, budgetMs = 1_500): Promise<ScenarioResult> {
   return runFaultPlan(emulators, {
-    name: 'SQS slow past the budget',
+    name: 'ambiguous sends: SQS slow past the budget',
     events: FAULT_EVENTS,
     before: (index, { sqs }) => {
       if (index === 10) sqs.inject({ operation: 'SendMessage', action: 'hang', times: 3 });
     },
-    // The late request lands after the kill: the worst case for duplicates.
     options: (_index, { sqs }) => ({ budgetMs, onKill: () => sqs.releaseHeld() }),
     crashes: (_proxies, killed) => killed,
+  });
+}
+
+/**
+ * Every answer to one delivery's claim (PutItem) is lost after DynamoDB wrote it, retries
+ * included: the claim is ambiguous, so the delivery releases its own claim, answers
+ * `503`, and the provider's immediate retry is accepted instead of meeting `in_progress`.
+ */
+export function ambiguousClaims(emulators: Emulators): Promise<ScenarioResult> {
+  return runFaultPlan(emulators, {
+    name: 'ambiguous claims: every PutItem answer lost',
+    events: FAULT_EVENTS,
+    before: (index, { dynamodb }) => {
+      if (windowOf(index, 10, 13)) {
+        dynamodb.inject({ operation: 'PutItem', action: 'lose-response', times: 3 });
+      }
+    },
+    redeliverAtOnce: true,
+    crashes: () => 0,
+  });
+}
+
+/**
+ * Verified events whose ids, types and payloads hold what SQS refuses raw (U+FFFE,
+ * U+FFFF, C0 controls, escaped lone surrogates) or what it cannot take at all: each gets
+ * a definitive answer (escaped and accepted, or `400`), never a `503` loop.
+ */
+export function poisonContent(emulators: Emulators): Promise<ScenarioResult> {
+  const awkward = ['\uFFFE', '\uFFFF', '\u0001', '\u001f', '\uD83D\uDE00', '\u{1F4B8}'];
+  return runFaultPlan(emulators, {
+    name: 'poison content: code points SQS refuses',
+    events: awkward.length * 2 + 1,
+    deliveries: (fixture, run) => [
+      // A lone surrogate is fine inside the payload, where it stays a JSON escape.
+      fixture.sign(Buffer.from(JSON.stringify({ id: `${run}-lone`, text: 'a\uD800b' }))),
+      ...awkward.flatMap((text, index) => [
+        fixture.sign(
+          Buffer.from(
+            JSON.stringify({ id: `${run}-id-${index}-${text}`, note: `payload ${text}` }),
+          ),
+        ),
+        fixture.sign(
+          Buffer.from(
+            JSON.stringify({ id: `${run}-payload-${index}`, nested: { text: `x${text}y` } }),
+          ),
+        ),
+      ]),
+    ],
+    crashes: () => 0,
   });
 }
 
@@ -797,7 +875,9 @@ export function answersLost(emulators: Emulators): Promise<ScenarioResult> {
   return runFaultPlan(emulators, {
     name: 'answers lost (SendMessage, PutItem)',
     events: FAULT_EVENTS,
-    // One lost answer per delivery: the SDK's retry then reaches the emulator a second time.
+    // One lost answer per delivery. A lost PutItem answer is retried by the SDK and finds
+    // the delivery's own claim; a lost SendMessage answer is not retried (ambiguous): the
+    // delivery answers 503 and the provider's retry may enqueue the event a second time.
     before: (index, { dynamodb, sqs }) => {
       if (windowOf(index, 5, 8)) {
         sqs.inject({ operation: 'SendMessage', action: 'lose-response', times: 1 });
@@ -840,9 +920,11 @@ export const faultScenarios: readonly ((emulators: Emulators) => Promise<Scenari
   sqsRestarted,
   dynamodbDown,
   sqsSlow,
+  ambiguousClaims,
   killedAfterEnqueue,
   completionFails,
   answersLost,
+  poisonContent,
 ];
 
 // ---------------------------------------------------------------------------
@@ -935,6 +1017,7 @@ export async function loadRun(emulators: Emulators, options: LoadOptions): Promi
       lost: [...acked].filter((key) => !contents.byKey.has(key)).length,
       duplicates: contents.total - contents.byKey.size,
       crashes: 0,
+      ambiguous: 0,
       stuckClaims: stuck + (await rig.unfinishedClaims()),
       unacknowledged: sent.size - acked.size,
       badRedeliveries: 0,
@@ -972,6 +1055,7 @@ export async function identicalBurst(emulators: Emulators, copies = 50): Promise
       lost: results.some(acknowledged) && contents.total === 0 ? 1 : 0,
       duplicates: Math.max(0, contents.total - 1),
       crashes: 0,
+      ambiguous: 0,
       stuckClaims: await rig.unfinishedClaims(),
       unacknowledged: accepted.length === 1 ? 0 : 1,
       badRedeliveries: results.filter(

@@ -8,7 +8,7 @@ import {
 import { inject } from 'vitest';
 import type { Env } from '../../functions/core/config.js';
 import type { Log } from '../../functions/core/pipeline.js';
-import type { ProviderName } from '../../functions/core/provider.js';
+import type { ProviderName } from '../../functions/registry.js';
 import { attachEmulator } from '../../scripts/local/emulators.js';
 import { type LocalIngress, localClients, startLocalIngress } from '../../scripts/local/ingress.js';
 

@@ -5,7 +5,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ProviderName } from '../../functions/core/provider.js';
+import type { ProviderName } from '../../functions/registry.js';
 import { providerAdapters } from '../../functions/registry.js';
 
 /** A request as the handler will see it: path, header list (names as sent) and raw body. */

@@ -254,6 +254,7 @@ describe('sigma: describe', () => {
       type: 'transaction.decision',
       product: 'transaction-monitoring',
       idempotencyKey: `transaction-monitoring:${SIGMA_EXAMPLE_BODY_SHA256}`,
+      subject: 'txn-001',
     });
   });
 

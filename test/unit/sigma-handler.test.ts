@@ -57,6 +57,7 @@ function sigmaHandler(env: Env = {}) {
             secretId: config.secretId,
             parse: (value) => adapter.secretsFromJson(value),
             client: new SecretsManagerClient({ region: 'us-east-1' }),
+            expectedShape: adapter.secretShape,
           }),
     store: new DynamoDbIdempotencyStore(
       new DynamoDBClient({ region: 'us-east-1' }),

@@ -73,6 +73,7 @@ describe('signifyd: known-answer vectors', () => {
       kind: 'event',
       type: 'cases/creation',
       idempotencyKey: `cases/creation:${v2.bodySha256}`,
+      subject: '1',
     });
   });
 
@@ -86,6 +87,7 @@ describe('signifyd: known-answer vectors', () => {
       kind: 'event',
       type: 'SALE',
       idempotencyKey: `SALE:${v3.bodySha256}`,
+      subject: '4711',
     });
   });
 
@@ -256,6 +258,7 @@ describe('signifyd: describe', () => {
       kind: 'event',
       type: 'claims/paid',
       idempotencyKey: `claims/paid:${v2.bodySha256}`,
+      subject: '1',
     });
   });
 
@@ -298,6 +301,7 @@ describe('signifyd: describe', () => {
       kind: 'event',
       type: 'cases/test',
       idempotencyKey: `cases/test:${publicTest.bodySha256}`,
+      subject: '0',
       test: true,
     });
   });

@@ -66,6 +66,7 @@ describe('core: SecretsManagerSource', () => {
       secretId: 'arn:secret',
       parse: (value) => value,
       client: new SecretsManagerClient({}),
+      expectedShape: '{"webhookSecrets":["…"]}',
       now: () => now,
     });
     expect(await source.get()).toEqual({ webhookSecrets: ['a'] });
@@ -86,6 +87,7 @@ describe('core: SecretsManagerSource', () => {
       secretId: 's1',
       parse: (v) => v,
       client: new SecretsManagerClient({}),
+      expectedShape: '{"webhookSecrets":["…"]}',
     });
     await expect(failing.get()).rejects.toBeInstanceOf(DependencyError);
     secretsManager.reset();
@@ -96,6 +98,7 @@ describe('core: SecretsManagerSource', () => {
         throw new ConfigurationError('bad shape');
       },
       client: new SecretsManagerClient({}),
+      expectedShape: '{"webhookSecrets":["…"]}',
     });
     await expect(malformed.get()).rejects.toBeInstanceOf(DependencyError);
   });

@@ -121,7 +121,7 @@ describe('core: DynamoDbIdempotencyStore', () => {
     dynamodb.on(PutItemCommand).rejects(new Error('connect ECONNREFUSED'));
     await expect(store.claim(request)).rejects.toBeInstanceOf(DependencyError);
     dynamodb.on(UpdateItemCommand).rejects(new Error('throttled'));
-    await expect(store.complete('k', 'e')).rejects.toBeInstanceOf(DependencyError);
+    await expect(store.complete('k', 'e', undefined)).rejects.toBeInstanceOf(DependencyError);
     dynamodb.on(DeleteItemCommand).rejects(new Error('throttled'));
     await expect(store.release('k', 'e')).rejects.toBeInstanceOf(DependencyError);
   });
@@ -129,7 +129,7 @@ describe('core: DynamoDbIdempotencyStore', () => {
   it('completes and releases only its own claim, ignoring a claim taken over since', async () => {
     dynamodb.on(UpdateItemCommand).rejects(conditionFailed());
     dynamodb.on(DeleteItemCommand).rejects(conditionFailed());
-    await expect(store.complete('k', 'mine')).resolves.toBeUndefined();
+    await expect(store.complete('k', 'mine', undefined)).resolves.toBeUndefined();
     await expect(store.release('k', 'mine')).resolves.toBeUndefined();
     const update = dynamodb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
     expect(update?.ConditionExpression).toBe('#envelopeId = :envelopeId');

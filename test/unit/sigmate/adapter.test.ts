@@ -140,6 +140,7 @@ describe('sigmate: describe', () => {
       kind: 'event',
       type: 'signal.fired',
       idempotencyKey: 'abc',
+      subject: 'abc',
     });
   });
 

@@ -1,0 +1,14 @@
+/**
+ * Bundle stand-in for `@smithy/core/event-streams` (see infra/bundling.ts): loaded by the
+ * protocol layer only for operations with event streams, which DynamoDB, SQS and Secrets
+ * Manager do not have.
+ */
+function unavailable(): never {
+  throw new Error('event streams are not bundled: no operation of these clients uses them');
+}
+export const eventStreamSerdeProvider = unavailable;
+export class EventStreamSerde {
+  constructor() {
+    unavailable();
+  }
+}
