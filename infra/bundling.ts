@@ -23,7 +23,7 @@ const stubs = path.resolve(
 
 /**
  * Modules the SDK clients import but the functions never run, replaced in the bundle by
- * small stand-ins that fail loudly if called (docs/decisions.md §10): the default
+ * small stand-ins that fail loudly if called (docs/decisions.md §13): the default
  * credential chain (its STS/SSO/SSO-OIDC clients; the functions pass `fromEnv()`), the
  * endpoint-discovery cache (discovery is off) and event-stream serde (no operation of
  * these three services streams). Tests and `npm start` run the real modules.

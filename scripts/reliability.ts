@@ -10,6 +10,7 @@ import {
   faultScenarios,
   identicalBurst,
   loadRun,
+  misconfiguredSecret,
   reliabilityTable,
   type ScenarioResult,
 } from '../test/support/faults.js';
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
       line(`… ${result.scenario}: ${healthy(result) ? 'ok' : 'FAILED'}`);
       results.push(result);
     }
+    results.push(await misconfiguredSecret(emulators));
+    line(`… ${results.at(-1)?.scenario}`);
     results.push(await identicalBurst(emulators, 50));
     line(`… ${results.at(-1)?.scenario}`);
     results.push(
@@ -99,9 +102,14 @@ How to read it:
 - **on queue**: messages on the provider queue(s) at the end.
 - **lost**: acknowledged events with no message on the queue. Must be 0.
 - **duplicates**: messages beyond the first for one event. The contract allows
-  one per crash: must not exceed **injected crashes** (invocations killed,
-  SQS answers lost after SQS stored the message, completion writes that failed).
-  Consumers drop them by \`idempotencyKey\`.
+  one per crash and one per ambiguous outcome: must not exceed the **bound**
+  (invocations killed, completion writes that failed, SQS answers lost after SQS
+  stored the message, plus every **ambiguous outcome**: a request whose log line
+  says an AWS call was sent and got no answer). Consumers drop them by
+  \`idempotencyKey\`.
+- **ambiguous outcomes**: requests that answered 503 after a call whose result
+  was unknown (an aborted or timed-out SendMessage or claim). A claim in that
+  state is released; a send is not retried by the client.
 - **stuck claims**: claims still in progress at the end, or that blocked a
   delivery after their lease or with no other delivery alive. Must be 0.
 `;

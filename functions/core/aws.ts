@@ -72,7 +72,7 @@ export interface AwsClientOptions {
 /**
  * SHA-256 and HMAC-SHA256 for SigV4 on `node:crypto`, with each HMAC key held as a
  * `KeyObject`: Node 24 re-imports a `Buffer` key on every `createHmac`, about 6× the
- * cost of the hash itself for the SDK's short messages (docs/decisions.md §10).
+ * cost of the hash itself for the SDK's short messages (docs/decisions.md §13).
  */
 export class KeyObjectSha256 implements Checksum {
   private static readonly keys = new WeakMap<object, KeyObject>();
@@ -242,7 +242,7 @@ export function isAmbiguousFailure(error: unknown): boolean {
  * The SDK's standard retries, except after an ambiguous failure: SendMessage is not
  * idempotent, so resending after a timeout could put the event on the queue twice
  * within one delivery. The provider's own retry (after our `503`) is the one retry such
- * an outcome gets, which bounds it to one extra message (docs/decisions.md §11).
+ * an outcome gets, which bounds it to one extra message (docs/decisions.md §14).
  */
 export class UnambiguousRetryStrategy extends StandardRetryStrategy {
   override async refreshRetryTokenForRetry(

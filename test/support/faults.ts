@@ -19,7 +19,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../functions/core/aws.js';
 import { Defaults } from '../../functions/core/config.js';
 import type { HttpResult } from '../../functions/core/http.js';
@@ -42,9 +44,13 @@ import {
   type Published,
   SqsPublisher,
 } from '../../functions/core/publisher.js';
-import { StaticSecretSource } from '../../functions/core/secrets.js';
+import {
+  type SecretSource,
+  SecretsManagerSource,
+  StaticSecretSource,
+} from '../../functions/core/secrets.js';
 import type { ProviderName } from '../../functions/registry.js';
-import { providerAdapters } from '../../functions/registry.js';
+import { type AnyProviderAdapter, providerAdapters } from '../../functions/registry.js';
 import { freePort, startSqsEmulator } from '../../scripts/local/emulators.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/ingress.js';
 import { ensureIdempotencyTable, ensureQueuePair } from '../../scripts/local/resources.js';
@@ -355,6 +361,11 @@ export interface RigOptions {
   readonly providers?: readonly ProviderName[];
   /** Attempts per AWS call (the client's default is 3: one plus two retries). */
   readonly maxAttempts?: number;
+  /** Where each provider's handler reads its secrets; the fixtures' static ones when unset. */
+  readonly secretSource?: (
+    adapter: AnyProviderAdapter,
+    fixture: ProviderFixture,
+  ) => SecretSource<unknown>;
 }
 
 /** What is on a provider's queue, by idempotency key. */
@@ -437,7 +448,9 @@ export class Rig {
         fixture.provider,
         createWebhookHandler({
           adapter,
-          secrets: new StaticSecretSource(adapter.secretsFromEnv(env)),
+          secrets:
+            options.secretSource?.(adapter, fixture) ??
+            new StaticSecretSource(adapter.secretsFromEnv(env)),
           store: new KillableStore(new DynamoDbIdempotencyStore(handlerClients.dynamodb, table)),
           publisher: new KillablePublisher(new SqsPublisher(handlerClients.sqs, queue.queueUrl)),
           log,
@@ -927,6 +940,112 @@ export const faultScenarios: readonly ((emulators: Emulators) => Promise<Scenari
   poisonContent,
 ];
 
+/**
+ * A provider secret stored raw instead of as JSON (`put-secret-value --secret-string
+ * <the secret>`, the natural mistake), for every provider. Secrets Manager is the SDK
+ * client with its answers stubbed (no emulator of it runs here); DynamoDB and SQS are
+ * the emulators. Every delivery gets `503`, the failure is cached (one GetSecretValue
+ * per few seconds, not one per request), no line quotes the secret, and once the secret
+ * is fixed the provider's retries are accepted.
+ */
+export async function misconfiguredSecret(
+  emulators: Emulators,
+): Promise<ScenarioResult & { secretCalls: number; leakedLines: number }> {
+  const started = Date.now();
+  const stub = mockClient(SecretsManagerClient);
+  const raw = new Map<string, string>();
+  const fixed = new Map<string, string>();
+  let broken = true;
+  stub.on(GetSecretValueCommand).callsFake((input: { SecretId?: string }) => {
+    const id = input.SecretId ?? '';
+    return { SecretString: broken ? raw.get(id) : fixed.get(id) };
+  });
+  let clock = Date.now();
+  const log = new CapturingLog();
+  const rig = await Rig.create({
+    ...emulators,
+    log,
+    secretSource: (adapter, fixture) => {
+      const id = `webhook-ingress/${adapter.provider}`;
+      // The raw value: the fixture's first secret, as an operator would paste it.
+      raw.set(id, fixture.secretValues[0] ?? 'raw-secret');
+      fixed.set(id, JSON.stringify(secretJsonFor(adapter.provider, fixtureEnv())));
+      return new SecretsManagerSource({
+        client: new SecretsManagerClient({ region: 'us-east-1' }),
+        secretId: id,
+        parse: (value) => adapter.secretsFromJson(value),
+        expectedShape: adapter.secretShape,
+        now: () => clock,
+      });
+    },
+  });
+  try {
+    const run = randomUUID().slice(0, 8);
+    const statuses: Record<string, number> = {};
+    const events = rig.fixtures.flatMap((fixture) =>
+      Array.from({ length: 5 }, (_, index) => fixture.event(`${run}-${index}`)),
+    );
+    let deliveries = 0;
+    for (const delivery of events) {
+      bump(statuses, label(await rig.invoke(delivery)));
+      deliveries += 1;
+    }
+    const secretCalls = stub.commandCalls(GetSecretValueCommand).length;
+    broken = false;
+    clock += 60_000;
+    const acked = new Set<string>();
+    for (const delivery of events) {
+      const result = await rig.invoke(delivery);
+      deliveries += 1;
+      bump(statuses, `redelivery ${label(result)}`);
+      if (acknowledged(result)) acked.add(delivery.eventKey);
+    }
+    const queue = await rig.drainAll();
+    const secrets = [...raw.values()];
+    const leakedLines = log.lines.filter((line) =>
+      secrets.some((secret) => line.includes(secret)),
+    ).length;
+    return {
+      scenario: 'misconfigured secret (raw, not JSON), then fixed',
+      deliveries,
+      acknowledged: acked.size,
+      unique: events.length,
+      onQueue: queue.total,
+      lost: [...acked].filter((key) => !queue.byKey.has(key)).length,
+      duplicates: queue.total - queue.byKey.size,
+      crashes: 0,
+      ambiguous: ambiguousOutcomes(log),
+      stuckClaims: await rig.unfinishedClaims(),
+      unacknowledged: events.length - acked.size,
+      badRedeliveries: leakedLines,
+      statuses,
+      ms: Date.now() - started,
+      secretCalls,
+      leakedLines,
+    };
+  } finally {
+    rig.close();
+    stub.restore();
+  }
+}
+
+/** The Secrets Manager JSON of a provider, from the contract's local variables. */
+function secretJsonFor(
+  provider: string,
+  env: Readonly<Record<string, string | undefined>>,
+): unknown {
+  const list = (name: string) => (env[name] ?? '').split(',');
+  if (provider === 'sigma') {
+    const secrets = list('SIGMA_API_SECRET');
+    return {
+      credentials: list('SIGMA_API_KEY').map((apiKey, i) => ({ apiKey, apiSecret: secrets[i] })),
+      businessId: env.SIGMA_BUSINESS_ID,
+    };
+  }
+  if (provider === 'sigmate') return { webhookSecrets: list('SIGMATE_WEBHOOK_SECRET') };
+  return { apiKeys: list('SIGNIFYD_API_KEY') };
+}
+
 // ---------------------------------------------------------------------------
 // Concurrency
 
@@ -1074,10 +1193,10 @@ export async function identicalBurst(emulators: Emulators, copies = 50): Promise
 /** The report's table, in Markdown. */
 export function reliabilityTable(results: readonly ScenarioResult[]): string {
   const header =
-    '| scenario | deliveries | acknowledged | on queue | lost | duplicates | injected crashes | stuck claims | time |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+    '| scenario | deliveries | acknowledged | on queue | lost | duplicates | ambiguous outcomes | bound (crashes + ambiguous) | stuck claims | time |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const rows = results.map(
     (result) =>
-      `| ${result.scenario} | ${result.deliveries} | ${result.acknowledged}/${result.unique} | ${result.onQueue} | ${result.lost} | ${result.duplicates} | ${result.crashes} | ${result.stuckClaims} | ${(result.ms / 1000).toFixed(1)} s |`,
+      `| ${result.scenario} | ${result.deliveries} | ${result.acknowledged}/${result.unique} | ${result.onQueue} | ${result.lost} | ${result.duplicates} | ${result.ambiguous} | ${result.crashes} | ${result.stuckClaims} | ${(result.ms / 1000).toFixed(1)} s |`,
   );
   return [header, ...rows].join('\n');
 }

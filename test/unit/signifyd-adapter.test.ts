@@ -374,3 +374,22 @@ describe('signifyd: configuration', () => {
     expect(adapter.matchRoute('/webhooks/signifyd/extra')).toBeUndefined();
   });
 });
+
+describe('signifyd: what the signature covers', () => {
+  it('keys a body re-sent under another topic as a new event: the topic is not signed', () => {
+    const under = (topic: string) =>
+      request(v2.body, signedSignifyd(v2.body, v2.key, { topic }).headers);
+    const original = under('cases/creation');
+    const resent = under('guarantees/completion');
+    expect(adapter.verify(original, secrets, {})).toEqual({});
+    expect(adapter.verify(resent, secrets, {})).toEqual({});
+    const first = describeRequest(original);
+    const second = describeRequest(resent);
+    expect(first.kind === 'event' && second.kind === 'event').toBe(true);
+    if (first.kind !== 'event' || second.kind !== 'event') return;
+    expect(second.type).toBe('guarantees/completion');
+    expect(second.idempotencyKey).not.toBe(first.idempotencyKey);
+    // The body hash, the signed part, is the same in both keys.
+    expect(second.idempotencyKey.split(':').at(-1)).toBe(first.idempotencyKey.split(':').at(-1));
+  });
+});

@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SourceAllowlist } from '../../../functions/core/cidr.js';
 import { sha256Hex } from '../../../functions/core/crypto.js';
+import { DependencyError } from '../../../functions/core/errors.js';
 import { DynamoDbIdempotencyStore } from '../../../functions/core/idempotency.js';
 import { createWebhookHandler } from '../../../functions/core/pipeline.js';
 import { SqsPublisher } from '../../../functions/core/publisher.js';
@@ -280,5 +281,129 @@ describe('core: pipeline answers every contract status', () => {
     expect(text).not.toContain(sign(body).slice(7));
     expect(text).not.toContain(sign(body, 'wrong').slice(7));
     expect(text).not.toContain('consensus_buy');
+  });
+});
+
+describe('core: pipeline, round two of the adversarial review', () => {
+  beforeEach(() => {
+    dynamodb.reset();
+    sqs.reset();
+    dynamodb.on(PutItemCommand).resolves({});
+    dynamodb.on(UpdateItemCommand).resolves({});
+    dynamodb.on(DeleteItemCommand).resolves({});
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  });
+
+  const signed = (text: string, event = 'signal.fired') =>
+    delivery({
+      body: text,
+      headers: { 'x-sigmate-signature': sign(text), 'x-sigmate-event': event },
+    });
+
+  it('records and logs the subject and the SQS message id of an accepted event', async () => {
+    const { handle, log } = handler();
+    await handle(delivery());
+    const claim = dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(claim?.Item?.subject?.S).toBe('evt-1');
+    const completion = dynamodb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(completion?.ExpressionAttributeValues?.[':messageId']?.S).toBe('m-1');
+    const line = log.lines.find((entry) => entry.message === 'webhook')?.attributes;
+    expect(line).toMatchObject({ subject: 'evt-1', id: 'envelope-1', messageId: 'm-1' });
+  });
+
+  it("logs a duplicate with the first envelope's id", async () => {
+    dynamodb.on(PutItemCommand).rejects(
+      conditionFailedWith({
+        status: { S: 'COMPLETED' },
+        envelopeId: { S: 'first-envelope' },
+        bodyHash: { S: sha256Hex(body) },
+      }),
+    );
+    const { handle, log } = handler();
+    await handle(delivery());
+    const line = log.lines.find((entry) => entry.message === 'webhook')?.attributes;
+    expect(line).toMatchObject({ outcome: 'duplicate', id: 'first-envelope' });
+  });
+
+  it('escapes U+FFFE and U+FFFF in the envelope header and every SQS-refused code point in attributes', async () => {
+    const text = JSON.stringify({ id: 'evt-\uFFFE', note: 'x\uFFFFy' });
+    const result = await handler({ maxBodyBytes: 4096 }).handle(signed(text));
+    expect(result.statusCode).toBe(200);
+    const send = sqs.commandCalls(SendMessageCommand)[0]?.args[0].input;
+    const messageBody = send?.MessageBody ?? '';
+    expect(messageBody).not.toMatch(/[\uFFFE\uFFFF]/);
+    const envelope = JSON.parse(messageBody);
+    expect(envelope.idempotencyKey).toBe('evt-\uFFFE');
+    expect(envelope.payload.note).toBe('x\uFFFFy');
+  });
+
+  it('answers 400, never 503, for an event id that is not well-formed Unicode', async () => {
+    const text = '{"id":"evt-\\ud800","x":1}';
+    const result = await handler().handle(signed(text));
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body).status).toBe('rejected');
+    expect(dynamodb.commandCalls(PutItemCommand)).toHaveLength(0);
+  });
+
+  it('answers 400 before any claim when the escaped envelope outgrows an SQS message', async () => {
+    // 300 000 U+FFFE: 900 000 bytes as sent, 1 800 000 once escaped for SQS.
+    const text = JSON.stringify({ id: 'big', blob: '\uFFFE'.repeat(300_000) });
+    const result = await handler({ maxBodyBytes: 1_000_000 }).handle(signed(text));
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body).reason).toMatch(/message limit/);
+    expect(dynamodb.commandCalls(PutItemCommand)).toHaveLength(0);
+  });
+
+  it('releases its own claim after an ambiguous claim failure, and answers 503', async () => {
+    dynamodb
+      .on(PutItemCommand)
+      .rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    const { handle, log } = handler();
+    const result = await handle(delivery());
+    expect(result.statusCode).toBe(503);
+    const release = dynamodb.commandCalls(DeleteItemCommand)[0]?.args[0].input;
+    expect(release?.ExpressionAttributeValues?.[':envelopeId']?.S).toBe('envelope-1');
+    const line = log.lines.find((entry) => entry.message === 'webhook')?.attributes;
+    expect(line).toMatchObject({ outcome: 'retry', ambiguous: true });
+  });
+
+  it('does not release after a definite claim failure (AWS answered with an error)', async () => {
+    dynamodb.on(PutItemCommand).rejects(
+      Object.assign(new Error('Throughput exceeded'), {
+        name: 'ProvisionedThroughputExceededException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const result = await handler().handle(delivery());
+    expect(result.statusCode).toBe(503);
+    expect(dynamodb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+
+  it('answers 503 inside the budget when the secret store hangs', async () => {
+    const log = new MemoryLog();
+    const handle = createWebhookHandler({
+      adapter: sigmateAdapter,
+      secrets: {
+        get: (options) =>
+          new Promise((_resolve, reject) => {
+            options?.signal?.addEventListener('abort', () =>
+              reject(new DependencyError('secrets', 'secret s could not be read')),
+            );
+          }),
+        refresh: async () => undefined,
+      },
+      store: new DynamoDbIdempotencyStore(new DynamoDBClient({}), 'table'),
+      publisher: new SqsPublisher(new SQSClient({}), 'https://sqs.example/queue'),
+      log,
+      maxBodyBytes: 1024,
+      retentionDays: 7,
+      leaseSeconds: 10,
+    });
+    const started = Date.now();
+    const result = await handle(delivery(), { getRemainingTimeInMillis: () => 1_000 });
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body).status).toBe('retry');
+    // Aborted RESERVE_FOR_RELEASE_MS before the end: well inside the 1 s budget.
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
