@@ -71,15 +71,18 @@ const delivery = (
     { method: overrides.method ?? 'POST' },
   );
 
+/** DynamoDB and SQS accept every call; a test then overrides the one it is about. */
+function answerEveryCallWithSuccess(): void {
+  dynamodb.reset();
+  sqs.reset();
+  dynamodb.on(PutItemCommand).resolves({});
+  dynamodb.on(UpdateItemCommand).resolves({});
+  dynamodb.on(DeleteItemCommand).resolves({});
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+}
+
 describe('core: pipeline answers every contract status', () => {
-  beforeEach(() => {
-    dynamodb.reset();
-    sqs.reset();
-    dynamodb.on(PutItemCommand).resolves({});
-    dynamodb.on(UpdateItemCommand).resolves({});
-    dynamodb.on(DeleteItemCommand).resolves({});
-    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-  });
+  beforeEach(answerEveryCallWithSuccess);
 
   it('200 accepted: claims, enqueues the envelope with attributes, then completes', async () => {
     const result = await handler().handle(delivery());
@@ -285,14 +288,7 @@ describe('core: pipeline answers every contract status', () => {
 });
 
 describe('core: pipeline, round two of the adversarial review', () => {
-  beforeEach(() => {
-    dynamodb.reset();
-    sqs.reset();
-    dynamodb.on(PutItemCommand).resolves({});
-    dynamodb.on(UpdateItemCommand).resolves({});
-    dynamodb.on(DeleteItemCommand).resolves({});
-    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-  });
+  beforeEach(answerEveryCallWithSuccess);
 
   const signed = (text: string, event = 'signal.fired') =>
     delivery({
