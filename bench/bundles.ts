@@ -28,6 +28,8 @@ export interface Subject {
   readonly kind: 'ours' | 'baseline' | 'floor' | 'variant';
   readonly entry: string;
   readonly description: string;
+  /** esbuild aliases of a variant (ours always gets the stack's own). */
+  readonly alias?: Readonly<Record<string, string>>;
 }
 
 export interface Contributor {
@@ -110,8 +112,13 @@ export async function bundle(subject: Subject): Promise<BuiltBundle> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'index.mjs');
   // nodePaths only widens where a missing package is looked up; the output options are the stack's.
+  const options = lambdaEsbuildOptions(subject.entry, file);
+  // The stand-ins for SDK modules are ours: the baseline is built as its users build it,
+  // with the default credential chain it relies on. A subject may name its own aliases.
+  const alias = subject.kind === 'ours' ? options.alias : subject.alias;
   const result = await build({
-    ...lambdaEsbuildOptions(subject.entry, file),
+    ...options,
+    alias: alias ?? {},
     nodePaths: [fallbackModules],
     logLevel: 'silent',
   });
