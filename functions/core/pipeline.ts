@@ -46,7 +46,8 @@ export interface RequestRecord {
 
 /** Receives one record per request (EMF metrics in AWS). */
 export interface OutcomeRecorder {
-  record(record: RequestRecord): void;
+  /** Fields to merge into the request's log line (an EMF record), if any. */
+  record(record: RequestRecord): Record<string, unknown> | undefined;
 }
 
 export interface PipelineDependencies<TSecrets> {
@@ -430,7 +431,16 @@ function report<TSecrets>(
   notes: Notes,
   latencyMs: number,
 ): void {
+  const metrics = deps.metrics?.record({
+    provider: deps.adapter.provider,
+    outcome: answer.outcome,
+    reason: answer.reason,
+    statusCode: answer.result.statusCode,
+    latencyMs,
+    ambiguous: notes.ambiguous === true,
+  });
   const line = {
+    ...metrics,
     ...notes,
     outcome: answer.outcome,
     statusCode: answer.result.statusCode,
@@ -439,14 +449,6 @@ function report<TSecrets>(
   };
   if (answer.outcome === Outcome.Retry) deps.log.error('webhook', line);
   else deps.log.info('webhook', line);
-  deps.metrics?.record({
-    provider: deps.adapter.provider,
-    outcome: answer.outcome,
-    reason: answer.reason,
-    statusCode: answer.result.statusCode,
-    latencyMs,
-    ambiguous: notes.ambiguous === true,
-  });
 }
 
 /**
