@@ -2,7 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import {
   type BundlingOptions,
@@ -64,15 +65,17 @@ export function sharedFunctionProps(entry: string): NodejsFunctionProps {
   };
 }
 
-/** A function's own log group and role, allowed to write only there. */
+/** A function's own log group (optionally encrypted with a customer key) and role, allowed to write only there. */
 export function functionLogAndRole(
   scope: Construct,
   id: string,
   retention: RetentionDays,
+  encryptionKey?: IKey,
 ): { logGroup: LogGroup; role: Role } {
   const logGroup = new LogGroup(scope, `${id}LogGroup`, {
     retention,
     removalPolicy: RemovalPolicy.RETAIN,
+    ...(encryptionKey ? { encryptionKey } : {}),
   });
   // A role of our own instead of AWSLambdaBasicExecutionRole: logs to this group only.
   const role = new Role(scope, `${id}Role`, {
@@ -94,6 +97,31 @@ export interface WebhookFunctionProps {
   /** Provider-specific flags (names only, never secret values). */
   readonly flags: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
+  /** Customer-managed key of the table, queue, secret and log group; the function may use it. */
+  readonly encryptionKey?: IKey | undefined;
+  /** Lambda reserved concurrency; unset: the account's unreserved pool. */
+  readonly reservedConcurrency?: number | undefined;
+  /** A custom domain's API mapping path, e.g. `/ingress`, taken off request paths. */
+  readonly pathPrefix?: string | undefined;
+}
+
+/** The idempotency-table writes of functions/core/idempotency.ts, and nothing that reads. */
+export const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+] as const;
+
+/**
+ * Item writes on the table, only on the provider's own records: every key is
+ * `<provider>#<idempotencyKey>`, so a compromised function cannot touch another's.
+ */
+export function ownRecordsStatement(table: ITable, provider: ProviderName): PolicyStatement {
+  return new PolicyStatement({
+    actions: [...TABLE_WRITE_ACTIONS],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${provider}#*`] } },
+  });
 }
 
 /**
@@ -107,7 +135,12 @@ export class WebhookFunction extends NodejsFunction {
   readonly functionLogGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
-    const { logGroup, role } = functionLogAndRole(scope, id, props.logRetention);
+    const { logGroup, role } = functionLogAndRole(
+      scope,
+      id,
+      props.logRetention,
+      props.encryptionKey,
+    );
     super(scope, id, {
       ...sharedFunctionProps(`functions/${props.provider}/handler.ts`),
       description: `Webhook ingress for ${props.provider}`,
@@ -115,6 +148,9 @@ export class WebhookFunction extends NodejsFunction {
       timeout: WEBHOOK_FUNCTION_TIMEOUT,
       logGroup,
       role,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         [EnvNames.tableName]: props.table.tableName,
@@ -126,6 +162,7 @@ export class WebhookFunction extends NodejsFunction {
         ...(props.sourceAllowlist.length > 0
           ? { [EnvNames.sourceAllowlist]: props.sourceAllowlist.join(',') }
           : {}),
+        ...(props.pathPrefix ? { [EnvNames.pathPrefix]: props.pathPrefix } : {}),
         ...props.flags,
       },
     });
@@ -133,9 +170,10 @@ export class WebhookFunction extends NodejsFunction {
     this.functionRole = role;
     this.functionLogGroup = logGroup;
 
-    // The item-level writes of functions/core/idempotency.ts, and nothing that reads.
-    props.table.grant(role, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    role.addToPrincipalPolicy(ownRecordsStatement(props.table, props.provider));
     props.queue.grant(role, 'sqs:SendMessage');
     props.secret.grantRead(role);
+    // DynamoDB and SQS encrypt and decrypt with the caller's permission on the key.
+    props.encryptionKey?.grantEncryptDecrypt(role);
   }
 }

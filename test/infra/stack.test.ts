@@ -115,7 +115,7 @@ describe('infra: stack', () => {
 
   it('grants each function its own queue and secret, and item writes on the table only', () => {
     const tableArn = {
-      'Fn::GetAtt': [stack.getLogicalId(stack.table.node.defaultChild as never), 'Arn'],
+      'Fn::GetAtt': [stack.getLogicalId(stack.ingress.table.node.defaultChild as never), 'Arn'],
     };
     for (const [name, resources_] of stack.providers) {
       const policy = resources_.fn.functionRole.node.tryFindChild('DefaultPolicy');
