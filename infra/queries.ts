@@ -54,7 +54,7 @@ export const SavedQueries: readonly SavedQuery[] = [
     title: '401s by source IP, provider and kind of signature failure',
     query: new QueryString({
       filterStatements: [LINE, 'statusCode = 401'],
-      stats: 'count(*) as rejected by sourceIp, provider, signatureFailure',
+      statsStatements: ['count(*) as rejected by sourceIp, provider, signatureFailure'],
       sort: 'rejected desc',
       limit: 100,
     }),
@@ -64,7 +64,7 @@ export const SavedQueries: readonly SavedQuery[] = [
     title: '503 retry answers by provider, cause (dynamodb, sqs, secrets, internal) and error',
     query: new QueryString({
       filterStatements: [LINE, 'outcome = "retry"'],
-      stats: 'count(*) as retries by provider, reason, error.name',
+      statsStatements: ['count(*) as retries by provider, reason, error.name'],
       sort: 'retries desc',
       limit: 100,
     }),

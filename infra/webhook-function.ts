@@ -105,6 +105,18 @@ export interface WebhookFunctionProps {
   readonly pathPrefix?: string | undefined;
 }
 
+/**
+ * What a principal needs on a customer-managed key to use the table and queues: named
+ * actions (SQS sends with GenerateDataKey, reads with Decrypt; DynamoDB uses all four),
+ * no wildcard.
+ */
+export const KEY_DATA_ACTIONS = [
+  'kms:Decrypt',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:DescribeKey',
+] as const;
+
 /** The idempotency-table writes of functions/core/idempotency.ts, and nothing that reads. */
 export const TABLE_WRITE_ACTIONS = [
   'dynamodb:PutItem',
@@ -174,6 +186,6 @@ export class WebhookFunction extends NodejsFunction {
     props.queue.grant(role, 'sqs:SendMessage');
     props.secret.grantRead(role);
     // DynamoDB and SQS encrypt and decrypt with the caller's permission on the key.
-    props.encryptionKey?.grantEncryptDecrypt(role);
+    props.encryptionKey?.grant(role, ...KEY_DATA_ACTIONS);
   }
 }

@@ -44,7 +44,12 @@ import { ExampleConsumer } from './example-consumer.js';
 import { IngressMonitoring } from './monitoring.js';
 import { type DeployedProvider, deployedProviders } from './providers.js';
 import { IngressLogQueries } from './queries.js';
-import { functionLogAndRole, sharedFunctionProps, WebhookFunction } from './webhook-function.js';
+import {
+  functionLogAndRole,
+  KEY_DATA_ACTIONS,
+  sharedFunctionProps,
+  WebhookFunction,
+} from './webhook-function.js';
 
 /** SQS's largest message: the envelope of a body at the size limit still fits. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -384,7 +389,7 @@ export class WebhookIngress extends Construct {
         resources: [...this.providers.values()].map(({ fn }) => fn.functionLogGroup.logGroupArn),
       }),
     );
-    this.encryptionKey?.grantEncryptDecrypt(grantee);
+    this.encryptionKey?.grant(grantee, ...KEY_DATA_ACTIONS);
   }
 
   private allQueues(withDeadLetters: boolean): Queue[] {
@@ -476,11 +481,9 @@ export class WebhookIngress extends Construct {
     const stage = this.apiStage.node.defaultChild as CfnStage;
     for (const { route, key } of routes) {
       stage.routeSettings = {
-        ...((stage.routeSettings ?? {}) as Record<string, CfnStage.RouteSettingsProperty>),
-        [key]: {
-          throttlingRateLimit: limit.rateLimit,
-          throttlingBurstLimit: limit.burstLimit,
-        },
+        // A JSON property: CloudFormation's own PascalCase names, passed through as is.
+        ...((stage.routeSettings ?? {}) as Record<string, unknown>),
+        [key]: { ThrottlingRateLimit: limit.rateLimit, ThrottlingBurstLimit: limit.burstLimit },
       };
       // Route settings name the route: the stage can only be updated once it exists.
       stage.node.addDependency(route);
