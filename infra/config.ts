@@ -229,7 +229,13 @@ export function checkSettings(
     name('stageName'),
     'lower-case letters, digits and dashes (at most 20)',
   );
-  whole(s.idempotencyRetentionDays, name('idempotencyRetentionDays'), 1, Limits.maxRetentionDays);
+  whole(s.idempotencyRetentionDays, name('idempotencyRetentionDays'), 1, 365);
+  if (s.idempotencyRetentionDays > Limits.maxRetentionDays) {
+    throw new SettingsError(
+      name('idempotencyRetentionDays'),
+      `at most ${Limits.maxRetentionDays}: the queues must keep an event as long as its redeliveries are answered "duplicate", and SQS keeps messages ${Limits.maxRetentionDays} days at most`,
+    );
+  }
   if (minRetentionDays && s.idempotencyRetentionDays < minRetentionDays.days) {
     throw new SettingsError(
       name('idempotencyRetentionDays'),
