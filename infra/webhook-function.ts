@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -52,13 +53,21 @@ export function lambdaBundling(): BundlingOptions {
   };
 }
 
+/**
+ * This repository's lock file. Installed as a dependency of another CDK app the package
+ * has none (npm never packs it): CDK then uses the app's own, found from its directory.
+ */
+function bundlingRoot(): Pick<NodejsFunctionProps, 'projectRoot' | 'depsLockFilePath'> {
+  const lockFile = path.join(PROJECT_ROOT, 'package-lock.json');
+  return existsSync(lockFile) ? { projectRoot: PROJECT_ROOT, depsLockFilePath: lockFile } : {};
+}
+
 /** Settings every function of the project shares, webhook or consumer. */
 export function sharedFunctionProps(entry: string): NodejsFunctionProps {
   return {
     entry: path.join(PROJECT_ROOT, entry),
     handler: 'handler',
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    ...bundlingRoot(),
     runtime: LAMBDA_RUNTIME,
     architecture: LAMBDA_ARCHITECTURE,
     bundling: lambdaBundling(),
