@@ -165,7 +165,8 @@ const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const CIDR = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[\w-]+|alias\/[\w/-]+)$/;
+// A key ARN, not an alias: log groups and IAM grants need the key itself.
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/;
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/;
 const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
@@ -281,7 +282,11 @@ export function checkSettings(
   whole(s.unauthorizedAlarmThreshold, name('unauthorizedAlarmThreshold'), 1, 100_000);
   whole(s.oldestMessageAlarmSeconds, name('oldestMessageAlarmSeconds'), 60, 14 * 86_400);
   if (s.kmsKeyArn !== undefined) {
-    check(KMS_KEY_ARN.test(s.kmsKeyArn), name('kmsKeyArn'), 'a KMS key ARN (arn:aws:kms:…:key/…)');
+    check(
+      KMS_KEY_ARN.test(s.kmsKeyArn),
+      name('kmsKeyArn'),
+      'a KMS key ARN (arn:aws:kms:…:key/…, not an alias)',
+    );
   }
   const domain = s.customDomain;
   if (domain !== undefined) {

@@ -170,14 +170,12 @@ const OPERATOR_TABLE_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:Scan',
 ];
-/** Logs Insights over the functions' log groups (find, the runbook's queries). */
-const OPERATOR_LOG_ACTIONS = [
-  'logs:StartQuery',
-  'logs:GetQueryResults',
-  'logs:StopQuery',
-  'logs:FilterLogEvents',
-  'logs:DescribeLogGroups',
-];
+/**
+ * Searching the functions' log groups (find, the runbook's queries). Reading a Logs
+ * Insights query's results (`logs:GetQueryResults`) cannot be scoped to a log group in
+ * IAM, so it is left to the operator's own policy (README, IAM for operators).
+ */
+const OPERATOR_LOG_ACTIONS = ['logs:StartQuery', 'logs:FilterLogEvents'];
 
 /**
  * The webhook ingress as one construct: an HTTP API, a function per provider, the

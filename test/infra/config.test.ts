@@ -72,6 +72,7 @@ describe('infra: settings', () => {
     [`${ContextKeys.reservedConcurrencyPrefix}sigmate`, '-1'],
     [ContextKeys.alarmTopicArn, 'platform-pager'],
     [ContextKeys.kmsKeyArn, 'alias/webhooks'],
+    [ContextKeys.kmsKeyArn, 'arn:aws:kms:eu-west-1:123456789012:alias/webhooks'],
     [ContextKeys.exampleConsumer, '1'],
   ])('refuses %s = %s, naming the key', (key, value) => {
     expect(() => from({ [key]: value })).toThrow(SettingsError);

@@ -286,9 +286,8 @@ app.synth();
       { Type: string; Properties: Json },
     ][];
     const mapping = resources.find(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')?.[1];
-    const queueId = (mapping?.Properties.EventSourceArn as { 'Fn::GetAtt': string[] })[
-      'Fn::GetAtt'
-    ][0];
+    const arn = mapping?.Properties.EventSourceArn as { 'Fn::GetAtt': string[] } | undefined;
+    const queueId = arn?.['Fn::GetAtt'][0];
     expect(queueId).toMatch(/^IngressSignifydQueue/);
     expect(resources.filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(4);
   }, 60_000);

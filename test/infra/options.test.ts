@@ -4,7 +4,6 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EnvNames } from '../../functions/core/config.js';
 import { addIngressStack } from '../../infra/ingress-app.js';
-import type { WebhookIngressStack } from '../../infra/stack.js';
 import { EVERY_OPTION, KMS_KEY_ARN, PAGER_TOPIC_ARN } from './contexts.js';
 
 /*
