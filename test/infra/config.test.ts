@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Defaults } from '../../functions/core/config.js';
 import {
@@ -10,7 +14,7 @@ import {
   UnknownSettingError,
 } from '../../infra/config.js';
 import { ProviderDeployments } from '../../infra/providers.js';
-import { lambdaBundling } from '../../infra/webhook-function.js';
+import { lambdaBundling, PROJECT_ROOT } from '../../infra/webhook-function.js';
 
 const SIGMA = { days: 7, provider: 'Sigma' };
 const from = (context: Record<string, unknown>) => readSettings((key) => context[key], SIGMA);
@@ -206,4 +210,30 @@ describe('infra: lambda bundling', () => {
     });
     expect(lambdaBundling().banner).toContain('createRequire');
   });
+});
+
+describe('infra: the app on a bad setting', () => {
+  const run = (context: Record<string, unknown>) =>
+    promisify(execFile)(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['infra/app.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: tmpdir() },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+
+  it('exits 2 with one line naming the key, and no stack trace', async () => {
+    const [typo, bad] = await Promise.all([
+      run({ alarmEmial: 'ops@example.com' }),
+      run({ queueRetentionDays: '3' }),
+    ]);
+    expect(typo).toEqual({
+      code: 2,
+      stderr:
+        'webhook-ingress: unknown context key "alarmEmial": did you mean "alarmEmail"? (the settings are listed in the README\'s Deploy section)\n',
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^webhook-ingress: context "queueRetentionDays" must be at least/);
+  }, 30_000);
 });
