@@ -199,6 +199,11 @@ export class WebhookIngress extends Construct {
   readonly baseUrl: string;
   readonly webhookUrls: readonly WebhookUrlOutput[];
   readonly exampleConsumer: ExampleConsumer | undefined;
+  /** Per provider: its queue, dead-letter queue, function and secret (also `provider(p)`). */
+  readonly queues: Readonly<Partial<Record<ProviderName, Queue>>>;
+  readonly deadLetterQueues: Readonly<Partial<Record<ProviderName, Queue>>>;
+  readonly functions: Readonly<Partial<Record<ProviderName, WebhookFunction>>>;
+  readonly secrets: Readonly<Partial<Record<ProviderName, Secret>>>;
 
   constructor(scope: Construct, id: string, props: WebhookIngressProps = {}) {
     super(scope, id);
@@ -268,6 +273,15 @@ export class WebhookIngress extends Construct {
       integration: new HttpLambdaIntegration('NotFoundIntegration', this.notFoundFunction),
     });
     this.throttleRoutes('default', [{ route: notFoundRoute, key: HttpRouteKey.DEFAULT.key }]);
+
+    const byProvider = <T>(pick: (resources: ProviderResources) => T) =>
+      Object.fromEntries([...this.providers].map(([name, r]) => [name, pick(r)])) as Partial<
+        Record<ProviderName, T>
+      >;
+    this.queues = byProvider((r) => r.queue);
+    this.deadLetterQueues = byProvider((r) => r.deadLetterQueue);
+    this.functions = byProvider((r) => r.fn);
+    this.secrets = byProvider((r) => r.secret);
 
     this.domainName = props.customDomain ? this.addCustomDomain(props.customDomain) : undefined;
     this.baseUrl = this.domainName

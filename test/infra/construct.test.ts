@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations as AssertAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AccountRootPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -13,7 +13,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SettingsError, WebhookIngress } from '../../infra/index.js';
+import { ALARMS_NOTIFY_NOBODY, SettingsError, WebhookIngress } from '../../infra/index.js';
 import { PROJECT_ROOT } from '../../infra/webhook-function.js';
 
 /*
@@ -77,6 +77,10 @@ describe('WebhookIngress in your own app, with no props', () => {
       expect(ingress.function(provider).provider).toBe(provider);
       expect(ingress.secret(provider)).toBeDefined();
     }
+    expect(ingress.queues.sigmate).toBe(ingress.queue('sigmate'));
+    expect(ingress.deadLetterQueues.sigma).toBe(ingress.deadLetterQueue('sigma'));
+    expect(ingress.functions.signifyd).toBe(ingress.function('signifyd'));
+    expect(ingress.secrets.sigmate).toBe(ingress.secret('sigmate'));
     expect(ingress.table).toBeDefined();
     expect(ingress.webhookUrls.map((u) => u.output)).toContain('SigmateWebhookUrl');
   });
@@ -200,6 +204,18 @@ describe('WebhookIngress with props', () => {
     expect(() => new WebhookIngress(new Stack(new App(), 'Bad'), 'Ingress', props)).toThrow(
       message,
     );
+  });
+
+  it('warns that alarms notify nobody, unless the team acknowledges it on purpose', () => {
+    const loud = new Stack(new App({ context: NO_BUNDLING }), 'Loud');
+    new WebhookIngress(loud, 'Ingress');
+    const quiet = new Stack(new App({ context: NO_BUNDLING }), 'Quiet');
+    const ingress = new WebhookIngress(quiet, 'Ingress');
+    Annotations.of(ingress).acknowledgeWarning(ALARMS_NOTIFY_NOBODY, 'a test stack');
+    const warnings = (stack: Stack) =>
+      AssertAnnotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('NOTIFY NOBODY'));
+    expect(warnings(loud)).toHaveLength(1);
+    expect(warnings(quiet)).toHaveLength(0);
   });
 
   it('lets a Sigma-less ingress keep deduplication shorter than Sigma needs', () => {
