@@ -572,13 +572,23 @@ function resolveSettings(
   props: WebhookIngressProps,
   deployments: readonly DeployedProvider[],
 ): IngressSettings {
-  const defined = Object.fromEntries(
-    Object.entries(props).filter(([, value]) => value !== undefined),
-  ) as Partial<IngressSettings>;
+  const withoutUndefined = <T extends object>(value: T): Partial<T> =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  // Only the plain settings: the constructs (topic, key, domain) are not settings.
+  const {
+    providers: _providers,
+    alarmTopic: _alarmTopic,
+    encryptionKey: _encryptionKey,
+    customDomain: _customDomain,
+    ...plain
+  } = props;
   const settings: IngressSettings = {
     ...DefaultSettings,
-    ...defined,
-    routeThrottles: { ...DefaultSettings.routeThrottles, ...props.routeThrottles },
+    ...withoutUndefined(plain),
+    routeThrottles: {
+      ...DefaultSettings.routeThrottles,
+      ...withoutUndefined(props.routeThrottles ?? {}),
+    },
     alarmTopicArn: undefined,
     kmsKeyArn: undefined,
     customDomain: undefined,
