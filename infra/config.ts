@@ -3,12 +3,38 @@ import type { Node } from 'constructs';
 import { Defaults, MAX_BODY_LIMIT } from '../functions/core/config.js';
 import { type ProviderName, ProviderNames } from '../functions/registry.js';
 
+/** API Gateway throttling of one route: steady requests per second and burst. */
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/** The routes throttled separately: each provider's, and `default` for every other path. */
+export type ThrottledRoute = ProviderName | 'default';
+
+/** A custom domain for stable provider URLs, as plain values (CDK context). */
+export interface CustomDomainSettings {
+  /** e.g. `webhooks.example.com`; an ACM certificate in the stack's region must cover it. */
+  readonly domainName: string;
+  readonly certificateArn: string;
+  /** Route 53 hosted zone to create the alias records in; unset: point a CNAME yourself. */
+  readonly hostedZone: { readonly id: string; readonly name: string } | undefined;
+  /** API mapping path such as `ingress` (URLs become `https://domain/ingress/webhooks/…`). */
+  readonly mappingPath: string | undefined;
+}
+
 /** Everything an operator may choose about a deployment; every default is production-safe. */
 export interface IngressSettings {
   /** Deployment stage, e.g. `prod`: names the stack and its resources. */
   readonly stageName: string;
-  /** How long identical redeliveries are recognised (the idempotency records' TTL). */
+  /**
+   * How long identical redeliveries are recognised (the idempotency records' TTL), in
+   * days: at least 7 while Sigma is deployed (it publishes no retry horizon), at most 14
+   * (the queues must keep an event at least as long, and SQS keeps 14 days at most).
+   */
   readonly idempotencyRetentionDays: number;
+  /** How long the queues keep an unconsumed event; unset: the idempotency retention. */
+  readonly queueRetentionDays: number | undefined;
   /** Retention of the functions' logs and the API access logs. */
   readonly logRetentionDays: RetentionDays;
   /** Bodies larger than this are answered 413. */
@@ -21,21 +47,43 @@ export interface IngressSettings {
   readonly storeEnvelopes: boolean;
   /** Per provider, the source CIDR ranges allowed to call it; none means any source. */
   readonly sourceAllowlists: Readonly<Partial<Record<ProviderName, readonly string[]>>>;
-  /** API Gateway default-stage throttling. */
-  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  /** Alarms notify an SNS topic subscribed by this address; none: alarms without actions. */
+  /** API Gateway throttling of each route that has no limit of its own below. */
+  readonly throttle: RouteThrottle;
+  /** Per route: a provider's URLs, or `default` (unknown paths: scanners). */
+  readonly routeThrottles: Readonly<Partial<Record<ThrottledRoute, RouteThrottle>>>;
+  /** Per provider, Lambda reserved concurrency; unset: the account's unreserved pool. */
+  readonly reservedConcurrency: Readonly<Partial<Record<ProviderName, number>>>;
+  /** Alarms notify an SNS topic subscribed by this address. */
   readonly alarmEmail: string | undefined;
+  /** Alarms also notify this existing SNS topic. */
+  readonly alarmTopicArn: string | undefined;
   /** 401s per provider in 5 minutes that count as a spike. */
   readonly unauthorizedAlarmThreshold: number;
   /** Age of the oldest queued message, in seconds, that means consumers are behind. */
   readonly oldestMessageAlarmSeconds: number;
+  /** A customer-managed KMS key for the table, queues, secrets and log groups. */
+  readonly kmsKeyArn: string | undefined;
+  readonly customDomain: CustomDomainSettings | undefined;
   /** Deploy the example SQS consumer. */
   readonly exampleConsumer: boolean;
 }
 
+/** Bounds shared by the context reader and the construct's own checks. */
+export const Limits = {
+  /** SQS keeps a message 14 days at most, and the queues keep at least the retention. */
+  maxRetentionDays: 14,
+  throttleRate: 10_000,
+  throttleBurst: 5_000,
+  reservedConcurrency: 1_000,
+} as const;
+
+/** Unknown paths are scanners: a low limit of their own keeps them off the providers' budget. */
+export const DEFAULT_ROUTE_THROTTLE: RouteThrottle = { rateLimit: 10, burstLimit: 20 };
+
 export const DefaultSettings: IngressSettings = {
   stageName: 'prod',
   idempotencyRetentionDays: Defaults.retentionDays,
+  queueRetentionDays: undefined,
   logRetentionDays: RetentionDays.THREE_MONTHS,
   maxBodyBytes: Defaults.maxBodyBytes,
   sigmaAllowLegacySha256: false,
@@ -43,9 +91,14 @@ export const DefaultSettings: IngressSettings = {
   storeEnvelopes: false,
   sourceAllowlists: {},
   throttle: { rateLimit: 100, burstLimit: 200 },
+  routeThrottles: { default: DEFAULT_ROUTE_THROTTLE },
+  reservedConcurrency: {},
   alarmEmail: undefined,
+  alarmTopicArn: undefined,
   unauthorizedAlarmThreshold: 20,
   oldestMessageAlarmSeconds: 3600,
+  kmsKeyArn: undefined,
+  customDomain: undefined,
   exampleConsumer: false,
 };
 
@@ -53,6 +106,7 @@ export const DefaultSettings: IngressSettings = {
 export const ContextKeys = {
   stageName: 'stage',
   idempotencyRetentionDays: 'idempotencyRetentionDays',
+  queueRetentionDays: 'queueRetentionDays',
   logRetentionDays: 'logRetentionDays',
   maxBodyBytes: 'maxBodyBytes',
   sigmaAllowLegacySha256: 'sigmaAllowLegacySha256',
@@ -61,18 +115,46 @@ export const ContextKeys = {
   throttleRateLimit: 'throttleRateLimit',
   throttleBurstLimit: 'throttleBurstLimit',
   alarmEmail: 'alarmEmail',
+  alarmTopicArn: 'alarmTopicArn',
   unauthorizedAlarmThreshold: 'unauthorizedAlarmThreshold',
   oldestMessageAlarmSeconds: 'oldestMessageAlarmSeconds',
+  kmsKeyArn: 'kmsKeyArn',
+  domainName: 'domainName',
+  certificateArn: 'certificateArn',
+  hostedZoneId: 'hostedZoneId',
+  hostedZoneName: 'hostedZoneName',
+  domainMappingPath: 'domainMappingPath',
   exampleConsumer: 'exampleConsumer',
   /** Followed by the provider, e.g. `sourceAllowlist.signifyd=203.0.113.0/24,198.51.100.7/32`. */
   sourceAllowlistPrefix: 'sourceAllowlist.',
+  /** Followed by a provider or `default`, e.g. `throttleRateLimit.sigmate=50`. */
+  throttleRateLimitPrefix: 'throttleRateLimit.',
+  throttleBurstLimitPrefix: 'throttleBurstLimit.',
+  /** Followed by the provider, e.g. `reservedConcurrency.sigma=20`. */
+  reservedConcurrencyPrefix: 'reservedConcurrency.',
 } as const;
 
-/** A setting that cannot be used; names the context key. */
+/** A setting that cannot be used; names the context key or construct property. */
 export class SettingsError extends Error {
-  constructor(key: string, expected: string) {
-    super(`context "${key}" must be ${expected}`);
+  constructor(label: string, expected: string) {
+    super(`${label} must be ${expected}`);
     this.name = 'SettingsError';
+  }
+}
+
+/** How an error names a context key. */
+const ctx = (key: string) => `context "${key}"`;
+
+/** A context key this app does not know; names the closest one it does. */
+export class UnknownSettingError extends Error {
+  constructor(
+    readonly key: string,
+    readonly closest: string | undefined,
+  ) {
+    super(
+      `unknown context key "${key}"${closest ? `: did you mean "${closest}"?` : ''} (the settings are listed in the README's Deploy section)`,
+    );
+    this.name = 'UnknownSettingError';
   }
 }
 
@@ -82,16 +164,173 @@ const RETENTION_VALUES = new Set<number>(
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const CIDR = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
+// A key ARN, not an alias: log groups and IAM grants need the key itself.
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/;
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/;
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+/** An API mapping path such as `ingress` or `hooks/v1` (no leading or trailing slash). */
+const MAPPING_PATH = /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
+
+/** Names a field of {@link IngressSettings} for an error message. */
+export type SettingName = (field: string, sub?: string) => string;
+
+/** Field names as the construct's properties spell them. */
+export const propName: SettingName = (field, sub) => {
+  const [head, ...rest] = field.split('.');
+  return `WebhookIngress prop "${[head, sub, ...rest].filter(Boolean).join('.')}"`;
+};
+
+/** Field names as CDK context keys. */
+export const contextName: SettingName = (field, sub) => ctx(contextKey(field, sub));
+
+function contextKey(field: string, sub?: string): string {
+  const prefixed: Record<string, string> = {
+    sourceAllowlists: ContextKeys.sourceAllowlistPrefix,
+    reservedConcurrency: ContextKeys.reservedConcurrencyPrefix,
+    'routeThrottles.rateLimit': ContextKeys.throttleRateLimitPrefix,
+    'routeThrottles.burstLimit': ContextKeys.throttleBurstLimitPrefix,
+    'throttle.rateLimit': ContextKeys.throttleRateLimit,
+    'throttle.burstLimit': ContextKeys.throttleBurstLimit,
+    'customDomain.domainName': ContextKeys.domainName,
+    'customDomain.certificateArn': ContextKeys.certificateArn,
+    'customDomain.mappingPath': ContextKeys.domainMappingPath,
+    'customDomain.hostedZone.id': ContextKeys.hostedZoneId,
+    'customDomain.hostedZone.name': ContextKeys.hostedZoneName,
+  };
+  if (sub !== undefined && prefixed[field]) return `${prefixed[field]}${sub}`;
+  return prefixed[field] ?? (ContextKeys as Record<string, string>)[field] ?? field;
+}
+
+function check(condition: boolean, key: string, expected: string): void {
+  if (!condition) throw new SettingsError(key, expected);
+}
+
+function whole(value: number, key: string, min: number, max: number): void {
+  check(
+    Number.isSafeInteger(value) && value >= min && value <= max,
+    key,
+    `a whole number from ${min} to ${max}`,
+  );
+}
+
+/**
+ * Checks settings as a whole, naming each field with `name`; throws {@link SettingsError}.
+ * `minRetentionDays` is the largest retry horizon of the providers being deployed.
+ */
+export function checkSettings(
+  settings: IngressSettings,
+  name: SettingName,
+  minRetentionDays: { readonly days: number; readonly provider: string } | undefined,
+): void {
+  const s = settings;
+  check(
+    STAGE_NAME.test(s.stageName),
+    name('stageName'),
+    'lower-case letters, digits and dashes (at most 20)',
+  );
+  whole(s.idempotencyRetentionDays, name('idempotencyRetentionDays'), 1, 365);
+  if (s.idempotencyRetentionDays > Limits.maxRetentionDays) {
+    throw new SettingsError(
+      name('idempotencyRetentionDays'),
+      `at most ${Limits.maxRetentionDays}: the queues must keep an event as long as its redeliveries are answered "duplicate", and SQS keeps messages ${Limits.maxRetentionDays} days at most`,
+    );
+  }
+  if (minRetentionDays && s.idempotencyRetentionDays < minRetentionDays.days) {
+    throw new SettingsError(
+      name('idempotencyRetentionDays'),
+      `at least ${minRetentionDays.days} while ${minRetentionDays.provider} is deployed (its retry window)`,
+    );
+  }
+  if (s.queueRetentionDays !== undefined) {
+    whole(s.queueRetentionDays, name('queueRetentionDays'), 1, Limits.maxRetentionDays);
+    if (s.queueRetentionDays < s.idempotencyRetentionDays) {
+      throw new SettingsError(
+        name('queueRetentionDays'),
+        `at least ${name('idempotencyRetentionDays')} (${s.idempotencyRetentionDays}): a redelivery answered "duplicate" after the queue dropped the event would lose it`,
+      );
+    }
+  }
+  check(
+    RETENTION_VALUES.has(s.logRetentionDays),
+    name('logRetentionDays'),
+    'a CloudWatch Logs retention (e.g. 30, 90, 365)',
+  );
+  whole(s.maxBodyBytes, name('maxBodyBytes'), 1, MAX_BODY_LIMIT);
+  for (const [provider, ranges] of Object.entries(s.sourceAllowlists)) {
+    check(
+      (ranges ?? []).every((range) => CIDR.test(range)),
+      name('sourceAllowlists', provider),
+      'a list of CIDR ranges such as 203.0.113.0/24',
+    );
+  }
+  whole(s.throttle.rateLimit, name('throttle.rateLimit'), 1, Limits.throttleRate);
+  whole(s.throttle.burstLimit, name('throttle.burstLimit'), 1, Limits.throttleBurst);
+  for (const [route, t] of Object.entries(s.routeThrottles)) {
+    whole(t?.rateLimit ?? 0, name('routeThrottles.rateLimit', route), 1, Limits.throttleRate);
+    whole(t?.burstLimit ?? 0, name('routeThrottles.burstLimit', route), 1, Limits.throttleBurst);
+  }
+  for (const [provider, count] of Object.entries(s.reservedConcurrency)) {
+    whole(count ?? 0, name('reservedConcurrency', provider), 1, Limits.reservedConcurrency);
+  }
+  if (s.alarmEmail !== undefined)
+    check(EMAIL.test(s.alarmEmail), name('alarmEmail'), 'an e-mail address');
+  if (s.alarmTopicArn !== undefined) {
+    check(SNS_TOPIC_ARN.test(s.alarmTopicArn), name('alarmTopicArn'), 'an SNS topic ARN');
+  }
+  whole(s.unauthorizedAlarmThreshold, name('unauthorizedAlarmThreshold'), 1, 100_000);
+  whole(s.oldestMessageAlarmSeconds, name('oldestMessageAlarmSeconds'), 60, 14 * 86_400);
+  if (s.kmsKeyArn !== undefined) {
+    check(
+      KMS_KEY_ARN.test(s.kmsKeyArn),
+      name('kmsKeyArn'),
+      'a KMS key ARN (arn:aws:kms:…:key/…, not an alias)',
+    );
+  }
+  const domain = s.customDomain;
+  if (domain !== undefined) {
+    check(
+      DOMAIN_NAME.test(domain.domainName),
+      name('customDomain.domainName'),
+      'a lower-case domain name such as webhooks.example.com',
+    );
+    check(
+      ACM_CERTIFICATE_ARN.test(domain.certificateArn),
+      name('customDomain.certificateArn'),
+      'an ACM certificate ARN in the stack region',
+    );
+    if (domain.mappingPath !== undefined) {
+      check(
+        MAPPING_PATH.test(domain.mappingPath),
+        name('customDomain.mappingPath'),
+        'a path such as ingress or hooks/v1 (letters, digits, . _ ~ - and /)',
+      );
+    }
+    if (domain.hostedZone !== undefined) {
+      check(
+        HOSTED_ZONE_ID.test(domain.hostedZone.id),
+        name('customDomain.hostedZone.id'),
+        'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ',
+      );
+      const zone = domain.hostedZone.name.replace(/\.$/, '');
+      check(
+        domain.domainName === zone || domain.domainName.endsWith(`.${zone}`),
+        name('customDomain.hostedZone.name'),
+        `the zone of ${domain.domainName} (e.g. ${domain.domainName.split('.').slice(1).join('.')})`,
+      );
+    }
+  }
+}
 
 type Lookup = (key: string) => unknown;
 
-function integer(lookup: Lookup, key: string, fallback: number, min: number, max: number): number {
+function integer(lookup: Lookup, key: string): number | undefined {
   const raw = lookup(key);
-  if (raw === undefined) return fallback;
-  const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new SettingsError(key, `a whole number from ${min} to ${max}`);
-  }
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const value = typeof raw === 'number' ? raw : /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) throw new SettingsError(ctx(key), 'a whole number');
   return value;
 }
 
@@ -100,53 +339,148 @@ function boolean(lookup: Lookup, key: string, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;
-  throw new SettingsError(key, 'true or false');
+  throw new SettingsError(ctx(key), 'true or false');
+}
+
+function text(lookup: Lookup, key: string): string | undefined {
+  const raw = lookup(key);
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || raw.trim() === '')
+    throw new SettingsError(ctx(key), 'a text value');
+  return raw.trim();
 }
 
 function list(lookup: Lookup, key: string): string[] | undefined {
   const raw = lookup(key);
   if (raw === undefined) return undefined;
   const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
-  const values = items.map((item) => item.trim()).filter((item) => item.length > 0);
-  if (!values.every((value) => CIDR.test(value))) {
-    throw new SettingsError(key, 'a list of CIDR ranges such as 203.0.113.0/24');
-  }
-  return values;
+  return items.map((item) => item.trim()).filter((item) => item.length > 0);
 }
 
-/** Reads the settings from a lookup (CDK context), validating each; throws {@link SettingsError}. */
-export function readSettings(lookup: Lookup): IngressSettings {
+/** Every context key the app reads, expanded per provider. */
+export function knownContextKeys(): string[] {
+  const k = ContextKeys;
+  const routes: string[] = [...ProviderNames, 'default'];
+  return [
+    ...Object.values(k).filter((key) => !key.endsWith('.')),
+    ...ProviderNames.map((p) => `${k.sourceAllowlistPrefix}${p}`),
+    ...ProviderNames.map((p) => `${k.reservedConcurrencyPrefix}${p}`),
+    ...routes.map((r) => `${k.throttleRateLimitPrefix}${r}`),
+    ...routes.map((r) => `${k.throttleBurstLimitPrefix}${r}`),
+  ];
+}
+
+/**
+ * Context keys that belong to the CDK itself (feature flags `@aws-cdk/…`, `aws:cdk:…`,
+ * lookups `key:account=…`) or its CLI; everything else must be one of ours.
+ */
+function isCdkOwnKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':') || CDK_PLAIN_KEYS.has(key);
+}
+const CDK_PLAIN_KEYS = new Set(['acknowledged-issue-numbers', 'cli-telemetry', 'cdk-nag']);
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const saved = row[j] ?? 0;
+      const cost = a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1;
+      row[j] = Math.min(saved + 1, (row[j - 1] ?? 0) + 1, previous + cost);
+      previous = saved;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The known key nearest to `key`, when near enough to be a typo. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; score: number } | undefined;
+  for (const candidate of known) {
+    const score = distance(key, candidate);
+    if (best === undefined || score < best.score) best = { key: candidate, score };
+  }
+  return best && best.score <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+}
+
+/** Throws {@link UnknownSettingError} for the first context key that is neither ours nor the CDK's. */
+export function checkContextKeys(keys: readonly string[]): void {
+  const known = knownContextKeys();
+  const knownSet = new Set(known);
+  for (const key of keys) {
+    if (knownSet.has(key) || isCdkOwnKey(key)) continue;
+    throw new UnknownSettingError(key, closestKey(key, known));
+  }
+}
+
+function perRoute<T>(
+  routes: readonly string[],
+  read: (route: string) => T | undefined,
+): Partial<Record<string, T>> {
+  const out: Partial<Record<string, T>> = {};
+  for (const route of routes) {
+    const value = read(route);
+    if (value !== undefined) out[route] = value;
+  }
+  return out;
+}
+
+/**
+ * Reads the settings from a lookup (CDK context), converting command-line strings and
+ * checking each value; throws {@link SettingsError} naming the context key.
+ */
+export function readSettings(
+  lookup: Lookup,
+  minRetentionDays?: { readonly days: number; readonly provider: string },
+): IngressSettings {
   const d = DefaultSettings;
   const k = ContextKeys;
-  const stageName = String(lookup(k.stageName) ?? d.stageName);
-  if (!STAGE_NAME.test(stageName)) {
-    throw new SettingsError(k.stageName, 'lower-case letters, digits and dashes (at most 20)');
+  const logRetentionDays = integer(lookup, k.logRetentionDays) ?? d.logRetentionDays;
+  const rateLimit = integer(lookup, k.throttleRateLimit) ?? d.throttle.rateLimit;
+  const burstLimit = integer(lookup, k.throttleBurstLimit) ?? d.throttle.burstLimit;
+  const routeThrottles = perRoute([...ProviderNames, 'default'], (route) => {
+    const rate = integer(lookup, `${k.throttleRateLimitPrefix}${route}`);
+    const burst = integer(lookup, `${k.throttleBurstLimitPrefix}${route}`);
+    const fallback = d.routeThrottles[route as ThrottledRoute];
+    if (rate === undefined && burst === undefined) return fallback;
+    return {
+      rateLimit: rate ?? fallback?.rateLimit ?? rateLimit,
+      burstLimit: burst ?? fallback?.burstLimit ?? burstLimit,
+    };
+  });
+  const domainName = text(lookup, k.domainName);
+  const certificateArn = text(lookup, k.certificateArn);
+  const hostedZoneId = text(lookup, k.hostedZoneId);
+  const hostedZoneName = text(lookup, k.hostedZoneName);
+  const mappingPath = text(lookup, k.domainMappingPath)?.replace(/^\/+|\/+$/g, '');
+  const domainKeys = [certificateArn, hostedZoneId, hostedZoneName, mappingPath];
+  if (domainName === undefined && domainKeys.some((value) => value !== undefined)) {
+    throw new SettingsError(
+      ctx(k.domainName),
+      `set with ${k.certificateArn} and the other domain keys`,
+    );
   }
-  const logRetentionDays = integer(lookup, k.logRetentionDays, d.logRetentionDays, 1, 3653);
-  if (!RETENTION_VALUES.has(logRetentionDays)) {
-    throw new SettingsError(k.logRetentionDays, 'a CloudWatch Logs retention (e.g. 30, 90, 365)');
+  if (domainName !== undefined && certificateArn === undefined) {
+    throw new SettingsError(
+      ctx(k.certificateArn),
+      `set with ${k.domainName} (an ACM certificate ARN)`,
+    );
   }
-  const alarmEmail = lookup(k.alarmEmail);
-  if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !EMAIL.test(alarmEmail))) {
-    throw new SettingsError(k.alarmEmail, 'an e-mail address');
+  if ((hostedZoneId === undefined) !== (hostedZoneName === undefined)) {
+    throw new SettingsError(
+      ctx(hostedZoneId === undefined ? k.hostedZoneId : k.hostedZoneName),
+      `set together with ${hostedZoneId === undefined ? k.hostedZoneName : k.hostedZoneId}`,
+    );
   }
-  const sourceAllowlists: Partial<Record<ProviderName, string[]>> = {};
-  for (const provider of ProviderNames) {
-    const ranges = list(lookup, `${k.sourceAllowlistPrefix}${provider}`);
-    if (ranges?.length) sourceAllowlists[provider] = ranges;
-  }
-  const rateLimit = integer(lookup, k.throttleRateLimit, d.throttle.rateLimit, 1, 10_000);
-  return {
-    stageName,
-    idempotencyRetentionDays: integer(
-      lookup,
-      k.idempotencyRetentionDays,
-      d.idempotencyRetentionDays,
-      1,
-      365,
-    ),
+  const settings: IngressSettings = {
+    stageName: String(lookup(k.stageName) ?? d.stageName),
+    idempotencyRetentionDays:
+      integer(lookup, k.idempotencyRetentionDays) ?? d.idempotencyRetentionDays,
+    queueRetentionDays: integer(lookup, k.queueRetentionDays) ?? d.queueRetentionDays,
     logRetentionDays,
-    maxBodyBytes: integer(lookup, k.maxBodyBytes, d.maxBodyBytes, 1, MAX_BODY_LIMIT),
+    maxBodyBytes: integer(lookup, k.maxBodyBytes) ?? d.maxBodyBytes,
     sigmaAllowLegacySha256: boolean(lookup, k.sigmaAllowLegacySha256, d.sigmaAllowLegacySha256),
     signifydForwardTestEvents: boolean(
       lookup,
@@ -154,31 +488,45 @@ export function readSettings(lookup: Lookup): IngressSettings {
       d.signifydForwardTestEvents,
     ),
     storeEnvelopes: boolean(lookup, k.storeEnvelopes, d.storeEnvelopes),
-    sourceAllowlists,
-    throttle: {
-      rateLimit,
-      burstLimit: integer(lookup, k.throttleBurstLimit, d.throttle.burstLimit, 1, 5_000),
-    },
-    alarmEmail: alarmEmail as string | undefined,
-    unauthorizedAlarmThreshold: integer(
-      lookup,
-      k.unauthorizedAlarmThreshold,
-      d.unauthorizedAlarmThreshold,
-      1,
-      100_000,
+    sourceAllowlists: perRoute(ProviderNames, (p) => {
+      const ranges = list(lookup, `${k.sourceAllowlistPrefix}${p}`);
+      return ranges?.length ? ranges : undefined;
+    }),
+    throttle: { rateLimit, burstLimit },
+    routeThrottles,
+    reservedConcurrency: perRoute(ProviderNames, (p) =>
+      integer(lookup, `${k.reservedConcurrencyPrefix}${p}`),
     ),
-    oldestMessageAlarmSeconds: integer(
-      lookup,
-      k.oldestMessageAlarmSeconds,
-      d.oldestMessageAlarmSeconds,
-      60,
-      14 * 86_400,
-    ),
+    alarmEmail: text(lookup, k.alarmEmail),
+    alarmTopicArn: text(lookup, k.alarmTopicArn),
+    unauthorizedAlarmThreshold:
+      integer(lookup, k.unauthorizedAlarmThreshold) ?? d.unauthorizedAlarmThreshold,
+    oldestMessageAlarmSeconds:
+      integer(lookup, k.oldestMessageAlarmSeconds) ?? d.oldestMessageAlarmSeconds,
+    kmsKeyArn: text(lookup, k.kmsKeyArn),
+    customDomain:
+      domainName === undefined || certificateArn === undefined
+        ? undefined
+        : {
+            domainName,
+            certificateArn,
+            hostedZone:
+              hostedZoneId !== undefined && hostedZoneName !== undefined
+                ? { id: hostedZoneId, name: hostedZoneName }
+                : undefined,
+            mappingPath: mappingPath || undefined,
+          },
     exampleConsumer: boolean(lookup, k.exampleConsumer, d.exampleConsumer),
   };
+  checkSettings(settings, contextName, minRetentionDays);
+  return settings;
 }
 
-/** The settings from a construct tree's CDK context. */
-export function settingsFromContext(node: Node): IngressSettings {
-  return readSettings((key) => node.tryGetContext(key));
+/** The settings from a construct tree's CDK context; unknown keys are refused. */
+export function settingsFromContext(
+  node: Node,
+  minRetentionDays?: { readonly days: number; readonly provider: string },
+): IngressSettings {
+  checkContextKeys(Object.keys(node.getAllContext()));
+  return readSettings((key) => node.tryGetContext(key), minRetentionDays);
 }

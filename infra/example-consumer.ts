@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -15,6 +16,8 @@ export interface ExampleConsumerProps {
   readonly queues: readonly IQueue[];
   readonly logRetention: RetentionDays;
   readonly retentionDays: number;
+  /** Encrypts the consumer's log group; the queues' key is granted by the event sources. */
+  readonly encryptionKey?: IKey | undefined;
 }
 
 /** An SQS-triggered example consumer of every provider queue, with its own dedupe table. */
@@ -32,7 +35,12 @@ export class ExampleConsumer extends Construct {
       // An example: it goes with the stack.
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const { logGroup, role } = functionLogAndRole(this, 'Function', props.logRetention);
+    const { logGroup, role } = functionLogAndRole(
+      this,
+      'Function',
+      props.logRetention,
+      props.encryptionKey,
+    );
     this.fn = new NodejsFunction(this, 'Function', {
       ...sharedFunctionProps('functions/example-consumer/handler.ts'),
       description: 'Example consumer of the webhook queues',

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import type { IHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -13,7 +13,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -55,14 +55,30 @@ export interface IngressMonitoringProps {
   readonly apiStage: IHttpStage;
   readonly providers: readonly MonitoredProvider[];
   readonly alarmEmail: string | undefined;
+  /** An existing topic the alarms notify as well (e.g. the platform team's pager). */
+  readonly alarmTopic: ITopic | undefined;
   readonly unauthorizedAlarmThreshold: number;
   readonly oldestMessageAlarmSeconds: number;
 }
 
-/** The dashboard (a row per provider) and the alarms, optionally notifying an SNS topic. */
+/** Id of the synth warning a deployment whose alarms notify nobody gets. */
+export const ALARMS_NOTIFY_NOBODY = 'webhook-ingress:alarmsNotifyNobody';
+
+/** The alarm name suffixes, per provider (`webhook-ingress-<stage>-<provider>-<suffix>`). */
+export const ProviderAlarms = {
+  retry: 'retry',
+  unauthorizedSpike: 'unauthorized-spike',
+  deadLetters: 'dead-letters',
+  oldestMessage: 'oldest-message',
+  functionErrors: 'function-errors',
+  functionThrottles: 'function-throttles',
+} as const;
+
+/** The dashboard (a row per provider) and the alarms, optionally notifying SNS topics. */
 export class IngressMonitoring extends Construct {
   readonly dashboard: Dashboard;
   readonly alarms: Alarm[] = [];
+  /** The topic created for `alarmEmail`, if any. */
   readonly topic: Topic | undefined;
 
   constructor(scope: Construct, id: string, props: IngressMonitoringProps) {
@@ -86,23 +102,37 @@ export class IngressMonitoring extends Construct {
       );
       this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     }
+    const targets = [this.topic, props.alarmTopic].filter((t): t is ITopic => t !== undefined);
+    if (targets.length === 0) {
+      Annotations.of(this).addWarningV2(
+        ALARMS_NOTIFY_NOBODY,
+        'THE ALARMS NOTIFY NOBODY: no alarm e-mail and no alarm topic is set. Set -c alarmEmail=… or -c alarmTopicArn=… (construct: alarmEmail / alarmTopic) so a failing ingress pages someone.',
+      );
+    }
+    const prefix = `webhook-ingress-${props.stageName}`;
 
     const alarm = (
       alarmId: string,
+      alarmName: string,
       metric: IMetric,
       threshold: number,
       description: string,
       comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     ) => {
       const created = new Alarm(this, alarmId, {
+        alarmName: `${prefix}-${alarmName}`,
         metric,
         threshold,
         evaluationPeriods: 1,
         comparisonOperator: comparison,
         treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
+        // The runbook's section of each alarm is named after its suffix.
+        alarmDescription: `${description} Runbook: docs/runbook.md#${alarmName
+          .split('-')
+          .slice(alarmName.startsWith('api-') ? 0 : 1)
+          .join('-')}`,
       });
-      if (this.topic) created.addAlarmAction(new SnsAction(this.topic));
+      for (const topic of targets) created.addAlarmAction(new SnsAction(topic));
       this.alarms.push(created);
       return created;
     };
@@ -110,6 +140,7 @@ export class IngressMonitoring extends Construct {
     const fiveMinutes = Duration.minutes(5);
     alarm(
       'Api5xxAlarm',
+      'api-5xx',
       props.apiStage.metricServerError({ statistic: 'Sum', period: fiveMinutes }),
       1,
       'The API answered 5xx: a function failed, timed out or returned retry.',
@@ -148,18 +179,21 @@ export class IngressMonitoring extends Construct {
       const name = p.title;
       alarm(
         `${name}RetryAlarm`,
+        `${p.provider}-${ProviderAlarms.retry}`,
         outcomeMetric(p.provider, Outcome.Retry, 'Sum', fiveMinutes),
         1,
         `${name}: answered 503 retry (DynamoDB, SQS or Secrets Manager failed).`,
       );
       alarm(
         `${name}UnauthorizedSpikeAlarm`,
+        `${p.provider}-${ProviderAlarms.unauthorizedSpike}`,
         outcomeMetric(p.provider, 'rejected_signature', 'Sum', fiveMinutes),
         props.unauthorizedAlarmThreshold,
         `${name}: many 401s — a secret that does not match the provider's, or forged requests.`,
       );
       alarm(
         `${name}DeadLetterQueueAlarm`,
+        `${p.provider}-${ProviderAlarms.deadLetters}`,
         p.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           statistic: 'Maximum',
           period: Duration.minutes(1),
@@ -170,18 +204,21 @@ export class IngressMonitoring extends Construct {
       );
       alarm(
         `${name}OldestMessageAlarm`,
+        `${p.provider}-${ProviderAlarms.oldestMessage}`,
         p.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: fiveMinutes }),
         props.oldestMessageAlarmSeconds,
         `${name}: consumers are behind (oldest message older than ${props.oldestMessageAlarmSeconds} s).`,
       );
       alarm(
         `${name}FunctionErrorsAlarm`,
+        `${p.provider}-${ProviderAlarms.functionErrors}`,
         p.fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
         1,
         `${name}: the function crashed or timed out (the API answered 5xx).`,
       );
       alarm(
         `${name}FunctionThrottlesAlarm`,
+        `${p.provider}-${ProviderAlarms.functionThrottles}`,
         p.fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
         1,
         `${name}: invocations were throttled (the API answered 5xx).`,

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import {
   type BundlingOptions,
@@ -51,28 +53,38 @@ export function lambdaBundling(): BundlingOptions {
   };
 }
 
+/**
+ * This repository's lock file. Installed as a dependency of another CDK app the package
+ * has none (npm never packs it): CDK then uses the app's own, found from its directory.
+ */
+function bundlingRoot(): Pick<NodejsFunctionProps, 'projectRoot' | 'depsLockFilePath'> {
+  const lockFile = path.join(PROJECT_ROOT, 'package-lock.json');
+  return existsSync(lockFile) ? { projectRoot: PROJECT_ROOT, depsLockFilePath: lockFile } : {};
+}
+
 /** Settings every function of the project shares, webhook or consumer. */
 export function sharedFunctionProps(entry: string): NodejsFunctionProps {
   return {
     entry: path.join(PROJECT_ROOT, entry),
     handler: 'handler',
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    ...bundlingRoot(),
     runtime: LAMBDA_RUNTIME,
     architecture: LAMBDA_ARCHITECTURE,
     bundling: lambdaBundling(),
   };
 }
 
-/** A function's own log group and role, allowed to write only there. */
+/** A function's own log group (optionally encrypted with a customer key) and role, allowed to write only there. */
 export function functionLogAndRole(
   scope: Construct,
   id: string,
   retention: RetentionDays,
+  encryptionKey?: IKey,
 ): { logGroup: LogGroup; role: Role } {
   const logGroup = new LogGroup(scope, `${id}LogGroup`, {
     retention,
     removalPolicy: RemovalPolicy.RETAIN,
+    ...(encryptionKey ? { encryptionKey } : {}),
   });
   // A role of our own instead of AWSLambdaBasicExecutionRole: logs to this group only.
   const role = new Role(scope, `${id}Role`, {
@@ -94,6 +106,43 @@ export interface WebhookFunctionProps {
   /** Provider-specific flags (names only, never secret values). */
   readonly flags: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
+  /** Customer-managed key of the table, queue, secret and log group; the function may use it. */
+  readonly encryptionKey?: IKey | undefined;
+  /** Lambda reserved concurrency; unset: the account's unreserved pool. */
+  readonly reservedConcurrency?: number | undefined;
+  /** A custom domain's API mapping path, e.g. `/ingress`, taken off request paths. */
+  readonly pathPrefix?: string | undefined;
+}
+
+/**
+ * What a principal needs on a customer-managed key to use the table and queues: named
+ * actions (SQS sends with GenerateDataKey, reads with Decrypt; DynamoDB uses all four),
+ * no wildcard.
+ */
+export const KEY_DATA_ACTIONS = [
+  'kms:Decrypt',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:DescribeKey',
+] as const;
+
+/** The idempotency-table writes of functions/core/idempotency.ts, and nothing that reads. */
+export const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+] as const;
+
+/**
+ * Item writes on the table, only on the provider's own records: every key is
+ * `<provider>#<idempotencyKey>`, so a compromised function cannot touch another's.
+ */
+export function ownRecordsStatement(table: ITable, provider: ProviderName): PolicyStatement {
+  return new PolicyStatement({
+    actions: [...TABLE_WRITE_ACTIONS],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${provider}#*`] } },
+  });
 }
 
 /**
@@ -107,7 +156,12 @@ export class WebhookFunction extends NodejsFunction {
   readonly functionLogGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
-    const { logGroup, role } = functionLogAndRole(scope, id, props.logRetention);
+    const { logGroup, role } = functionLogAndRole(
+      scope,
+      id,
+      props.logRetention,
+      props.encryptionKey,
+    );
     super(scope, id, {
       ...sharedFunctionProps(`functions/${props.provider}/handler.ts`),
       description: `Webhook ingress for ${props.provider}`,
@@ -115,6 +169,9 @@ export class WebhookFunction extends NodejsFunction {
       timeout: WEBHOOK_FUNCTION_TIMEOUT,
       logGroup,
       role,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         [EnvNames.tableName]: props.table.tableName,
@@ -126,6 +183,7 @@ export class WebhookFunction extends NodejsFunction {
         ...(props.sourceAllowlist.length > 0
           ? { [EnvNames.sourceAllowlist]: props.sourceAllowlist.join(',') }
           : {}),
+        ...(props.pathPrefix ? { [EnvNames.pathPrefix]: props.pathPrefix } : {}),
         ...props.flags,
       },
     });
@@ -133,9 +191,10 @@ export class WebhookFunction extends NodejsFunction {
     this.functionRole = role;
     this.functionLogGroup = logGroup;
 
-    // The item-level writes of functions/core/idempotency.ts, and nothing that reads.
-    props.table.grant(role, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    role.addToPrincipalPolicy(ownRecordsStatement(props.table, props.provider));
     props.queue.grant(role, 'sqs:SendMessage');
     props.secret.grantRead(role);
+    // DynamoDB and SQS encrypt and decrypt with the caller's permission on the key.
+    props.encryptionKey?.grant(role, ...KEY_DATA_ACTIONS);
   }
 }

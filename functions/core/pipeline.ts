@@ -85,6 +85,8 @@ export const RESERVE_FOR_ANSWER_MS = 250;
 export const MAX_STORED_ENVELOPE_BYTES = 350_000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** In `u` mode a surrogate class matches only unpaired surrogates: text that is not valid Unicode. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** The log line's fields, filled in as the request moves through the steps. */
 type Notes = Record<string, unknown>;
@@ -231,7 +233,7 @@ export function describe<TSecrets>(
   if (description.kind === 'ignored') return description;
   // DynamoDB and SQS take only well-formed Unicode: a key holding a lone surrogate (say a
   // `"\ud800"` escape in a Sigmate id) could never be recorded, so it is refused for good.
-  if (!description.idempotencyKey.isWellFormed()) {
+  if (LONE_SURROGATE.test(description.idempotencyKey)) {
     throw new InvalidPayloadError('the event id is not valid Unicode');
   }
   const envelope = buildEnvelope(

@@ -31,6 +31,12 @@ export function envelopeKey(body: string): EnvelopeKey & Record<string, unknown>
 
 export type Claim = 'process' | 'done' | 'busy';
 
+/** The queue message being claimed: its SQS id, and whether the envelope is a replay. */
+export interface ClaimMessage {
+  readonly messageId?: string;
+  readonly replay?: boolean;
+}
+
 /**
  * Processed-event ledger on the consumer's own table (key `id`, TTL `expiration`).
  * The ingress enqueues an event once, but a rare crash can enqueue it twice and SQS
@@ -44,9 +50,15 @@ export class ProcessedEvents {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** `process`: ours to do; `done`: already done, drop it; `busy`: another consumer has it. */
-  async claim(key: EnvelopeKey, leaseMs: number): Promise<Claim> {
+  /**
+   * `process`: ours to do; `done`: already done, drop it; `busy`: another consumer has it.
+   * An operator's replay (`replay: true`, docs/cli.md) is processed again even when the
+   * event is done — once per replay message: SQS redelivering that same message (same
+   * `messageId`) after it was done is still dropped.
+   */
+  async claim(key: EnvelopeKey, leaseMs: number, message: ClaimMessage = {}): Promise<Claim> {
     const now = this.now();
+    const replay = message.replay === true && message.messageId !== undefined;
     try {
       await this.client.send(
         new PutItemCommand({
@@ -56,13 +68,24 @@ export class ProcessedEvents {
             status: { S: 'PROCESSING' },
             leaseExpiresAt: { N: String(now + leaseMs) },
             expiration: { N: String(Math.floor(now / 1000) + this.retentionSeconds) },
+            ...(message.messageId ? { messageId: { S: message.messageId } } : {}),
           },
-          ConditionExpression:
-            'attribute_not_exists(id) OR (#status = :processing AND leaseExpiresAt < :now)',
+          ConditionExpression: [
+            'attribute_not_exists(id)',
+            '(#status = :processing AND leaseExpiresAt < :now)',
+            ...(replay
+              ? [
+                  '(#status = :done AND (attribute_not_exists(messageId) OR messageId <> :messageId))',
+                ]
+              : []),
+          ].join(' OR '),
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':processing': { S: 'PROCESSING' },
             ':now': { N: String(now) },
+            ...(replay
+              ? { ':done': { S: 'DONE' }, ':messageId': { S: message.messageId ?? '' } }
+              : {}),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),

@@ -27,7 +27,10 @@ async function recordHandler(record: SQSRecord): Promise<void> {
   const envelope = envelopeKey(record.body);
   // The claim outlives this invocation, so a slow run is never processed twice at once.
   const leaseMs = (lambdaContext?.getRemainingTimeInMillis() ?? 30_000) + 1000;
-  const claim = await processed.claim(envelope, leaseMs);
+  const claim = await processed.claim(envelope, leaseMs, {
+    messageId: record.messageId,
+    replay: envelope.replay === true,
+  });
   if (claim === 'done') {
     logger.info('duplicate dropped', { idempotencyKey: envelope.idempotencyKey });
     return;

@@ -35,7 +35,7 @@ describe('infra: example consumer wiring', () => {
   it('runs within the queues visibility timeout six times over', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     const consumer = functions.find((fn) =>
-      JSON.stringify(fn.Properties.Environment).includes('CONSUMER_TABLE_NAME'),
+      JSON.stringify(fn.Properties.Environment ?? {}).includes('CONSUMER_TABLE_NAME'),
     );
     expect(consumer?.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     expect(consumer?.Properties.Timeout * 6).toBeLessThanOrEqual(60);
@@ -97,6 +97,26 @@ describe('example consumer: dedupe by idempotencyKey', () => {
     expect(await events.claim({ provider: 'signifyd', idempotencyKey: id }, 10_000)).toBe(
       'process',
     );
+  });
+
+  it('processes a replay of an event already done, once per replay message', async () => {
+    const key = envelopeKey(envelope(randomUUID()));
+    expect(await events.claim(key, 10_000, { messageId: 'm-1' })).toBe('process');
+    await events.complete(key);
+    // docs/cli.md: a replay is processed again, although the event is done.
+    expect(await events.claim(key, 10_000, { messageId: 'm-2', replay: true })).toBe('process');
+    await events.complete(key);
+    // SQS delivering that same replay message again: dropped.
+    expect(await events.claim(key, 10_000, { messageId: 'm-2', replay: true })).toBe('done');
+    // A second replay is processed again; a plain redelivery never is.
+    expect(await events.claim(key, 10_000, { messageId: 'm-1' })).toBe('done');
+    expect(await events.claim(key, 10_000, { messageId: 'm-3', replay: true })).toBe('process');
+  });
+
+  it('leaves a replay of an event being processed to the consumer holding it', async () => {
+    const key = envelopeKey(envelope(randomUUID()));
+    expect(await events.claim(key, 10_000, { messageId: 'm-1' })).toBe('process');
+    expect(await events.claim(key, 10_000, { messageId: 'm-2', replay: true })).toBe('busy');
   });
 
   it('refuses a message that is not an envelope', () => {

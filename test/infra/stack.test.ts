@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,9 @@ import { RecordAttributes } from '../../functions/core/idempotency.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/observability.js';
 import { lambdaEsbuildOptions } from '../../infra/bundling.js';
 import { addIngressStack } from '../../infra/ingress-app.js';
+import { ProviderAlarms } from '../../infra/monitoring.js';
 import { deployedProviders } from '../../infra/providers.js';
+import { SavedQueries } from '../../infra/queries.js';
 import type { WebhookIngressStack } from '../../infra/stack.js';
 import { PROJECT_ROOT } from '../../infra/webhook-function.js';
 
@@ -26,6 +28,9 @@ type Json = Record<string, unknown>;
 const resources = (type: string): [string, Json][] =>
   Object.entries(template.findResources(type)) as [string, Json][];
 const props = (resource: Json) => resource.Properties as Json;
+/** The provider functions (the not-found function has no environment). */
+const providerFunctions = () =>
+  resources('AWS::Lambda::Function').filter(([, fn]) => props(fn).Environment !== undefined);
 
 beforeAll(() => {
   outdir = mkdtempSync(path.join(tmpdir(), 'cdk-stack-test-'));
@@ -57,6 +62,37 @@ describe('infra: stack', () => {
     const integrations = resources('AWS::ApiGatewayV2::Integration');
     // One per provider, plus the $default route's, whose function answers `not_found`.
     expect(integrations).toHaveLength(providers.length + 1);
+    const notFound = stack.getLogicalId(stack.ingress.notFoundFunction.node.defaultChild as never);
+    const fallback = integrations.find(([, i]) =>
+      JSON.stringify(props(i).IntegrationUri).includes(notFound),
+    );
+    expect(fallback).toBeDefined();
+  });
+
+  it('answers unknown paths with a 128 MB function that has no environment, no access and no log lines', () => {
+    const logicalId = stack.getLogicalId(stack.ingress.notFoundFunction.node.defaultChild as never);
+    const fn = props(template.toJSON().Resources[logicalId]);
+    expect(fn).toMatchObject({
+      MemorySize: 128,
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'WARN' },
+    });
+    expect(fn.Environment).toBeUndefined();
+    const policy = stack.ingress.notFoundFunction.role?.node.tryFindChild('DefaultPolicy');
+    const statements = stack.resolve((policy as unknown as { document: unknown }).document)
+      .Statement as { Action: string[] }[];
+    expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+  });
+
+  it('throttles unknown paths on their own, low limit', () => {
+    const stage = props(resources('AWS::ApiGatewayV2::Stage')[0]?.[1] ?? {});
+    expect(stage.RouteSettings).toEqual({
+      $default: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+    });
   });
 
   it('has no CORS and one $default stage with throttling and JSON access logs', () => {
@@ -77,7 +113,7 @@ describe('infra: stack', () => {
   });
 
   it('runs every function on nodejs24.x arm64, 256 MB, 4 s, with source maps on', () => {
-    const functions = resources('AWS::Lambda::Function');
+    const functions = providerFunctions();
     expect(functions).toHaveLength(providers.length);
     for (const [, fn] of functions) {
       expect(props(fn)).toMatchObject({
@@ -103,8 +139,10 @@ describe('infra: stack', () => {
   });
 
   it('puts only names and ARNs in the environment, never a secret value', () => {
-    for (const [, fn] of resources('AWS::Lambda::Function')) {
+    for (const [, fn] of providerFunctions()) {
       const env = (props(fn).Environment as { Variables: Json }).Variables;
+      expect(env[EnvNames.pathPrefix]).toBeUndefined();
+      expect(props(fn).ReservedConcurrentExecutions).toBeUndefined();
       for (const [name, value] of Object.entries(env)) {
         expect(name).not.toMatch(/KEY|SECRET$|TOKEN|PASSWORD/);
         if (typeof value === 'string') expect(value).toMatch(/^[\w.,/:=-]*$/);
@@ -113,18 +151,22 @@ describe('infra: stack', () => {
     }
   });
 
-  it('grants each function its own queue and secret, and item writes on the table only', () => {
+  it("grants each function its own queue and secret, and item writes on its own provider's records only", () => {
     const tableArn = {
-      'Fn::GetAtt': [stack.getLogicalId(stack.table.node.defaultChild as never), 'Arn'],
+      'Fn::GetAtt': [stack.getLogicalId(stack.ingress.table.node.defaultChild as never), 'Arn'],
     };
     for (const [name, resources_] of stack.providers) {
       const policy = resources_.fn.functionRole.node.tryFindChild('DefaultPolicy');
       expect(policy, name).toBeDefined();
       const statements = stack.resolve((policy as unknown as { document: unknown }).document)
-        .Statement as { Action: string | string[]; Resource: unknown }[];
+        .Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
       const byAction = new Map(
         statements.map((s) => [[s.Action].flat().sort().join(','), [s.Resource].flat()]),
       );
+      const tableStatement = statements.find((s) => [s.Action].flat().includes('dynamodb:PutItem'));
+      expect(tableStatement?.Condition).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${name}#*`] },
+      });
       expect(byAction.get('sqs:SendMessage')).toEqual([
         { 'Fn::GetAtt': [stack.getLogicalId(resources_.queue.node.defaultChild as never), 'Arn'] },
       ]);
@@ -180,6 +222,8 @@ describe('infra: stack', () => {
       expect(main.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
       expect(main.Properties.VisibilityTimeout).toBe(60);
       expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+      // At least the deduplication retention: an event is never dropped while redeliveries are refused.
+      expect(main.Properties.MessageRetentionPeriod).toBe(7 * 86_400);
     }
   });
 
@@ -191,10 +235,12 @@ describe('infra: stack', () => {
     }
   });
 
-  it('creates each secret with a random placeholder in its documented shape', () => {
+  it('creates each secret with a random placeholder in its documented shape, kept on destroy', () => {
     for (const [name, { secret, deployment }] of stack.providers) {
       const resource =
         template.toJSON().Resources[stack.getLogicalId(secret.node.defaultChild as never)];
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.UpdateReplacePolicy).toBe('Retain');
       expect(resource.Properties.Name).toBe(`webhook-ingress/prod/${name}`);
       expect(resource.Properties.SecretString).toBeUndefined();
       const generate = resource.Properties.GenerateSecretString;
@@ -231,6 +277,47 @@ describe('infra: stack', () => {
     expect(counts('Errors')).toBe(providers.length);
     expect(counts('Throttles')).toBe(providers.length);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
+  });
+
+  it('names every alarm webhook-ingress-<stage>-…, and points its description at the runbook', () => {
+    const alarms = resources('AWS::CloudWatch::Alarm').map(([, a]) => props(a));
+    const names = alarms.map((a) => a.AlarmName);
+    expect(names).toContain('webhook-ingress-prod-api-5xx');
+    for (const { provider } of providers) {
+      for (const suffix of Object.values(ProviderAlarms)) {
+        expect(names).toContain(`webhook-ingress-prod-${provider}-${suffix}`);
+      }
+    }
+    const runbook = readFileSync(path.join(PROJECT_ROOT, 'docs/runbook.md'), 'utf8');
+    for (const alarm of alarms) {
+      const anchor = String(alarm.AlarmDescription).match(/runbook\.md#([a-z0-9-]+)/)?.[1];
+      expect(anchor, String(alarm.AlarmName)).toBeDefined();
+      expect(runbook, `runbook section for ${anchor}`).toMatch(
+        new RegExp(`^### \`?${anchor}\`?$`, 'm'),
+      );
+    }
+  });
+
+  it('does not warn about silent alarms when an e-mail is set', () => {
+    const warnings = Annotations.fromStack(stack).findWarning(
+      '*',
+      Match.stringLikeRegexp('NOTIFY NOBODY'),
+    );
+    expect(warnings).toEqual([]);
+  });
+
+  it('saves the runbook Logs Insights queries over the provider log groups', () => {
+    const queries = resources('AWS::Logs::QueryDefinition').map(([, q]) => props(q));
+    expect(queries.map((q) => q.Name).sort()).toEqual(
+      SavedQueries.map((q) => `webhook-ingress/prod/${q.name}`).sort(),
+    );
+    const logGroups = [...stack.providers.values()].map(({ fn }) => ({
+      Ref: stack.getLogicalId(fn.functionLogGroup.node.defaultChild as never),
+    }));
+    for (const query of queries) {
+      expect(query.LogGroupNames).toEqual(logGroups);
+      expect(String(query.QueryString)).toContain('message = "webhook"');
+    }
   });
 
   it('notifies an encrypted, TLS-only SNS topic subscribed by the alarm e-mail', () => {
