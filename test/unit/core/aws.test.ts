@@ -62,7 +62,12 @@ const lambdaEnv = {
 };
 
 const put = new PutItemCommand({ TableName: 't', Item: { id: { S: 'k' } } });
-const send = new SendMessageCommand({ QueueUrl: 'https://sqs.example/1/q', MessageBody: 'x' });
+/** A SendMessage to a queue of the client's own region, as the stack wires it. */
+const sendIn = (region: string) =>
+  new SendMessageCommand({
+    QueueUrl: `https://sqs.${region}.amazonaws.com/123456789012/q`,
+    MessageBody: 'x',
+  });
 const read = new GetSecretValueCommand({ SecretId: 's' });
 
 function withEnv<T>(env: Record<string, string>, run: () => Promise<T>): Promise<T> {
@@ -102,7 +107,9 @@ describe('core: AWS SDK clients', () => {
       AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9324',
     });
     expect((await signedRequest(clients.dynamodb, put)).url).toBe('http://127.0.0.1:4566/');
-    expect((await signedRequest(clients.sqs, send)).url).toMatch(/^http:\/\/127\.0\.0\.1:9324\//);
+    expect((await signedRequest(clients.sqs, sendIn('us-east-1'))).url).toMatch(
+      /^http:\/\/127\.0\.0\.1:9324\//,
+    );
   });
 
   it('ignores the endpoint variables when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true', async () => {
@@ -121,7 +128,7 @@ describe('core: AWS SDK clients', () => {
       const clients = createAwsClients(lambdaEnv);
       for (const [client, command, service] of [
         [clients.dynamodb, put, 'dynamodb'],
-        [clients.sqs, send, 'sqs'],
+        [clients.sqs, sendIn('us-east-1'), 'sqs'],
         [clients.secretsManager, read, 'secretsmanager'],
       ] as const) {
         const { headers } = await signedRequest(client, command);
@@ -140,7 +147,7 @@ describe('core: AWS SDK clients', () => {
       { AWS_REGION: 'eu-west-1' },
       { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
     );
-    const { headers } = await signedRequest(clients.sqs, send);
+    const { headers } = await signedRequest(clients.sqs, sendIn('eu-west-1'));
     expect(headers.authorization).toMatch(/Credential=local\/\d{8}\/eu-west-1\/sqs\//);
   });
 
