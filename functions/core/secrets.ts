@@ -103,13 +103,14 @@ export class SecretsManagerSource<TSecrets> implements SecretSource<TSecrets> {
       );
     } catch (error) {
       // The store's own error names the secret and the reason; it carries no secret value.
-      return this.remember({
-        ok: false,
-        error: new DependencyError('secrets', `secret ${this.options.secretId} could not be read`, {
-          cause: error,
-          ambiguous: isAmbiguousFailure(error),
-        }),
-      });
+      const failure = new DependencyError(
+        'secrets',
+        `secret ${this.options.secretId} could not be read`,
+        { cause: error, ambiguous: isAmbiguousFailure(error) },
+      );
+      // A caller's budget running out says nothing about the store: not kept for others.
+      if (options.signal?.aborted) return { ok: false, error: failure, until: this.now() };
+      return this.remember({ ok: false, error: failure });
     }
     const parsed = this.parse(output);
     return this.remember(

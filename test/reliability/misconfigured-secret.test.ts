@@ -117,6 +117,12 @@ describe('core: SecretsManagerSource names the problem, never the value', () => 
       const pending = source.get({ signal: controller.signal });
       setTimeout(() => controller.abort(new Error('the invocation budget ran out')), 50);
       await expect(pending).rejects.toThrow(/could not be read/);
+      // The abort was this caller's budget, not an answer: the next caller asks again.
+      const again = new AbortController();
+      const second = source.get({ signal: again.signal });
+      setTimeout(() => again.abort(new Error('the invocation budget ran out')), 50);
+      await expect(second).rejects.toThrow(/could not be read/);
+      expect(sockets.length).toBe(2);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((done) => blackHole.close(done));
