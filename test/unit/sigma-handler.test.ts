@@ -25,9 +25,8 @@ import { MemoryLog } from '../support/harness.js';
 
 /*
  * The Sigma function as configured from the environment, through the core
- * pipeline and the SDK v3 implementations of the store, publisher and secret
- * source, with the SDK stubbed. (Lambda's own wiring, on the lean client, is
- * exercised end to end on the emulators.)
+ * pipeline and the store, publisher and secret source, with the SDK stubbed.
+ * (The same wiring is exercised end to end on the emulators.)
  */
 
 const dynamodb = mockClient(DynamoDBClient);
