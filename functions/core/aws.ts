@@ -190,6 +190,8 @@ function commonSettings(env: Env, options: AwsClientOptions) {
       requestHandler: {
         connectionTimeout: tuning.connectionTimeoutMs,
         requestTimeout: tuning.requestTimeoutMs,
+        // Without it the handler only warns when an answer is late, and the call waits on.
+        throwOnRequestTimeout: true,
       },
     },
   };
