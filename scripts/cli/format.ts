@@ -15,7 +15,7 @@ interface EnvelopeView {
   receivedAt?: unknown;
   replay?: unknown;
   test?: unknown;
-  synthetic?: unknown;
+  payload?: { synthetic?: unknown } | null;
 }
 
 function parse(body: string): EnvelopeView | undefined {
@@ -31,7 +31,8 @@ function flags(envelope: EnvelopeView): string {
   return [
     envelope.replay === true ? ' [replay]' : '',
     envelope.test === true ? ' [test]' : '',
-    envelope.synthetic === true ? ' [synthetic]' : '',
+    // `webhook-ingress send` marks its sample bodies (see send.ts: markSynthetic).
+    envelope.payload?.synthetic === true ? ' [synthetic]' : '',
   ].join('');
 }
 

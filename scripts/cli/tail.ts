@@ -8,8 +8,8 @@ import {
   collect,
   describeRefusals,
   type HeldMessage,
+  queueDepth,
   queueLimits,
-  queueTotal,
   receiveBatch,
   release,
   remove,
@@ -136,7 +136,9 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
       if (ceiling !== undefined) {
         const worn = ledger.atOrAbove(queueUrl, ceiling, clock());
         if (worn.messages > 0) {
-          if ((await queueTotal(sqs, queueUrl)) === 0) {
+          const waiting = await queueDepth(sqs, queueUrl);
+          // Nothing waiting: the consumer keeps up, so what was remembered has been taken.
+          if (waiting.visible + waiting.delayed === 0) {
             ledger.forget(queueUrl);
           } else {
             refusedQueues.push(provider);
