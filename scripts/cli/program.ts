@@ -5,6 +5,7 @@ import type { Env } from '../../functions/core/config.js';
 import { type ProviderName, ProviderNames } from '../../functions/core/provider.js';
 import { CliError, CredentialsError, ExitCode, UsageError } from './errors.js';
 import { find } from './find.js';
+import { oneLineErrors, ratio, wholeNumber } from './flags.js';
 import type { Io } from './io.js';
 import { redrive } from './redrive.js';
 import { replay } from './replay.js';
@@ -33,20 +34,6 @@ export interface RunContext {
   readonly signal?: AbortSignal;
 }
 
-function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new InvalidArgumentError(
-        max === Number.MAX_SAFE_INTEGER
-          ? `expected a whole number of at least ${min}`
-          : `expected a whole number from ${min} to ${max}`,
-      );
-    }
-    return value;
-  };
-}
-
 function matching(pattern: RegExp, what: string) {
   return (text: string): string => {
     if (!pattern.test(text)) throw new InvalidArgumentError(`expected ${what}`);
@@ -57,14 +44,6 @@ function matching(pattern: RegExp, what: string) {
 const stackName = matching(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name');
 const regionName = matching(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1');
 const nonEmpty = matching(/\S/, 'a value');
-
-function ratio(text: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value >= 1) {
-    throw new InvalidArgumentError('expected a ratio from 0 up to (not including) 1, e.g. 0.2');
-  }
-  return value;
-}
 
 function providerList(text: string, previous: ProviderName[] | undefined): ProviderName[] {
   const names = text
@@ -286,6 +265,11 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
     if (options.oneline && options.json)
       throw new UsageError('--oneline and --json exclude each other');
     if (options.for !== undefined && !options.follow) throw new UsageError('--for needs --follow');
+    if (options.follow && options.dlq && !options.consume) {
+      throw new UsageError(
+        '--follow shows events as they are accepted; dead letters come from consumers: run tail --dlq again',
+      );
+    }
     const max = options.max as number | undefined;
     if (!options.follow && max !== undefined && max > TAIL_MAX_LIMIT) {
       throw new UsageError(

@@ -87,7 +87,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
  * `--follow` never receives: it shows events as the ingress records them.
  */
 export async function tail(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
-  if (options.follow && options.deadLetter) {
+  if (options.follow && options.deadLetter && !options.consume) {
     throw new UsageError(
       '--follow shows events as they are accepted; dead letters come from consumers: run tail --dlq again',
     );
@@ -347,7 +347,9 @@ async function followConsume(
     while (!options.signal?.aborted && clock() < deadline && shown < max && !outputClosed) {
       for (const provider of options.providers) {
         if (options.signal?.aborted || shown >= max || outputClosed) break;
-        const queueUrl = target.queues[provider].queue;
+        const queueUrl = options.deadLetter
+          ? target.queues[provider].deadLetterQueue
+          : target.queues[provider].queue;
         const batch = await receiveBatch(sqs, queueUrl, {
           waitSeconds: Math.max(1, options.waitSeconds ?? 1),
           holdSeconds: 30,

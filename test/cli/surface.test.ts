@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, describe, expect, it } from 'vitest';
+import { indentJson, oneLine } from '../../scripts/cli/format.js';
+import { MemoryIo, progressBar } from '../../scripts/cli/io.js';
+import { VERSION } from '../../scripts/cli/program.js';
+import { markSynthetic } from '../../scripts/cli/send.js';
+import { cli } from './cli-support.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** Runs a file the npm scripts run, as `node bin/run-ts.mjs <file> …`. */
+function runScript(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['bin/run-ts.mjs', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => done({ code, stderr }));
+  });
+}
+
+describe('cli: views keep the provider’s digits', () => {
+  it('indents JSON text without re-serialising numbers or strings', () => {
+    const text =
+      '{"a":12345678901234567890,"b":1.10,"c":[],"d":{},"e":"x\\"},{[y","f":[1e400,-0.0]}';
+    expect(indentJson(text)).toBe(
+      [
+        '{',
+        '  "a": 12345678901234567890,',
+        '  "b": 1.10,',
+        '  "c": [],',
+        '  "d": {},',
+        '  "e": "x\\"},{[y",',
+        '  "f": [',
+        '    1e400,',
+        '    -0.0',
+        '  ]',
+        '}',
+      ].join('\n'),
+    );
+    expect(JSON.parse(indentJson(text))).toEqual(JSON.parse(text));
+  });
+});
+
+describe('cli: send marks its samples synthetic', () => {
+  it('appends "synthetic": true to a sample body, and the views flag it', () => {
+    expect(markSynthetic('{"id":"x","n":1.10}')).toBe('{"id":"x","n":1.10,"synthetic":true}');
+    expect(markSynthetic('{}')).toBe('{"synthetic":true}');
+    const body = `{"version":1,"id":"e","provider":"sigmate","type":"signal.fired","idempotencyKey":"k","receivedAt":"t","payload":${markSynthetic('{"id":"k"}')}}`;
+    expect(oneLine({ messageId: 'm', body, receiveCount: 1 })).toMatch(/\[synthetic\]$/);
+  });
+});
+
+describe('cli: progress on a terminal', () => {
+  it('shows rate, ETA and the running error count, on stderr only', () => {
+    const writes: string[] = [];
+    const io = Object.assign(new MemoryIo(), { progress: (text: string) => writes.push(text) });
+    let now = 0;
+    const tick = progressBar(io, 100, 'sigmate', () => now);
+    now = 2_000;
+    tick(50, 3);
+    expect(writes.at(-1)).toMatch(/sigmate \[#{10}\.{10}\] 50\/100 · 25\/s · ETA 2s · 3 errors/);
+    now = 4_000;
+    tick(100, 3);
+    expect(writes.at(-1)).toBe('\n');
+    expect(io.stdout).toEqual([]);
+  });
+
+  it('draws nothing when stderr is not a terminal', () => {
+    const io = new MemoryIo();
+    progressBar(io, 100, 'sigmate')(50, 0);
+    expect(io.stderr).toEqual([]);
+  });
+});
+
+describe('cli: flags', () => {
+  const cloudFormation = mockClient(CloudFormationClient);
+  afterAll(() => cloudFormation.restore());
+
+  it('--version prints the package version', async () => {
+    const run = await cli(['--version']);
+    expect(run).toMatchObject({ code: 0, stdout: [VERSION] });
+  });
+
+  it('refuses --env-file (Node’s own flag) and names --secrets-file', async () => {
+    const run = await cli(['send', 'sigmate', '--env-file', 'x.env']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toEqual([
+      'webhook-ingress: --env-file is Node’s own flag (Node reads the file before the CLI does): use --secrets-file FILE',
+    ]);
+  });
+
+  it.each([
+    [['tail', '--wait', '21'], /--wait <seconds>.*expected a whole number from 0 to 20/],
+    [['tail', '--max', '101'], /--max is at most 100 without --follow/],
+    [['tail', '--for', '5'], /--for needs --follow/],
+    [['tail', '--json', '--oneline'], /exclude each other/],
+    [['tail', '--dlq', '--follow'], /--follow shows events as they are accepted/],
+    [['send', 'sigmate', '-c', '0'], /expected a whole number from 1 to 256/],
+    [['send', 'sigmate', '--timeout', 'soon'], /--timeout <ms>.*expected a whole number/],
+    [['status', '--stack', 'bad name!'], /expected a CloudFormation stack name/],
+    [['status', '--stack', 's', '--region', 'Ireland'], /expected an AWS region/],
+    [['find', 'sigmate', '  '], /find needs an identifier/],
+  ])('%j is a one-line usage error', async (argv, message) => {
+    const run = await cli([...argv, '--endpoints', '/no/such/endpoints.json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toHaveLength(1);
+    expect(run.stderr[0]).toMatch(/^webhook-ingress: /);
+    expect(run.stderr[0]).toMatch(message);
+  });
+
+  it('names the profile when AWS refuses the credentials', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(new Error('The SSO session has expired'), { name: 'ExpiredToken' }));
+    const run = await cli(['status', '--stack', 's', '--region', 'eu-west-1', '--profile', 'ops']);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toEqual([
+      'webhook-ingress: AWS refused the credentials while reading stack "s": ExpiredToken: The SSO session has expired (profile "ops": aws sso login --profile ops, or check ~/.aws/config)',
+    ]);
+  });
+
+  it('soak and reliability refuse a flag that is not a number, before starting anything', async () => {
+    const [soak, reliability, both] = await Promise.all([
+      runScript(['scripts/soak.ts', '--concurrency', 'abc']),
+      runScript(['scripts/reliability.ts', '--deliveries', 'abc']),
+      runScript(['scripts/reliability.ts', '--write', '--out', '/tmp/r.md']),
+    ]);
+    expect(soak.code).toBe(1);
+    expect(soak.stderr).toMatch(
+      /^soak: option '--concurrency <n>' argument 'abc' is invalid\. expected a whole number/,
+    );
+    expect(reliability.code).toBe(1);
+    expect(reliability.stderr).toMatch(/^reliability: option '--deliveries <n>' argument 'abc'/);
+    expect(both.stderr).toMatch(/^reliability: pass --write or --out, not both/);
+  });
+});
