@@ -122,14 +122,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
     .configureOutput({
       writeOut: (text) => io.out(text.replace(/\n$/, '')),
       writeErr: (text) => io.err(text.replace(/\n$/, '')),
-      // Commander's own refusals in the CLI's one-line form.
-      outputError: (text, write) =>
-        write(
-          `webhook-ingress: ${text
-            .trim()
-            .replace(/^error: /, '')
-            .replace(/\s*\n\s*/g, ' ')} (see --help)\n`,
-        ),
+      ...oneLineErrors('webhook-ingress'),
     });
 
   async function withTarget<T>(

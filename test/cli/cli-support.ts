@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { MemoryIo } from '../../scripts/cli/io.js';
 import { run } from '../../scripts/cli/program.js';
 import type { LocalEndpoints } from '../../scripts/local/ingress.js';
@@ -23,4 +24,34 @@ export async function cli(
   const io = new MemoryIo();
   const code = await run(argv, { io, env });
   return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+/** The project folder, where npm scripts and the bin run. */
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+
+/** Runs `node <args>` in the project folder, as an npm script or the bin would. */
+export function runNode(args: string[]) {
+  return runProcess(process.execPath, args);
+}
+
+/** Runs a program in the project folder; resolves to its exit code and output. */
+export function runProcess(
+  file: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(file, args, {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
 }

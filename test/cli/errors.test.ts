@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stackTarget } from '../../scripts/cli/target.js';
 import type { LocalEndpoints } from '../../scripts/local/ingress.js';
-import { cli, writeEndpoints } from './cli-support.js';
+import { cli, runNode, writeEndpoints } from './cli-support.js';
 
 // Nothing listens here: these tests must fail before any request is made.
 const NOWHERE = 'http://127.0.0.1:9';
@@ -171,24 +169,12 @@ describe('cli: clear errors and exit codes', () => {
   });
 
   it('the installed bin answers with the same exit codes', async () => {
-    const root = resolve(import.meta.dirname, '../..');
-    const exec = (args: string[]) =>
-      new Promise<{ code: number | null; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [resolve(root, 'bin/webhook-ingress.mjs'), ...args], {
-          cwd: root,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        child.on('close', (code) => done({ code, stderr }));
-      });
+    const exec = (args: string[]) => runNode(['bin/webhook-ingress.mjs', ...args]);
     const [unknown, missing] = await Promise.all([
       exec(['send', 'stripe']),
       exec(['status', '--endpoints', '/no/such/endpoints.json']),
     ]);
-    expect(unknown).toEqual({
+    expect(unknown).toMatchObject({
       code: 2,
       stderr: 'webhook-ingress: unknown provider "stripe" (expected sigma, sigmate, signifyd)\n',
     });

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,24 +5,10 @@ import { indentJson, oneLine } from '../../scripts/cli/format.js';
 import { MemoryIo, progressBar } from '../../scripts/cli/io.js';
 import { VERSION } from '../../scripts/cli/program.js';
 import { markSynthetic } from '../../scripts/cli/send.js';
-import { cli } from './cli-support.js';
-
-const root = resolve(import.meta.dirname, '../..');
+import { cli, runNode } from './cli-support.js';
 
 /** Runs a file the npm scripts run, as `node bin/run-ts.mjs <file> …`. */
-function runScript(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/run-ts.mjs', ...args], {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('close', (code) => done({ code, stderr }));
-  });
-}
+const runScript = (args: string[]) => runNode(['bin/run-ts.mjs', ...args]);
 
 describe('cli: views keep the provider’s digits', () => {
   it('indents JSON text without re-serialising numbers or strings', () => {

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   ChangeMessageVisibilityCommand,
   type Message,
@@ -13,9 +12,7 @@ import { send } from '../../scripts/cli/send.js';
 import { tail } from '../../scripts/cli/tail.js';
 import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
-import { cli, writeEndpoints } from './cli-support.js';
-
-const root = resolve(import.meta.dirname, '../..');
+import { cli, runProcess, writeEndpoints } from './cli-support.js';
 
 describe('cli tail: safe on a live queue', () => {
   let ingress: TestIngress;
@@ -126,25 +123,10 @@ describe('cli tail: safe on a live queue', () => {
 
   /** Runs the installed bin with its stdout piped into `reader`; the CLI's own exit status. */
   function piped(args: string, reader: string) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn(
-        'bash',
-        [
-          '-c',
-          `"${process.execPath}" bin/webhook-ingress.mjs ${args} | ${reader}; exit \${PIPESTATUS[0]}`,
-        ],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
+    return runProcess('bash', [
+      '-c',
+      `"${process.execPath}" bin/webhook-ingress.mjs ${args} | ${reader}; exit \${PIPESTATUS[0]}`,
+    ]);
   }
 
   it('stops quietly when the reader closes the pipe, and hides nothing afterwards', async () => {
