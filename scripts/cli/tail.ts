@@ -1,6 +1,13 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { RecordStatus } from '../../functions/core/idempotency.js';
 import type { ProviderName } from '../../functions/core/provider.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
+import {
+  cloudWatchLogsFilter,
+  type FilterLogEvents,
+  followLogs,
+  functionLogGroups,
+} from './follow-logs.js';
 import { oneLine, pretty, type ShownMessage } from './format.js';
 import { type Io, showLine } from './io.js';
 import { ReceiveLedger } from './ledger.js';
@@ -46,6 +53,10 @@ export interface TailOptions {
   /** `--follow`: waits between polls of the records (injected in tests). */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly pollMs?: number;
+  /** `--follow` on a stack: CloudWatch Logs FilterLogEvents (injected in tests). */
+  readonly filterLogEvents?: FilterLogEvents | undefined;
+  /** `--follow` on a stack: reads the stack's resources (injected in tests). */
+  readonly cloudFormation?: CloudFormationClient | undefined;
 }
 
 export interface TailReport {
@@ -92,7 +103,11 @@ export async function tail(target: StoreTarget, options: TailOptions, io: Io): P
       '--follow shows events as they are accepted; dead letters come from consumers: run tail --dlq again',
     );
   }
-  if (options.follow && !options.consume) return followRecords(target, options, io);
+  if (options.follow && !options.consume) {
+    return target.kind === 'local'
+      ? followRecords(target, options, io)
+      : followStack(target, options, io);
+  }
   if (options.follow) return followConsume(target, options, io);
   return look(target, options, io);
 }
@@ -216,6 +231,49 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
   return { shown, perProvider, consumed, refusedQueues, outputClosed };
 }
 
+/** `tail --follow` on a stack: the accepted events from the functions' logs. */
+async function followStack(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
+  const aws = {
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
+  };
+  const cloudFormation = options.cloudFormation ?? new CloudFormationClient(aws);
+  let groups: Record<string, string>;
+  try {
+    groups = await functionLogGroups(target.stack ?? '', options.providers, cloudFormation);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw fromAwsError(error, `listing the resources of stack "${target.stack}"`);
+  } finally {
+    if (!options.cloudFormation) cloudFormation.destroy();
+  }
+  const logs = options.filterLogEvents
+    ? { filter: options.filterLogEvents, close: () => {} }
+    : await cloudWatchLogsFilter(target.region, target.profile, groups);
+  try {
+    const result = await followLogs(
+      target,
+      groups,
+      logs.filter,
+      {
+        providers: options.providers,
+        format: options.format ?? 'pretty',
+        max: options.max,
+        durationMs: options.durationMs,
+        signal: options.signal,
+        sleep: options.sleep ?? defaultSleep,
+        render,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+      },
+      io,
+    );
+    return { ...result, consumed: 0, refusedQueues: [] };
+  } finally {
+    logs.close();
+  }
+}
+
 /** What `--follow` shows of a record: its envelope when stored, else the record's facts. */
 function recordMessage(record: EventRecord): ShownMessage {
   if (record.envelope) return { messageId: record.key, body: record.envelope, receiveCount: 0 };
@@ -248,11 +306,6 @@ async function followRecords(
   options: TailOptions,
   io: Io,
 ): Promise<TailReport> {
-  if (target.kind !== 'local') {
-    throw new UsageError(
-      'tail --follow on a stack reads the accepted events from the functions’ logs: see docs/cli.md (tail --follow)',
-    );
-  }
   const { dynamodb } = target.clients();
   const format = options.format ?? 'pretty';
   const clock = options.clock ?? Date.now;

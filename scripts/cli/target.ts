@@ -75,6 +75,9 @@ export interface Target {
   /** Secrets the CLI signs with: demo defaults locally, the environment when deployed. */
   readonly signingEnv: Env;
   readonly region?: string | undefined;
+  /** A deployed target: the stack's name and the named profile, for further AWS clients. */
+  readonly stack?: string | undefined;
+  readonly profile?: string | undefined;
   readonly table?: string | undefined;
   readonly queues?: Record<ProviderName, QueueUrls> | undefined;
   /** Where `tail` remembers the receive counts it saw (never a tracked file). */
@@ -249,6 +252,8 @@ export async function stackTarget(
     signingEnv: env,
     ledgerFile: resolve(PROJECT_ROOT, '.local', `tail-ledger.${options.stack}.json`),
     region,
+    stack: options.stack,
+    profile: options.profile,
     table: need(StackOutputs.table),
     queues,
     clients,

@@ -55,3 +55,29 @@ export function runProcess(
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
 }
+
+/** A fake queue URL of the mocked stacks below. */
+export const stackQueueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/1/${name}`;
+
+/** DescribeStacks' answer for a stack with every output the CLI reads (for aws-sdk-client-mock). */
+export function describeStacksAnswer(name: string, extra: [string, string][] = []) {
+  const outputs: [string, string][] = [
+    ['ApiEndpoint', 'https://abc.execute-api.eu-west-1.amazonaws.com'],
+    ['IdempotencyTableName', 'ingress-table'],
+    ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title): [string, string][] => [
+      [`${title}QueueUrl`, stackQueueUrl(title)],
+      [`${title}DeadLetterQueueUrl`, stackQueueUrl(`${title}-dlq`)],
+    ]),
+    ...extra,
+  ];
+  return {
+    Stacks: [
+      {
+        StackName: name,
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE' as const,
+        Outputs: outputs.map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
+  };
+}

@@ -18,7 +18,7 @@ import { MemoryIo } from '../../scripts/cli/io.js';
 import { send } from '../../scripts/cli/send.js';
 import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
-import { cli, writeEndpoints } from './cli-support.js';
+import { cli, describeStacksAnswer, stackQueueUrl, writeEndpoints } from './cli-support.js';
 
 const HOUR = 3600;
 
@@ -146,29 +146,13 @@ describe('cli find: a deployed stack (mocked AWS)', () => {
   let cloudFormation: AwsClientStub<CloudFormationClient>;
   let dynamodb: AwsClientStub<DynamoDBClient>;
   let sqs: AwsClientStub<SQSClient>;
-  const queue = (name: string) => `https://sqs.eu-west-1.amazonaws.com/1/${name}`;
+  const queue = stackQueueUrl;
 
   beforeAll(() => {
     cloudFormation = mockClient(CloudFormationClient);
     dynamodb = mockClient(DynamoDBClient);
     sqs = mockClient(SQSClient);
-    cloudFormation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'WebhookIngress-prod',
-          CreationTime: new Date(),
-          StackStatus: 'CREATE_COMPLETE',
-          Outputs: [
-            ['ApiEndpoint', 'https://abc.execute-api.eu-west-1.amazonaws.com'],
-            ['IdempotencyTableName', 'ingress-table'],
-            ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title) => [
-              [`${title}QueueUrl`, queue(title)],
-              [`${title}DeadLetterQueueUrl`, queue(`${title}-dlq`)],
-            ]),
-          ].map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-        },
-      ],
-    });
+    cloudFormation.on(DescribeStacksCommand).resolves(describeStacksAnswer('WebhookIngress-prod'));
     const record = {
       id: { S: 'sigma#transaction-monitoring:9f2c' },
       status: { S: 'COMPLETED' },
