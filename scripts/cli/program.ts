@@ -165,6 +165,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('send')
+      .summary('sign and POST sample deliveries as the provider would')
       .description(
         'Sign and POST sample deliveries as the provider would; print per-status counts.\n' +
           'Exits 1 if any answer differs from what the flags predict. Sample bodies carry\n' +
@@ -234,11 +235,12 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('tail')
+      .summary('show the envelopes on the queues, safely (--follow: new events)')
       .description(
         'Show the envelopes on the provider queues. SQS has no peek: a look is a receive,\n' +
-          'which the redrive policy counts. A look holds messages 5 s at most, shows at most\n' +
-          `--max (default 10, up to ${TAIL_MAX_LIMIT}) and never takes a message's last 2 receives.\n` +
-          '--follow never receives: it shows events as the ingress records them.',
+          'which the redrive policy counts. A look holds messages 5 s at most, shows at\n' +
+          `most --max (default 10, up to ${TAIL_MAX_LIMIT}) and never takes a message's last 2\n` +
+          'receives. --follow never receives: it shows events as the ingress records them.',
       )
       .option('-p, --provider <names>', 'provider(s), comma-separated (default: all)', providerList)
       .option('--dlq', 'read the dead-letter queues instead')
@@ -302,6 +304,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('find')
+      .summary('did an event arrive, when, and where is it now?')
       .description(
         'Did an event arrive, when, with which envelope id, and where is it now?\n' +
           'By idempotency key, envelope id or the provider’s own identifier (its subject:\n' +
@@ -335,6 +338,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('redrive')
+      .summary('move dead letters back to their queue')
       .description(
         'Move messages from a provider’s dead-letter queue back to its queue (asks first; --yes).',
       )
@@ -374,6 +378,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('replay')
+      .summary('re-enqueue recorded events, marked replay')
       .description(
         'Re-enqueue events the ingress recorded (envelope storage on) within its retention,\n' +
           'marked "replay": true, keeping id and idempotencyKey. A stack asks first (--yes).\n' +
@@ -416,6 +421,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('status')
+      .summary('endpoints, queue depths, table size, local answer counts')
       .description(
         'Endpoints, queue depths (visible, in flight, DLQ), the table’s item count, and\n' +
           'locally the answers the ingress gave since npm start.',

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -5,10 +6,35 @@ import { indentJson, oneLine } from '../../scripts/cli/format.js';
 import { MemoryIo, progressBar } from '../../scripts/cli/io.js';
 import { VERSION } from '../../scripts/cli/program.js';
 import { markSynthetic } from '../../scripts/cli/send.js';
-import { cli, runNode } from './cli-support.js';
+import { cli, runNode, runProcess } from './cli-support.js';
 
 /** Runs a file the npm scripts run, as `node bin/run-ts.mjs <file> …`. */
 const runScript = (args: string[]) => runNode(['bin/run-ts.mjs', ...args]);
+
+/** A Node older than 24 on this machine (the system one, on these machines), if any. */
+const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((file) => {
+  try {
+    const version = execFileSync(file, ['--version'], { encoding: 'utf8' });
+    return Number(/^v(\d+)/.exec(version)?.[1]) < 24;
+  } catch {
+    return false;
+  }
+});
+
+describe('setup: an unsupported Node gets one clear line', () => {
+  it.runIf(oldNode)('from the CLI and from npm start, with the fix', async () => {
+    for (const entry of [
+      ['bin/webhook-ingress.mjs', 'status'],
+      ['bin/run-ts.mjs', 'scripts/start.ts'],
+    ]) {
+      const run = await runProcess(oldNode ?? '', entry);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /^webhook-ingress: needs Node\.js 24 or newer, but this is Node \d+\.\d+\.\d+ .*run: npm rebuild node\)\n$/,
+      );
+    }
+  });
+});
 
 describe('cli: views keep the provider’s digits', () => {
   it('indents JSON text without re-serialising numbers or strings', () => {
