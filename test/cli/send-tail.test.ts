@@ -76,6 +76,23 @@ describe('cli: send and tail against a local ingress', () => {
     expect(await ingress.drain('sigmate')).toHaveLength(0);
   });
 
+  it('send --json prints one JSON report and nothing else on stdout', async () => {
+    const run = await cli(['send', 'sigmate', '--endpoints', endpoints.file, '-n', '2', '--json']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toHaveLength(1);
+    const report = JSON.parse(run.stdout[0] ?? '');
+    expect(report).toMatchObject({
+      provider: 'sigmate',
+      sent: 2,
+      unique: 2,
+      counts: { '200 accepted': 2 },
+      unexpected: 0,
+      exitCode: 0,
+    });
+    expect(report.acceptedIds).toHaveLength(2);
+    expect(await ingress.drain('sigmate')).toHaveLength(2);
+  });
+
   it('predicts 401 for --bad-signature and enqueues nothing', async () => {
     const run = await cli([
       'send',
@@ -158,11 +175,11 @@ describe('cli: send and tail against a local ingress', () => {
     expect(report.routes['/webhooks/sigmate']).toBe(`${ingress.endpoints.api}/webhooks/sigmate`);
     expect(report.queues.sigmate.queue).toEqual({ visible: 2, inFlight: 0, delayed: 0 });
     expect(report.queues.sigmate.deadLetterQueue.visible).toBe(0);
-    // 400 + 5 + 1 file event + 3 + 2 sigmate events were recorded.
-    expect(report.table).toMatchObject({ items: 411, exact: true });
+    // 400 + 5 + 2 + 1 file event + 3 + 2 sigmate events were recorded.
+    expect(report.table).toMatchObject({ items: 413, exact: true });
     // The local answers since start, the stand-in for the dashboard's metrics.
     expect(report.answers.sigmate).toMatchObject({
-      '200 accepted': 411,
+      '200 accepted': 413,
       '200 duplicate': 102,
       '401 rejected': 5,
       '409 conflict': 1,

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { indentJson, oneLine } from '../../scripts/cli/format.js';
 import { MemoryIo, progressBar } from '../../scripts/cli/io.js';
-import { VERSION } from '../../scripts/cli/program.js';
+import { run, VERSION } from '../../scripts/cli/program.js';
 import { markSynthetic } from '../../scripts/cli/send.js';
 import { cli, runNode, runProcess } from './cli-support.js';
 
@@ -124,6 +124,28 @@ describe('cli: flags', () => {
     expect(run.stderr).toHaveLength(1);
     expect(run.stderr[0]).toMatch(/^webhook-ingress: /);
     expect(run.stderr[0]).toMatch(message);
+  });
+
+  it('asks before sending to a deployed target, and refuses without a terminal', async () => {
+    const env = { SIGMATE_WEBHOOK_SECRET: 'x' };
+    const refused = await cli(['send', 'sigmate', '--target', 'http://127.0.0.1:9'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toEqual([
+      'webhook-ingress: refusing to send 1 signed sigmate delivery to http://127.0.0.1:9/webhooks/sigmate (http://127.0.0.1:9) without confirmation: stdin is not a terminal (pass --yes)',
+    ]);
+    const io = new MemoryIo({ answers: ['n'] });
+    const declined = await run(['send', 'sigmate', '--target', 'http://127.0.0.1:9', '-n', '3'], {
+      io,
+      env,
+    });
+    expect(declined).toBe(1);
+    expect(io.stderr).toEqual([
+      'send 3 signed sigmate deliveries to http://127.0.0.1:9/webhooks/sigmate (http://127.0.0.1:9)? [y/N] ',
+      'webhook-ingress: not confirmed: nothing was done',
+    ]);
+    // Confirmed: it goes ahead (and finds nothing listening there).
+    const yes = await cli(['send', 'sigmate', '--target', 'http://127.0.0.1:9', '--yes'], env);
+    expect(yes.code).toBe(5);
   });
 
   it('names the profile when AWS refuses the credentials', async () => {
