@@ -7,7 +7,7 @@ import { send } from '../../scripts/cli/send.js';
 import { tail } from '../../scripts/cli/tail.js';
 import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
-import { cli, writeEndpoints } from './cli-support.js';
+import { cli, runProcess, writeEndpoints } from './cli-support.js';
 
 const served = availableProviders();
 
@@ -93,6 +93,37 @@ describe('cli: send and tail against a local ingress', () => {
     expect(await ingress.drain('sigmate')).toHaveLength(2);
   });
 
+  it('works through the npm scripts the README names (npm run send -- …)', async () => {
+    const send = await runProcess('npm', [
+      'run',
+      '--silent',
+      'send',
+      '--',
+      'sigmate',
+      '-n',
+      '2',
+      '--endpoints',
+      endpoints.file,
+    ]);
+    expect(send.stderr).toBe('');
+    expect(send.code).toBe(0);
+    expect(send.stdout).toMatch(/200 accepted\s+2/);
+    const find = await runProcess('npm', [
+      'run',
+      '--silent',
+      'tail',
+      '--',
+      '-p',
+      'sigmate',
+      '--oneline',
+      '--endpoints',
+      endpoints.file,
+    ]);
+    expect(find.code).toBe(0);
+    expect(find.stdout.trim().split('\n')).toHaveLength(2);
+    expect(await ingress.drain('sigmate')).toHaveLength(2);
+  });
+
   it('predicts 401 for --bad-signature and enqueues nothing', async () => {
     const run = await cli([
       'send',
@@ -175,11 +206,11 @@ describe('cli: send and tail against a local ingress', () => {
     expect(report.routes['/webhooks/sigmate']).toBe(`${ingress.endpoints.api}/webhooks/sigmate`);
     expect(report.queues.sigmate.queue).toEqual({ visible: 2, inFlight: 0, delayed: 0 });
     expect(report.queues.sigmate.deadLetterQueue.visible).toBe(0);
-    // 400 + 5 + 2 + 1 file event + 3 + 2 sigmate events were recorded.
-    expect(report.table).toMatchObject({ items: 413, exact: true });
+    // 400 + 5 + 2 + 2 + 1 file event + 3 + 2 sigmate events were recorded.
+    expect(report.table).toMatchObject({ items: 415, exact: true });
     // The local answers since start, the stand-in for the dashboard's metrics.
     expect(report.answers.sigmate).toMatchObject({
-      '200 accepted': 413,
+      '200 accepted': 415,
       '200 duplicate': 102,
       '401 rejected': 5,
       '409 conflict': 1,

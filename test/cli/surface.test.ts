@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -124,6 +127,40 @@ describe('cli: flags', () => {
     expect(run.stderr).toHaveLength(1);
     expect(run.stderr[0]).toMatch(/^webhook-ingress: /);
     expect(run.stderr[0]).toMatch(message);
+  });
+
+  it('through the bin: --env-file gets the CLI’s own line, --secrets-file is read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secrets-'));
+    const file = join(dir, 'sigmate.env');
+    await writeFile(file, 'SIGMATE_WEBHOOK_SECRET=from-the-file\n');
+    try {
+      const target = ['--target', 'http://127.0.0.1:9', '--yes'];
+      const envFile = await runNode([
+        'bin/webhook-ingress.mjs',
+        'send',
+        'sigmate',
+        '--env-file',
+        file,
+        ...target,
+      ]);
+      expect(envFile.code).toBe(2);
+      expect(envFile.stderr).toMatch(
+        /^webhook-ingress: --env-file is Node’s own flag .* use --secrets-file FILE\n$/,
+      );
+      const secrets = await runNode([
+        'bin/webhook-ingress.mjs',
+        'send',
+        'sigmate',
+        '--secrets-file',
+        file,
+        ...target,
+      ]);
+      // Signed with the file's secret and sent: nothing listens there.
+      expect(secrets.code).toBe(5);
+      expect(secrets.stderr).toMatch(/could not reach http:\/\/127\.0\.0\.1:9\/webhooks\/sigmate/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('asks before sending to a deployed target, and refuses without a terminal', async () => {
