@@ -368,10 +368,12 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
           dryRun: options.dryRun === true,
           max: options.max as number | undefined,
           waitSeconds: options.wait as number | undefined,
+          signal: context.signal,
         },
         io,
       );
-      if (report.failed > 0) result.code = ExitCode.Unexpected;
+      const short = options.dryRun !== true && report.moved < report.found;
+      if (report.failed > 0 || short) result.code = ExitCode.Unexpected;
     });
   });
 

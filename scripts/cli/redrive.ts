@@ -21,6 +21,8 @@ export interface RedriveOptions {
   /** Move at most this many. */
   readonly max?: number | undefined;
   readonly waitSeconds?: number | undefined;
+  /** Ctrl-C / SIGTERM: stop after the batch in hand and give back the rest. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface RedriveReport {
@@ -73,7 +75,15 @@ export async function redrive(
   let moved = 0;
   const failures: HeldMessage[] = [];
   const refused: RefusedEntry[] = [];
-  for (const batch of sendBatches(messages, (message) => message.body)) {
+  const batches = sendBatches(messages, (message) => message.body);
+  for (const [index, batch] of batches.entries()) {
+    if (options.signal?.aborted) {
+      // Interrupted: what was not moved is visible on the DLQ again at once, untouched.
+      const rest = batches.slice(index).flat();
+      await release(sqs, deadLetterQueue, rest).catch(() => undefined);
+      io.err(`interrupted: ${rest.length} message(s) left on the ${options.provider} DLQ`);
+      break;
+    }
     let sent: HeldMessage[];
     try {
       const { Successful, Failed } = await sqs.send(

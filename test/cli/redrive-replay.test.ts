@@ -2,6 +2,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryIo } from '../../scripts/cli/io.js';
+import { redrive } from '../../scripts/cli/redrive.js';
 import { replay } from '../../scripts/cli/replay.js';
 import { send } from '../../scripts/cli/send.js';
 import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
@@ -234,6 +235,19 @@ describe('cli: redrive and replay against a local ingress', () => {
     expect((await ingress.drain('sigmate')).map((message) => message.body.id)).toEqual(['dead-0']);
     const left = await cli(['redrive', 'sigmate', '--endpoints', endpoints.file, '--dry-run']);
     expect(left.stdout).toHaveLength(1);
+  });
+
+  it('an interrupted redrive moves nothing more and gives the dead letters back at once', async () => {
+    await deadLetter(3);
+    const io = new MemoryIo();
+    const report = await redrive(target, { provider: 'sigmate', signal: AbortSignal.abort() }, io);
+    // The 3 new dead letters and the one the previous test left there.
+    expect(report).toMatchObject({ found: 4, moved: 0 });
+    expect(io.stderr.join('\n')).toMatch(/interrupted: 4 message\(s\) left on the sigmate DLQ/);
+    const left = await cli(['redrive', 'sigmate', '--endpoints', endpoints.file, '--dry-run']);
+    expect(left.stdout).toHaveLength(4);
+    await cli(['redrive', 'sigmate', '--endpoints', endpoints.file, '--yes']);
+    expect(await ingress.drain('sigmate')).toHaveLength(4);
   });
 
   it('refuses replay without --since or --key', async () => {
