@@ -302,5 +302,8 @@ export async function resolveTarget(
     );
   }
   if (options.target && options.target !== 'local') return urlTarget(options.target, merged);
-  return localTarget(resolve(options.endpoints ?? DEFAULT_ENDPOINTS_FILE), merged);
+  // `npm start` honours WEBHOOK_LOCAL_DIR; so does the CLI's default.
+  const localDir = env.WEBHOOK_LOCAL_DIR?.trim();
+  const fallback = localDir ? resolve(localDir, 'endpoints.json') : DEFAULT_ENDPOINTS_FILE;
+  return localTarget(resolve(options.endpoints ?? fallback), merged);
 }
