@@ -3,6 +3,7 @@
  * emulator on 127.0.0.1, the table and queues, and every provider handler
  * behind http://127.0.0.1:3000 (PORT overrides). State persists in .local/.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { readInteger } from '../functions/core/config.js';
@@ -59,10 +60,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGHUP', () => void stop('SIGHUP'));
-  // npm does not pass SIGTERM on to its script: it ends and leaves us to init. Notice that.
-  const parent = process.ppid;
+  // npm does not pass SIGTERM or a lone SIGINT on to its script: it ends (or not) and
+  // leaves its `sh -c` and us behind. Notice when npm or the shell between us is gone.
+  const watched = ancestors();
   setInterval(() => {
-    if (process.ppid !== parent) void stop('SIGTERM', 'the parent process (npm) ended');
+    if (watched.some((pid) => !alive(pid))) void stop('SIGTERM', 'npm start’s parent ended');
   }, 250).unref();
   const started = Date.now();
   const port = readInteger(process.env, 'PORT', 3000, 0, 65_535);
@@ -105,6 +107,29 @@ async function main(): Promise<void> {
   line(JSON.stringify(endpoints, null, 2));
   line();
   line(`State persists in ${stateDir}. Press Ctrl-C to stop everything.`);
+}
+
+/** Our parent and, where /proc tells (Linux), its parent: under npm, `sh -c` and npm. */
+function ancestors(): number[] {
+  const parent = process.ppid;
+  try {
+    const stat = readFileSync(`/proc/${parent}/stat`, 'utf8');
+    // "pid (comm) state ppid …": the command name may hold spaces and parentheses.
+    const grandparent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return grandparent > 1 ? [parent, grandparent] : [parent];
+  } catch {
+    return [parent];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A start-up failure with a message that says what to do. */

@@ -100,19 +100,25 @@ describe('npm start: nothing survives a failed start or a signal', () => {
     expect(await gone(dir, 5_000)).toEqual([]);
   });
 
-  it('is ready when GET /health answers 200, and SIGTERM to npm stops everything', async () => {
-    const child = await npmStart(dir);
-    const out = output(child);
-    await out.until('Press Ctrl-C');
-    const endpoints = JSON.parse(await readFile(join(dir, 'endpoints.json'), 'utf8'));
-    const health = await fetch(`${endpoints.api}/health`);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', answers: {} });
-    expect(processesUsing(dir)).toHaveLength(2);
-    child.kill('SIGTERM');
-    await exited(child);
-    expect(await gone(dir, 8_000)).toEqual([]);
-  });
+  it.each([
+    ['SIGTERM', 'what an IDE or timeout sends'],
+    ['SIGKILL', 'npm gone without a word: its script notices'],
+  ] as const)(
+    'is ready when GET /health answers 200, and %s to npm (%s) stops everything',
+    async (signal) => {
+      const child = await npmStart(dir);
+      const out = output(child);
+      await out.until('Press Ctrl-C');
+      const endpoints = JSON.parse(await readFile(join(dir, 'endpoints.json'), 'utf8'));
+      const health = await fetch(`${endpoints.api}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', answers: {} });
+      expect(processesUsing(dir)).toHaveLength(2);
+      child.kill(signal);
+      await exited(child);
+      expect(await gone(dir, 8_000)).toEqual([]);
+    },
+  );
 
   it('SIGTERM while the emulators are still starting stops them too', async () => {
     const child = await npmStart(dir);
