@@ -105,7 +105,7 @@ describe('npm start: nothing survives a failed start or a signal', () => {
     ['SIGKILL', 'npm gone without a word: its script notices'],
   ] as const)(
     'is ready when GET /health answers 200, and %s to npm (%s) stops everything',
-    async (signal) => {
+    async (signal, _why) => {
       const child = await npmStart(dir);
       const out = output(child);
       await out.until('Press Ctrl-C');
