@@ -136,9 +136,10 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
         ? target.queues[provider].deadLetterQueue
         : target.queues[provider].queue;
       const limits = await queueLimits(sqs, queueUrl);
-      // The highest receive count a look may leave a message with.
+      // The highest receive count a look may leave a message with. --consume receives only
+      // what it will delete (MaxNumberOfMessages never exceeds what is left to show).
       const ceiling =
-        limits.maxReceiveCount === undefined
+        limits.maxReceiveCount === undefined || options.consume
           ? undefined
           : limits.maxReceiveCount - CONSUMER_RESERVE;
       if (ceiling !== undefined && ceiling < 1) {
@@ -175,7 +176,6 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
         clock,
       });
       const messages = collected.messages;
-      ledger.record(queueUrl, messages, limits.retentionSeconds, clock());
       const seen: HeldMessage[] = [];
       try {
         for (const message of messages) {
@@ -185,6 +185,9 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
         }
       } finally {
         const unseen = messages.filter((message) => !seen.includes(message));
+        // What stays on the queue, with the receive count this look left it with.
+        const kept = options.consume ? unseen : messages;
+        ledger.record(queueUrl, kept, limits.retentionSeconds, clock());
         // Only what was shown is deleted; everything else is visible again at once.
         if (options.consume && seen.length > 0) {
           const { deleted, refused } = await remove(sqs, queueUrl, seen);
@@ -193,7 +196,7 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
             notes.push(`${provider}: delete ${describeRefusals(refused)}; those stay on the queue`);
           }
         }
-        const refused = await release(sqs, queueUrl, options.consume ? unseen : messages);
+        const refused = await release(sqs, queueUrl, kept);
         if (refused.length > 0) {
           notes.push(
             `${provider}: making messages visible again: ${describeRefusals(refused)}; they reappear within ${TAIL_HOLD_SECONDS} s`,
