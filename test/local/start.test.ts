@@ -86,6 +86,16 @@ describe('npm start: nothing survives a failed start or a signal', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('a busy API port fails the start in one line, before any emulator starts', async () => {
+    const child = await npmStart(dir, { PORT: String(busyPort) });
+    const out = output(child);
+    expect(await exited(child)).toBe(1);
+    expect(out.text().trim()).toBe(
+      `npm start failed: port ${busyPort} is busy (another npm start?): set PORT to use another`,
+    );
+    expect(processesUsing(dir)).toEqual([]);
+  });
+
   it('a busy emulator port fails the start in one line and stops the other emulator', async () => {
     const child = await npmStart(dir, { SQS_PORT: String(busyPort) });
     const out = output(child);
