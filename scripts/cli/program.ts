@@ -50,6 +50,7 @@ function providerList(text: string, previous: ProviderName[] | undefined): Provi
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError(`expected ${ProviderNames.join(', ')}`);
   const parsed = names.map((name) => {
     try {
       return parseProvider(name);
@@ -57,7 +58,8 @@ function providerList(text: string, previous: ProviderName[] | undefined): Provi
       throw new InvalidArgumentError((error as Error).message);
     }
   });
-  return [...(previous ?? []), ...parsed];
+  // Each provider once, in the order given.
+  return [...new Set([...(previous ?? []), ...parsed])];
 }
 
 function withTargetOptions(command: Command, urlTarget: boolean): Command {

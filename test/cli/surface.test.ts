@@ -121,6 +121,8 @@ describe('cli: flags', () => {
     [['status', '--stack', 'bad name!'], /expected a CloudFormation stack name/],
     [['status', '--stack', 's', '--region', 'Ireland'], /expected an AWS region/],
     [['find', 'sigmate', '  '], /find needs an identifier/],
+    [['tail', '-p', ','], /--provider <names>.*expected sigma, sigmate, signifyd/],
+    [['tail', '-p', 'stripe'], /unknown provider "stripe"/],
   ])('%j is a one-line usage error', async (argv, message) => {
     const run = await cli([...argv, '--endpoints', '/no/such/endpoints.json']);
     expect(run.code).toBe(2);
