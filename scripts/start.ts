@@ -56,10 +56,10 @@ async function stop(signal: NodeJS.Signals, why: string = signal): Promise<void>
 }
 
 async function main(): Promise<void> {
-  // First thing: a signal while the emulators start must stop them too.
+  // First thing: a signal while the emulators start must stop them too. (SIGHUP keeps its
+  // default, so `nohup npm start` works; the emulators still end with us: see emulators.ts.)
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void stop('SIGHUP'));
   // npm does not pass SIGTERM or a lone SIGINT on to its script: it ends (or not) and
   // leaves its `sh -c` and us behind. Notice when npm or the shell between us is gone.
   const watched = ancestors();
