@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The operator CLI's entry: runs the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// The operator CLI's entry: checks the Node version, then runs the TypeScript sources through tsx.
+import { requireSupportedNode } from './node-check.mjs';
 
+requireSupportedNode();
+const { register } = await import('tsx/esm/api');
 register();
 await import('../scripts/cli/main.ts');

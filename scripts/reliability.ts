@@ -14,17 +14,26 @@ import {
   reliabilityTable,
   type ScenarioResult,
 } from '../test/support/faults.js';
+import { oneLineErrors, wholeNumber } from './cli/flags.js';
 import { startDynamoDbLocal, startSqsEmulator } from './local/emulators.js';
 
 const program = new Command('reliability')
   .description(
-    'fault, concurrency and load scenarios on local emulators; writes docs/reliability.md',
+    'fault, concurrency and load scenarios on local emulators; --write saves docs/reliability.md',
   )
-  .option('--deliveries <n>', 'deliveries in the load run', '10000')
-  .option('--concurrency <n>', 'concurrency of the load run', '32')
-  .option('--no-write', 'print the table without saving docs/reliability.md')
+  .configureOutput(oneLineErrors('reliability'))
+  .option('--deliveries <n>', 'deliveries in the load run', wholeNumber(1, 10_000_000), 10_000)
+  .option('--concurrency <n>', 'concurrency of the load run', wholeNumber(1, 1_024), 32)
+  .option('--write', 'save the report to docs/reliability.md (a tracked file)')
+  .option('--out <file>', 'save the report to this file instead')
   .parse();
-const options = program.opts<{ deliveries: string; concurrency: string; write: boolean }>();
+const options = program.opts<{
+  deliveries: number;
+  concurrency: number;
+  write?: boolean;
+  out?: string;
+}>();
+if (options.write && options.out) program.error('pass --write or --out, not both');
 
 function line(text = ''): void {
   process.stdout.write(`${text}\n`);
@@ -57,8 +66,8 @@ async function main(): Promise<void> {
     line(`… ${results.at(-1)?.scenario}`);
     results.push(
       await loadRun(emulators, {
-        deliveries: Number(options.deliveries),
-        concurrency: Number(options.concurrency),
+        deliveries: options.deliveries,
+        concurrency: options.concurrency,
         redeliveryRate: 0.2,
       }),
     );
@@ -71,8 +80,13 @@ async function main(): Promise<void> {
   line();
   line(table);
   const date = new Date().toISOString().slice(0, 10);
-  if (options.write) {
-    const file = resolve(import.meta.dirname, '..', 'docs', 'reliability.md');
+  // Printed only, unless asked: docs/reliability.md is a tracked file.
+  const file = options.out
+    ? resolve(options.out)
+    : options.write
+      ? resolve(import.meta.dirname, '..', 'docs', 'reliability.md')
+      : undefined;
+  if (file) {
     await writeFile(file, document(date, table));
     line();
     line(`saved to ${file}`);

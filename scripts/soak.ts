@@ -5,29 +5,33 @@
  */
 import { Command } from 'commander';
 import { loadRun, reliabilityTable } from '../test/support/faults.js';
+import { oneLineErrors, ratio, wholeNumber } from './cli/flags.js';
 import { startDynamoDbLocal, startSqsEmulator } from './local/emulators.js';
 
 const program = new Command('soak')
   .description('sustained load on local emulators; fails if an event is lost or enqueued twice')
-  .option('--duration <seconds>', 'how long to send for', '60')
-  .option('--rate <per-second>', 'deliveries per second at most (0: as fast as possible)', '0')
-  .option('--concurrency <n>', 'deliveries in flight at once', '32')
-  .option('--redeliveries <share>', 'share of deliveries that repeat an earlier event', '0.2')
+  .configureOutput(oneLineErrors('soak'))
+  .option('--duration <seconds>', 'how long to send for', wholeNumber(1, 86_400), 60)
+  .option(
+    '--rate <per-second>',
+    'deliveries per second at most (0: as fast as possible)',
+    wholeNumber(0, 100_000),
+    0,
+  )
+  .option('--concurrency <n>', 'deliveries in flight at once', wholeNumber(1, 1_024), 32)
+  .option('--redeliveries <share>', 'share of deliveries that repeat an earlier event', ratio, 0.2)
   .parse();
 const options = program.opts<{
-  duration: string;
-  rate: string;
-  concurrency: string;
-  redeliveries: string;
+  duration: number;
+  rate: number;
+  concurrency: number;
+  redeliveries: number;
 }>();
 
 async function main(): Promise<void> {
-  const durationMs = Number(options.duration) * 1000;
-  const rate = Number(options.rate);
-  const redeliveryRate = Number(options.redeliveries);
-  if (!(durationMs > 0) || !(rate >= 0) || !(redeliveryRate >= 0 && redeliveryRate < 1)) {
-    throw new Error('--duration must be > 0, --rate >= 0 and --redeliveries in [0, 1)');
-  }
+  const durationMs = options.duration * 1000;
+  const rate = options.rate;
+  const redeliveryRate = options.redeliveries;
   // Enough deliveries queued to outlast the duration; the run stops at the deadline.
   const deliveries = rate > 0 ? Math.ceil((rate * durationMs) / 1000) : Math.ceil(durationMs);
   process.stdout.write('… starting DynamoDB Local and the SQS emulator\n');
@@ -37,7 +41,7 @@ async function main(): Promise<void> {
       { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint },
       {
         deliveries,
-        concurrency: Number(options.concurrency),
+        concurrency: options.concurrency,
         redeliveryRate,
         durationMs,
         ...(rate > 0 ? { ratePerSecond: rate } : {}),

@@ -3,16 +3,20 @@
  * emulator on 127.0.0.1, the table and queues, and every provider handler
  * behind http://127.0.0.1:3000 (PORT overrides). State persists in .local/.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { readInteger } from '../functions/core/config.js';
 import { ConfigurationError } from '../functions/core/errors.js';
-import { freePort } from './local/emulators.js';
-import { DEMO_SECRETS, startLocalIngress } from './local/ingress.js';
+import { freePort, stopAllEmulators } from './local/emulators.js';
+import { DEMO_SECRETS, type LocalIngress, startLocalIngress } from './local/ingress.js';
+import { HEALTH_PATH } from './local/server.js';
 
 const root = resolve(import.meta.dirname, '..');
-const stateDir = resolve(root, '.local', 'state');
-const endpointsFile = resolve(root, '.local', 'endpoints.json');
+// WEBHOOK_LOCAL_DIR moves the whole local folder (state and endpoints.json), e.g. for tests.
+const localDir = process.env.WEBHOOK_LOCAL_DIR?.trim() || resolve(root, '.local');
+const stateDir = resolve(localDir, 'state');
+const endpointsFile = resolve(localDir, 'endpoints.json');
 
 function line(text = ''): void {
   process.stdout.write(`${text}\n`);
@@ -35,10 +39,39 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+// A closed terminal or pipe must not turn the stop into a crash.
+process.stdout.on('error', () => {});
+
+let ingress: LocalIngress | undefined;
+let stopping = false;
+
+/** Stops whatever is running — the server and the emulators, ready or still starting — then exits. */
+async function stop(signal: NodeJS.Signals, why: string = signal): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  line(`\n${why}: stopping the server and the emulators…`);
+  await (ingress ? ingress.stop() : stopAllEmulators());
+  line('stopped.');
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
+  // First thing: a signal while the emulators start must stop them too. (SIGHUP keeps its
+  // default, so `nohup npm start` works; the emulators still end with us: see emulators.ts.)
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // npm does not pass SIGTERM or a lone SIGINT on to its script: it ends (or not) and
+  // leaves its `sh -c` and us behind. Notice when npm or the shell between us is gone.
+  const watched = ancestors();
+  setInterval(() => {
+    if (watched.some((pid) => !alive(pid))) void stop('SIGTERM', 'npm start’s parent ended');
+  }, 250).unref();
   const started = Date.now();
   const port = readInteger(process.env, 'PORT', 3000, 0, 65_535);
-  const ingress = await startLocalIngress({
+  if (port !== 0 && !(await portIsFree(port))) {
+    throw new StartError(`port ${port} is busy (another npm start?): set PORT to use another`);
+  }
+  ingress = await startLocalIngress({
     port,
     // The usual ports when free, so endpoints stay put across restarts; any free one otherwise.
     dynamodbPort: await emulatorPort('DYNAMODB_PORT', 8000),
@@ -49,6 +82,7 @@ async function main(): Promise<void> {
     endpointsFile,
     onProgress: (message) => line(`… ${message}`),
   });
+  if (stopping) return;
   const { endpoints } = ingress;
   line();
   line(`webhook ingress ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -61,6 +95,7 @@ async function main(): Promise<void> {
         : [`/webhooks/${provider}`];
     for (const path of paths) line(`  POST ${endpoints.api}${path}`);
   }
+  line(`  GET  ${endpoints.api}${HEALTH_PATH}   (readiness, and the answers given so far)`);
   line();
   line('Secrets (comma-separate several values to test a rotation):');
   for (const name of Object.keys(DEMO_SECRETS)) {
@@ -68,28 +103,52 @@ async function main(): Promise<void> {
     line(`  ${name}=${fromEnv ? '(set in the environment)' : ingress.env[name]}`);
   }
   line();
-  line('Endpoints (also in .local/endpoints.json):');
+  line(`Endpoints (also in ${endpointsFile}):`);
   line(JSON.stringify(endpoints, null, 2));
   line();
   line(`State persists in ${stateDir}. Press Ctrl-C to stop everything.`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    line(`\n${signal}: stopping the server and the emulators…`);
-    await ingress.stop();
-    line('stopped.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-main().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
+/** Our parent and, where /proc tells (Linux), its parent: under npm, `sh -c` and npm. */
+function ancestors(): number[] {
+  const parent = process.ppid;
+  try {
+    const stat = readFileSync(`/proc/${parent}/stat`, 'utf8');
+    // "pid (comm) state ppid …": the command name may hold spaces and parentheses.
+    const grandparent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return grandparent > 1 ? [parent, grandparent] : [parent];
+  } catch {
+    return [parent];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A start-up failure with a message that says what to do. */
+class StartError extends Error {
+  override name = 'StartError';
+}
+
+main().catch(async (error: unknown) => {
+  const code = (error as { code?: string }).code;
+  const message =
+    code === 'EADDRINUSE'
+      ? `a port is busy (${(error as Error).message}): set PORT, DYNAMODB_PORT or SQS_PORT`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   process.stderr.write(
     `npm start failed: ${error instanceof ConfigurationError ? 'configuration: ' : ''}${message}\n`,
   );
+  // startLocalIngress stops what it started; this catches anything still starting.
+  await stopAllEmulators();
   process.exit(1);
 });

@@ -1,4 +1,10 @@
-import type { HeldMessage } from './queue.js';
+/** What the views need of a message: its body, and how often SQS has handed it out. */
+export interface ShownMessage {
+  readonly messageId: string;
+  readonly body: string;
+  /** How many times SQS has handed it out, this time included (0: not from a queue). */
+  readonly receiveCount: number;
+}
 
 interface EnvelopeView {
   provider?: unknown;
@@ -9,6 +15,7 @@ interface EnvelopeView {
   receivedAt?: unknown;
   replay?: unknown;
   test?: unknown;
+  payload?: { synthetic?: unknown } | null;
 }
 
 function parse(body: string): EnvelopeView | undefined {
@@ -21,21 +28,76 @@ function parse(body: string): EnvelopeView | undefined {
 }
 
 function flags(envelope: EnvelopeView): string {
-  return `${envelope.replay === true ? ' [replay]' : ''}${envelope.test === true ? ' [test]' : ''}`;
+  return [
+    envelope.replay === true ? ' [replay]' : '',
+    envelope.test === true ? ' [test]' : '',
+    // `webhook-ingress send` marks its sample bodies (see send.ts: markSynthetic).
+    envelope.payload?.synthetic === true ? ' [synthetic]' : '',
+  ].join('');
 }
 
 /** `receivedAt provider type[/product] key=… id=… [replay]` — one event per line. */
-export function oneLine(message: HeldMessage): string {
+export function oneLine(message: ShownMessage): string {
   const envelope = parse(message.body);
   if (!envelope) return `(not an envelope) ${message.body.slice(0, 120)}`;
   const type = envelope.product ? `${envelope.type} (${envelope.product})` : `${envelope.type}`;
   return `${envelope.receivedAt} ${envelope.provider} ${type} key=${envelope.idempotencyKey} id=${envelope.id}${flags(envelope)}`;
 }
 
-/** A header line, then the envelope as indented JSON. */
-export function pretty(message: HeldMessage): string {
+/**
+ * Indents JSON text without parsing it into JavaScript values: strings and
+ * numbers are copied as written, so `12345678901234567890` and `1.10` keep the
+ * provider's digits (a JSON.parse/JSON.stringify round trip would not).
+ */
+export function indentJson(text: string, indent = '  '): string {
+  let out = '';
+  let depth = 0;
+  let index = 0;
+  const newline = () => `\n${indent.repeat(depth)}`;
+  while (index < text.length) {
+    const char = text[index] as string;
+    if (char === '"') {
+      let end = index + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      out += text.slice(index, end + 1);
+      index = end + 1;
+      continue;
+    }
+    if (char === ' ' || char === '\n' || char === '\r' || char === '\t') {
+      index += 1;
+      continue;
+    }
+    if (char === '{' || char === '[') {
+      // An empty object or array stays on one line.
+      let next = index + 1;
+      while (/\s/.test(text[next] ?? '')) next += 1;
+      const close = char === '{' ? '}' : ']';
+      if (text[next] === close) {
+        out += `${char}${close}`;
+        index = next + 1;
+        continue;
+      }
+      depth += 1;
+      out += char + newline();
+    } else if (char === '}' || char === ']') {
+      depth -= 1;
+      out += newline() + char;
+    } else if (char === ',') {
+      out += `,${newline()}`;
+    } else if (char === ':') {
+      out += ': ';
+    } else {
+      out += char;
+    }
+    index += 1;
+  }
+  return out;
+}
+
+/** A header line, then the envelope as indented JSON, exactly as it is on the queue. */
+export function pretty(message: ShownMessage): string {
   const envelope = parse(message.body);
   if (!envelope) return `── (not an envelope, message ${message.messageId})\n${message.body}`;
   const received = message.receiveCount > 1 ? ` · received ${message.receiveCount}×` : '';
-  return `── ${oneLine(message)}${received}\n${JSON.stringify(envelope, null, 2)}`;
+  return `── ${oneLine(message)}${received}\n${indentJson(message.body)}`;
 }

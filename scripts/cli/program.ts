@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Env } from '../../functions/core/config.js';
 import { type ProviderName, ProviderNames } from '../../functions/registry.js';
-import { CliError, ExitCode } from './errors.js';
+import { CliError, CredentialsError, ExitCode, UsageError } from './errors.js';
+import { find } from './find.js';
+import { oneLineErrors, ratio, wholeNumber } from './flags.js';
 import type { Io } from './io.js';
 import { redrive } from './redrive.js';
 import { replay } from './replay.js';
@@ -9,8 +13,19 @@ import { parseProvider } from './samples/index.js';
 import { SIGMA_PRODUCTS } from './samples/sigma.js';
 import { send } from './send.js';
 import { status } from './status.js';
-import { tail } from './tail.js';
-import { requireStore, resolveTarget, type Target, type TargetOptions } from './target.js';
+import { TAIL_MAX_LIMIT, tail } from './tail.js';
+import {
+  PROJECT_ROOT,
+  requireStore,
+  resolveTarget,
+  type Target,
+  type TargetOptions,
+} from './target.js';
+
+/** The package's version, for `--version`. */
+export const VERSION = (
+  JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
 
 export interface RunContext {
   readonly io: Io;
@@ -19,29 +34,23 @@ export interface RunContext {
   readonly signal?: AbortSignal;
 }
 
-function wholeNumber(min: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
-      throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
-    }
-    return value;
+function matching(pattern: RegExp, what: string) {
+  return (text: string): string => {
+    if (!pattern.test(text)) throw new InvalidArgumentError(`expected ${what}`);
+    return text;
   };
 }
 
-function ratio(text: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value >= 1) {
-    throw new InvalidArgumentError('expected a ratio from 0 up to (not including) 1, e.g. 0.2');
-  }
-  return value;
-}
+const stackName = matching(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name');
+const regionName = matching(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1');
+const nonEmpty = matching(/\S/, 'a value');
 
 function providerList(text: string, previous: ProviderName[] | undefined): ProviderName[] {
   const names = text
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError(`expected ${ProviderNames.join(', ')}`);
   const parsed = names.map((name) => {
     try {
       return parseProvider(name);
@@ -49,7 +58,8 @@ function providerList(text: string, previous: ProviderName[] | undefined): Provi
       throw new InvalidArgumentError((error as Error).message);
     }
   });
-  return [...(previous ?? []), ...parsed];
+  // Each provider once, in the order given.
+  return [...new Set([...(previous ?? []), ...parsed])];
 }
 
 function withTargetOptions(command: Command, urlTarget: boolean): Command {
@@ -61,11 +71,30 @@ function withTargetOptions(command: Command, urlTarget: boolean): Command {
     );
   }
   return command
-    .option('--endpoints <file>', 'local endpoints file (default: .local/endpoints.json)')
-    .option('--stack <name>', 'a deployed stack: read its CloudFormation outputs')
-    .option('--region <region>', 'AWS region of the stack (default: AWS_REGION / profile)')
-    .option('--profile <profile>', 'AWS named profile for the stack')
-    .option('--env-file <file>', 'KEY=VALUE file with provider secrets for a deployed target');
+    .option('--endpoints <file>', 'local endpoints file (default: .local/endpoints.json)', nonEmpty)
+    .option('--stack <name>', 'a deployed stack: read its CloudFormation outputs', stackName)
+    .option(
+      '--region <region>',
+      'AWS region of the stack (default: AWS_REGION / profile)',
+      regionName,
+    )
+    .option('--profile <profile>', 'AWS named profile for the stack', nonEmpty)
+    .option(
+      '--secrets-file <file>',
+      'KEY=VALUE file with provider secrets for a deployed target',
+      nonEmpty,
+    )
+    .addOption(new Option('--env-file <file>').hideHelp())
+    .option('-y, --yes', 'do it without asking (needed when stdin is not a terminal)');
+}
+
+/** Node reads `--env-file` itself, before the CLI does: the CLI's flag is `--secrets-file`. */
+function refuseEnvFile(options: Record<string, unknown>): void {
+  if (options.envFile !== undefined) {
+    throw new UsageError(
+      '--env-file is Node’s own flag (Node reads the file before the CLI does): use --secrets-file FILE',
+    );
+  }
 }
 
 function targetOptions(options: Record<string, unknown>): TargetOptions {
@@ -75,7 +104,7 @@ function targetOptions(options: Record<string, unknown>): TargetOptions {
     stack: options.stack as string | undefined,
     region: options.region as string | undefined,
     profile: options.profile as string | undefined,
-    envFile: options.envFile as string | undefined,
+    secretsFile: options.secretsFile as string | undefined,
   };
 }
 
@@ -86,54 +115,85 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   const program = new Command('webhook-ingress')
     .description(
       'Operator CLI for the webhook ingress: send signed sample deliveries, tail the\n' +
-        'provider queues, redrive dead letters, replay recorded events, show status.\n' +
+        'provider queues, find an event, redrive dead letters, replay recorded events,\n' +
+        'show status.\n' +
         'Works against the local ingress (npm start) or a deployed stack (--stack).',
     )
-    .showHelpAfterError('(run with --help for usage)')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.replace(/\n$/, '')),
       writeErr: (text) => io.err(text.replace(/\n$/, '')),
+      ...oneLineErrors('webhook-ingress'),
     });
 
   async function withTarget<T>(
     options: Record<string, unknown>,
     body: (target: Target) => Promise<T>,
   ): Promise<T> {
-    const target = await resolveTarget(targetOptions(options), env);
+    refuseEnvFile(options);
+    let target: Target | undefined;
     try {
+      target = await resolveTarget(targetOptions(options), env);
       return await body(target);
+    } catch (error) {
+      if (error instanceof CredentialsError && options.stack !== undefined) {
+        const profile = options.profile as string | undefined;
+        throw new CredentialsError(
+          `${error.message} (${profile ? `profile "${profile}": aws sso login --profile ${profile}, or check ~/.aws/config` : 'no --profile: AWS_PROFILE, the environment or ~/.aws are used'})`,
+          { cause: error },
+        );
+      }
+      throw error;
     } finally {
-      target.close();
+      target?.close();
+    }
+  }
+
+  /** Asks before a destructive or production-touching action; `--yes` answers for the operator. */
+  async function confirm(options: Record<string, unknown>, action: string): Promise<void> {
+    if (options.yes === true) return;
+    if (!io.ask) {
+      throw new UsageError(
+        `refusing to ${action} without confirmation: stdin is not a terminal (pass --yes)`,
+      );
+    }
+    const answer = (await io.ask(`${action}? [y/N] `)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') {
+      throw new CliError(`not confirmed: nothing was done`, ExitCode.Unexpected);
     }
   }
 
   withTargetOptions(
     program
       .command('send')
+      .summary('sign and POST sample deliveries as the provider would')
       .description(
         'Sign and POST sample deliveries as the provider would; print per-status counts.\n' +
-          'Exits 1 if any answer differs from what the flags predict.',
+          'Exits 1 if any answer differs from what the flags predict. Sample bodies carry\n' +
+          '"synthetic": true; a deployed target asks first (--yes).',
       )
       .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
       .addOption(new Option('--product <product>', 'Sigma product').choices([...SIGMA_PRODUCTS]))
       .option(
         '--topic <topic>',
         'event type: Sigmate x-sigmate-event, Sigma "event", Signifyd topic',
+        nonEmpty,
       )
       .addOption(
         new Option('--api-version <version>', 'Signifyd API: 2 (X-SIGNIFYD-*) or 3 (SIGNIFYD-*)')
           .choices(['2', '3'])
           .argParser((text) => Number(text) as 2 | 3),
       )
-      .option('--checkpoint <name>', 'Signifyd v3 checkpoint header (default CHECKOUT)')
-      .option('--file <payload.json>', 'send this file’s exact bytes instead of samples')
-      .option('-n, --count <N>', 'deliveries to send', wholeNumber(1), 1)
-      .option('-c, --concurrency <C>', 'requests in flight at once', wholeNumber(1), 8)
+      .option('--checkpoint <name>', 'Signifyd v3 checkpoint header (default CHECKOUT)', nonEmpty)
+      .option('--file <payload.json>', 'send this file’s exact bytes instead of samples', nonEmpty)
+      .option('-n, --count <N>', 'deliveries to send', wholeNumber(1, 1_000_000), 1)
+      .option('-c, --concurrency <C>', 'requests in flight at once', wholeNumber(1, 256), 8)
       .option('--duplicates <ratio>', 'share of deliveries that are redeliveries', ratio, 0)
       .option('--bad-signature', 'sign with a wrong secret: every answer must be 401')
       .option('--test-ping', 'Signifyd dashboard test (cases/test, key ABCDE): must be ignored')
-      .option('--timeout <ms>', 'per-request timeout', wholeNumber(1), 10_000)
+      .option('--timeout <ms>', 'per-request timeout', wholeNumber(1, 120_000), 10_000)
+      .option('--json', 'the report as one JSON object on stdout')
       .option('-v, --verbose', 'print every answer'),
     true,
   ).action(async (providerName: string, options: Record<string, unknown>) => {
@@ -154,7 +214,19 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
           badSignature: options.badSignature === true,
           testPing: options.testPing === true,
           verbose: options.verbose === true,
+          json: options.json === true,
           requestTimeoutMs: options.timeout as number,
+          ...(target.kind === 'local'
+            ? {}
+            : {
+                confirm: (url: string) => {
+                  const count = options.count as number;
+                  return confirm(
+                    options,
+                    `send ${count} signed ${provider} deliver${count === 1 ? 'y' : 'ies'} to ${url} (${target.description})`,
+                  );
+                },
+              }),
         },
         io,
       );
@@ -165,108 +237,199 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('tail')
+      .summary('show the envelopes on the queues, safely (--follow: new events)')
       .description(
-        'Show the envelopes on the provider queues, without consuming them unless --consume.\n' +
-          'SQS has no peek: each look adds 1 to a message’s receive count.',
+        'Show the envelopes on the provider queues. SQS has no peek: a look is a receive,\n' +
+          'which the redrive policy counts. A look holds messages 5 s at most, shows at\n' +
+          `most --max (default 10, up to ${TAIL_MAX_LIMIT}) and never takes a message's last 2\n` +
+          'receives. --follow never receives: it shows events as the ingress records them.',
       )
       .option('-p, --provider <names>', 'provider(s), comma-separated (default: all)', providerList)
       .option('--dlq', 'read the dead-letter queues instead')
-      .option('--consume', 'delete the messages shown')
-      .option('-f, --follow', 'keep waiting for new messages (Ctrl-C to stop)')
+      .option('--consume', 'delete the messages shown (asks first; --yes)')
+      .option('-f, --follow', 'show new events as they are accepted (Ctrl-C to stop)')
       .option('--oneline', 'one line per event')
       .option('--json', 'each envelope as raw JSON, one per line')
       .option('--max <N>', 'stop after N messages', wholeNumber(1))
       .option(
         '--wait <seconds>',
         'long-poll seconds per receive (default 0 local, 1 AWS)',
-        wholeNumber(0),
+        wholeNumber(0, 20),
       )
       .option('--for <seconds>', 'with --follow: stop after this long', wholeNumber(1)),
     false,
   ).action(async (options: Record<string, unknown>) => {
+    if (options.oneline && options.json)
+      throw new UsageError('--oneline and --json exclude each other');
+    if (options.for !== undefined && !options.follow) throw new UsageError('--for needs --follow');
+    if (options.follow && options.dlq && !options.consume) {
+      throw new UsageError(
+        '--follow shows events as they are accepted; dead letters come from consumers: run tail --dlq again',
+      );
+    }
+    const max = options.max as number | undefined;
+    if (!options.follow && max !== undefined && max > TAIL_MAX_LIMIT) {
+      throw new UsageError(
+        `--max is at most ${TAIL_MAX_LIMIT} without --follow: a longer look would hold messages past 5 s`,
+      );
+    }
     await withTarget(options, async (target) => {
       const store = requireStore(target, 'tail');
-      await tail(
+      const providers = (options.provider as ProviderName[] | undefined) ?? [...ProviderNames];
+      if (options.consume) {
+        await confirm(
+          options,
+          `delete the messages shown from the ${providers.join(', ')} ${options.dlq ? 'dead-letter queue' : 'queue'}${providers.length > 1 ? 's' : ''} (${store.description})`,
+        );
+      }
+      const report = await tail(
         store,
         {
-          providers: (options.provider as ProviderName[] | undefined) ?? [...ProviderNames],
+          providers,
           deadLetter: options.dlq === true,
           consume: options.consume === true,
           follow: options.follow === true,
           format: options.json ? 'json' : options.oneline ? 'oneline' : 'pretty',
-          max: options.max as number | undefined,
+          max,
           waitSeconds: options.wait as number | undefined,
           durationMs: options.for === undefined ? undefined : (options.for as number) * 1000,
           signal: context.signal,
         },
         io,
       );
+      // A queue tail would not look at is an answer the operator must not mistake for "empty".
+      if (report.refusedQueues.length > 0 && !report.outputClosed)
+        result.code = ExitCode.Unexpected;
+    });
+  });
+
+  withTargetOptions(
+    program
+      .command('find')
+      .summary('did an event arrive, when, and where is it now?')
+      .description(
+        'Did an event arrive, when, with which envelope id, and where is it now?\n' +
+          'By idempotency key, envelope id or the provider’s own identifier (its subject:\n' +
+          'Sigma data.transaction_id and the like, Sigmate id, Signifyd caseId/signifydId/orderId).',
+      )
+      .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
+      .argument('<id>', 'idempotency key, envelope id or subject')
+      .option('--search-queue', 'also look through the main queue (a receive, bounded as tail is)')
+      .option('--max <N>', 'messages to look through per queue', wholeNumber(1, 10_000), 1_000)
+      .option('--json', 'machine-readable output'),
+    false,
+  ).action(async (providerName: string, id: string, options: Record<string, unknown>) => {
+    const provider = parseProvider(providerName);
+    if (!id.trim()) throw new UsageError('find needs an identifier');
+    await withTarget(options, async (target) => {
+      const report = await find(
+        requireStore(target, 'find'),
+        {
+          provider,
+          id,
+          searchQueue: options.searchQueue === true,
+          searchMax: options.max as number,
+          json: options.json === true,
+        },
+        io,
+      );
+      result.code = report.exitCode;
     });
   });
 
   withTargetOptions(
     program
       .command('redrive')
-      .description('Move messages from a provider’s dead-letter queue back to its queue.')
+      .summary('move dead letters back to their queue')
+      .description(
+        'Move messages from a provider’s dead-letter queue back to its queue (asks first; --yes).',
+      )
       .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
       .option('--dry-run', 'list and count what would move; move nothing')
       .option('--max <N>', 'move at most N messages', wholeNumber(1))
       .option(
         '--wait <seconds>',
         'long-poll seconds per receive (default 0 local, 1 AWS)',
-        wholeNumber(0),
+        wholeNumber(0, 20),
       ),
     false,
   ).action(async (providerName: string, options: Record<string, unknown>) => {
     const provider = parseProvider(providerName);
-    await withTarget(options, (target) =>
-      redrive(
-        requireStore(target, 'redrive'),
+    await withTarget(options, async (target) => {
+      const store = requireStore(target, 'redrive');
+      if (options.dryRun !== true) {
+        await confirm(
+          options,
+          `move ${options.max === undefined ? 'every message' : `up to ${options.max} message(s)`} from the ${provider} dead-letter queue back to its queue (${store.description})`,
+        );
+      }
+      const report = await redrive(
+        store,
         {
           provider,
           dryRun: options.dryRun === true,
           max: options.max as number | undefined,
           waitSeconds: options.wait as number | undefined,
+          signal: context.signal,
         },
         io,
-      ),
-    );
+      );
+      const short = options.dryRun !== true && report.moved < report.found;
+      if (report.failed > 0 || short) result.code = ExitCode.Unexpected;
+    });
   });
 
   withTargetOptions(
     program
       .command('replay')
+      .summary('re-enqueue recorded events, marked replay')
       .description(
         'Re-enqueue events the ingress recorded (envelope storage on) within its retention,\n' +
-          'marked "replay": true, keeping id and idempotencyKey.',
+          'marked "replay": true, keeping id and idempotencyKey. A stack asks first (--yes).\n' +
+          'Exits 1 when nothing matched or SQS refused an entry.',
       )
       .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
-      .option('--since <time>', 'ISO-8601 time or a duration ago (15m, 2h, 3d)')
-      .option('--until <time>', 'ISO-8601 time or a duration ago (default: now)')
-      .option('--key <idempotencyKey>', 'only this event (a direct read, no scan)')
-      .option('--dry-run', 'count what would be replayed; send nothing'),
+      .option('--since <time>', 'ISO-8601 time or a duration ago (15m, 2h, 3d)', nonEmpty)
+      .option('--until <time>', 'ISO-8601 time or a duration ago (default: now)', nonEmpty)
+      .option('--key <idempotencyKey>', 'only this event (a direct read, no scan)', nonEmpty)
+      .option('--dry-run', 'list what would be replayed; send nothing'),
     false,
   ).action(async (providerName: string, options: Record<string, unknown>) => {
     const provider = parseProvider(providerName);
-    await withTarget(options, (target) =>
-      replay(
-        requireStore(target, 'replay'),
+    await withTarget(options, async (target) => {
+      const store = requireStore(target, 'replay');
+      const report = await replay(
+        store,
         {
           provider,
           since: options.since as string | undefined,
           until: options.until as string | undefined,
           key: options.key as string | undefined,
           dryRun: options.dryRun === true,
+          ...(store.kind === 'local'
+            ? {}
+            : {
+                confirm: (count: number) =>
+                  confirm(
+                    options,
+                    `replay ${count} ${provider} event(s) onto the queue (${store.description})`,
+                  ),
+              }),
         },
         io,
-      ),
-    );
+      );
+      result.code = report.exitCode;
+    });
   });
 
   withTargetOptions(
     program
       .command('status')
-      .description('Endpoints, queue depths (visible, in flight, DLQ) and the table’s item count.')
+      .summary('endpoints, queue depths, table size, local answer counts')
+      .description(
+        'Endpoints, queue depths (visible, in flight, DLQ), the table’s item count, and\n' +
+          'locally the answers the ingress gave since npm start.',
+      )
       .option('--exact', 'count table items with a scan (default locally)')
       .option('--json', 'machine-readable output'),
     false,
@@ -300,7 +463,9 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       return error.exitCode;
     }
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    context.io.err(`webhook-ingress: unexpected failure: ${message}`);
+    context.io.err(
+      `webhook-ingress: unexpected failure: ${message.split('\n')[0]} (a bug: please report it with the command you ran)`,
+    );
     return ExitCode.Unavailable;
   }
 }

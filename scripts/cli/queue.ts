@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
@@ -15,6 +16,8 @@ export interface HeldMessage {
   readonly attributes: Record<string, MessageAttributeValue>;
   /** How many times SQS has handed it out, this time included. */
   readonly receiveCount: number;
+  /** When SQS accepted it, epoch ms. */
+  readonly sentAt?: number | undefined;
 }
 
 export interface CollectOptions {
@@ -34,6 +37,9 @@ function held(message: Message): HeldMessage | undefined {
     body: message.Body ?? '',
     attributes: message.MessageAttributes ?? {},
     receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+    sentAt: message.Attributes?.SentTimestamp
+      ? Number(message.Attributes.SentTimestamp)
+      : undefined,
   };
 }
 
@@ -56,21 +62,105 @@ export async function receiveBatch(
   return (Messages ?? []).flatMap((message) => held(message) ?? []);
 }
 
+/** A queue's depth, from its attributes (no receive). */
+export interface QueueDepth {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
+/** Every message a queue holds, visible, in flight or delayed. */
+export async function queueTotal(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { visible, inFlight, delayed } = await queueDepth(sqs, queueUrl);
+  return visible + inFlight + delayed;
+}
+
+/** A queue's redrive limit and retention, read before any receive. */
+export interface QueueLimits {
+  /** Receives after which SQS moves a message to the dead-letter queue; undefined: none. */
+  readonly maxReceiveCount: number | undefined;
+  readonly retentionSeconds: number;
+}
+
+export async function queueLimits(sqs: SQSClient, queueUrl: string): Promise<QueueLimits> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['RedrivePolicy', 'MessageRetentionPeriod'],
+    }),
+  );
+  let maxReceiveCount: number | undefined;
+  try {
+    const policy = JSON.parse(Attributes.RedrivePolicy ?? '{}') as { maxReceiveCount?: unknown };
+    const value = Number(policy.maxReceiveCount);
+    if (Number.isSafeInteger(value) && value > 0) maxReceiveCount = value;
+  } catch {
+    // No readable policy: no redrive limit.
+  }
+  const retention = Number(Attributes.MessageRetentionPeriod);
+  return {
+    maxReceiveCount,
+    retentionSeconds: Number.isFinite(retention) && retention > 0 ? retention : 14 * 86_400,
+  };
+}
+
+export interface CollectOptions {
+  /** Stop after this many messages. */
+  readonly max?: number | undefined;
+  /** Long-poll time per receive; 0 is exact on the local emulator, AWS wants 1 or more. */
+  readonly waitSeconds?: number | undefined;
+  /** How long received messages stay invisible while we read the rest. */
+  readonly holdSeconds?: number | undefined;
+  /** Stop receiving once this much time has passed, so no hold runs out mid-walk. */
+  readonly withinMs?: number | undefined;
+  /** Stop receiving after a batch holding a message received this many times or more. */
+  readonly stopAtReceiveCount?: number | undefined;
+  readonly clock?: () => number;
+}
+
+export interface Collected {
+  readonly messages: HeldMessage[];
+  /** Why the walk ended before the queue looked empty, if it did. */
+  readonly stopped?: 'max' | 'time' | 'receive-count' | undefined;
+}
+
 /**
- * Every message now visible on a queue, received and held invisible. SQS has no
- * peek: each receive adds one to a message's receive count, which the queue's
- * redrive policy counts too. Release or delete what this returns.
+ * The messages now visible on a queue (up to `max`), received and held invisible
+ * for `holdSeconds`. SQS has no peek: each receive adds one to a message's receive
+ * count, which the queue's redrive policy counts too. Release or delete what this returns.
  */
 export async function collect(
   sqs: SQSClient,
   queueUrl: string,
   options: CollectOptions = {},
-): Promise<HeldMessage[]> {
+): Promise<Collected> {
   const max = options.max ?? Number.POSITIVE_INFINITY;
   const waitSeconds = options.waitSeconds ?? 0;
   const holdSeconds = options.holdSeconds ?? 300;
+  const clock = options.clock ?? Date.now;
+  const deadline = clock() + (options.withinMs ?? Number.POSITIVE_INFINITY);
   const seen = new Map<string, HeldMessage>();
-  while (seen.size < max) {
+  for (;;) {
+    if (seen.size >= max) return { messages: [...seen.values()], stopped: 'max' };
+    if (clock() >= deadline) return { messages: [...seen.values()], stopped: 'time' };
     const batch = await receiveBatch(sqs, queueUrl, {
       waitSeconds,
       holdSeconds,
@@ -79,9 +169,12 @@ export async function collect(
     const fresh = batch.filter((message) => !seen.has(message.messageId));
     for (const message of batch) seen.set(message.messageId, message);
     // Empty, or only messages we already hold (their hold ran out): nothing new is left.
-    if (fresh.length === 0) break;
+    if (fresh.length === 0) return { messages: [...seen.values()] };
+    const limit = options.stopAtReceiveCount;
+    if (limit !== undefined && batch.some((message) => message.receiveCount >= limit)) {
+      return { messages: [...seen.values()], stopped: 'receive-count' };
+    }
   }
-  return [...seen.values()];
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -92,15 +185,47 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Makes held messages visible again at once, untouched. */
+/** An entry of a batch call that SQS refused (`Failed` in its answer). */
+export interface RefusedEntry {
+  readonly code: string;
+  readonly message: string;
+  /** SQS's `SenderFault`: true when retrying the same entry cannot help. */
+  readonly senderFault: boolean;
+}
+
+/** The refused entries of a batch answer, by the index of the entry sent. */
+export function refusedEntries(
+  failed: readonly { Id?: string; Code?: string; Message?: string; SenderFault?: boolean }[] = [],
+): Map<number, RefusedEntry> {
+  return new Map(
+    failed.map((entry) => [
+      Number(entry.Id),
+      {
+        code: entry.Code ?? 'Unknown',
+        message: entry.Message ?? '',
+        senderFault: entry.SenderFault === true,
+      },
+    ]),
+  );
+}
+
+/** One line summing up refused batch entries: `3 refused (InvalidMessageContents: …)`. */
+export function describeRefusals(refused: readonly RefusedEntry[]): string {
+  const first = refused[0];
+  if (!first) return '0 refused';
+  return `${refused.length} refused (${first.code}${first.message ? `: ${first.message}` : ''})`;
+}
+
+/** Makes held messages visible again at once, untouched; returns the entries SQS refused. */
 export async function release(
   sqs: SQSClient,
   queueUrl: string,
   messages: readonly HeldMessage[],
   visibilitySeconds = 0,
-): Promise<void> {
+): Promise<RefusedEntry[]> {
+  const refused: RefusedEntry[] = [];
   for (const batch of chunks(messages, 10)) {
-    await sqs.send(
+    const { Failed } = await sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
         Entries: batch.map((message, index) => ({
@@ -110,18 +235,21 @@ export async function release(
         })),
       }),
     );
+    refused.push(...refusedEntries(Failed).values());
   }
+  return refused;
 }
 
-/** Deletes held messages; returns how many the queue confirmed. */
+/** Deletes held messages; returns how many the queue confirmed and the entries it refused. */
 export async function remove(
   sqs: SQSClient,
   queueUrl: string,
   messages: readonly HeldMessage[],
-): Promise<number> {
+): Promise<{ deleted: number; refused: RefusedEntry[] }> {
   let deleted = 0;
+  const refused: RefusedEntry[] = [];
   for (const batch of chunks(messages, 10)) {
-    const { Successful } = await sqs.send(
+    const { Successful, Failed } = await sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: queueUrl,
         Entries: batch.map((message, index) => ({
@@ -131,8 +259,9 @@ export async function remove(
       }),
     );
     deleted += Successful?.length ?? 0;
+    refused.push(...refusedEntries(Failed).values());
   }
-  return deleted;
+  return { deleted, refused };
 }
 
 /**

@@ -3,7 +3,16 @@ import type { ProviderName } from '../../functions/registry.js';
 import { fromAwsError } from './errors.js';
 import { oneLine } from './format.js';
 import type { Io } from './io.js';
-import { collect, type HeldMessage, release, remove, sendBatches } from './queue.js';
+import {
+  collect,
+  describeRefusals,
+  type HeldMessage,
+  type RefusedEntry,
+  refusedEntries,
+  release,
+  remove,
+  sendBatches,
+} from './queue.js';
 import type { StoreTarget } from './target.js';
 
 export interface RedriveOptions {
@@ -12,6 +21,8 @@ export interface RedriveOptions {
   /** Move at most this many. */
   readonly max?: number | undefined;
   readonly waitSeconds?: number | undefined;
+  /** Ctrl-C / SIGTERM: stop after the batch in hand and give back the rest. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface RedriveReport {
@@ -51,7 +62,7 @@ export async function redrive(
   const waitSeconds = options.waitSeconds ?? (target.kind === 'local' ? 0 : 1);
   let messages: HeldMessage[];
   try {
-    messages = await collect(sqs, deadLetterQueue, { max: options.max, waitSeconds });
+    ({ messages } = await collect(sqs, deadLetterQueue, { max: options.max, waitSeconds }));
   } catch (error) {
     throw fromAwsError(error, `reading the ${options.provider} dead-letter queue`);
   }
@@ -63,10 +74,19 @@ export async function redrive(
   }
   let moved = 0;
   const failures: HeldMessage[] = [];
-  for (const batch of sendBatches(messages, (message) => message.body)) {
+  const refused: RefusedEntry[] = [];
+  const batches = sendBatches(messages, (message) => message.body);
+  for (const [index, batch] of batches.entries()) {
+    if (options.signal?.aborted) {
+      // Interrupted: what was not moved is visible on the DLQ again at once, untouched.
+      const rest = batches.slice(index).flat();
+      await release(sqs, deadLetterQueue, rest).catch(() => undefined);
+      io.err(`interrupted: ${rest.length} message(s) left on the ${options.provider} DLQ`);
+      break;
+    }
     let sent: HeldMessage[];
     try {
-      const { Successful } = await sqs.send(
+      const { Successful, Failed } = await sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: queue,
           Entries: batch.map((message, index) => ({
@@ -79,16 +99,30 @@ export async function redrive(
       const ok = new Set((Successful ?? []).map((entry) => entry.Id));
       sent = batch.filter((_, index) => ok.has(String(index)));
       failures.push(...batch.filter((_, index) => !ok.has(String(index))));
+      for (const [index, entry] of refusedEntries(Failed)) {
+        refused.push(entry);
+        const message = batch[index];
+        if (message) io.err(`refused by the queue (${entry.code}): ${oneLine(message)}`);
+      }
     } catch (error) {
       await release(sqs, deadLetterQueue, [...batch, ...failures]).catch(() => undefined);
       throw fromAwsError(error, `sending to the ${options.provider} queue (moved ${moved} so far)`);
     }
-    moved += await remove(sqs, deadLetterQueue, sent);
+    // Sent but not deleted: the message is on both queues; the consumer drops the repeat by key.
+    const removed = await remove(sqs, deadLetterQueue, sent);
+    moved += removed.deleted;
+    if (removed.refused.length > 0) {
+      io.err(
+        `${removed.refused.length} message(s) reached the queue but the DLQ refused to delete them (${describeRefusals(removed.refused)}): they are on both; consumers drop the repeat by idempotencyKey`,
+      );
+    }
   }
   if (failures.length > 0) await release(sqs, deadLetterQueue, failures);
   io.out(
     `moved ${moved} message(s) from the ${options.provider} DLQ to its queue` +
-      (failures.length > 0 ? `; ${failures.length} refused and left on the DLQ` : ''),
+      (failures.length > 0
+        ? `; ${failures.length} refused and left on the DLQ (${describeRefusals(refused)})`
+        : ''),
   );
   return { found: messages.length, moved, failed: failures.length };
 }

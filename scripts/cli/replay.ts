@@ -1,16 +1,13 @@
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { buildEnvelope, type EnvelopeHeader } from '../../functions/core/envelope.js';
-import { RecordAttributes, RecordStatus } from '../../functions/core/idempotency.js';
+import { RecordStatus } from '../../functions/core/idempotency.js';
 import type { ProviderName } from '../../functions/registry.js';
-import { fromAwsError, UsageError } from './errors.js';
+import { ExitCode, fromAwsError, UsageError } from './errors.js';
+import { oneLine } from './format.js';
 import type { Io } from './io.js';
-import { sendBatches } from './queue.js';
+import { describeRefusals, type RefusedEntry, refusedEntries, sendBatches } from './queue.js';
+import { Attr, type EventRecord, scanRecords, toEventRecord } from './records.js';
 import type { StoreTarget } from './target.js';
 
 export interface ReplayOptions {
@@ -22,6 +19,8 @@ export interface ReplayOptions {
   readonly key?: string | undefined;
   readonly dryRun?: boolean | undefined;
   readonly now?: () => Date;
+  /** Asked with the number of events before anything is sent; throws to stop. */
+  readonly confirm?: ((count: number) => Promise<void>) | undefined;
 }
 
 export interface ReplayReport {
@@ -32,6 +31,10 @@ export interface ReplayReport {
   readonly withoutEnvelope: number;
   /** Items the scan read (its cost driver). */
   readonly scanned: number;
+  /** Entries SQS refused (`Failed` in its answer). */
+  readonly refused: number;
+  /** 0 when every matched event was replayed (or listed); 1 when none matched or SQS refused some. */
+  readonly exitCode: ExitCode;
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;
@@ -71,64 +74,33 @@ function typeOf(envelope: string): string {
   return (JSON.parse(envelope) as { type?: string }).type ?? '';
 }
 
-interface StoredEvent {
-  readonly receivedAt: string;
-  readonly envelope: string | undefined;
-  readonly type: string;
-}
-
-function toStored(item: Record<string, AttributeValue>): StoredEvent {
-  const a = RecordAttributes;
-  return {
-    receivedAt: item[a.receivedAt]?.S ?? '',
-    envelope: item[a.envelope]?.S,
-    type: item[a.type]?.S ?? '',
-  };
-}
-
-async function scanWindow(
+/** Completed records of `provider` received in [since, until] and not yet expired. */
+function scanWindow(
   dynamodb: DynamoDBClient,
   table: string,
   provider: ProviderName,
   since: string,
   until: string,
   nowSeconds: number,
-): Promise<{ events: StoredEvent[]; scanned: number }> {
-  const a = RecordAttributes;
-  const events: StoredEvent[] = [];
-  let scanned = 0;
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({
-        TableName: table,
-        // A filter does not lower the cost: a scan pays for every item it reads.
-        FilterExpression:
-          '#provider = :provider AND #status = :completed AND #receivedAt BETWEEN :since AND :until AND #expiration > :now',
-        ProjectionExpression: '#receivedAt, #envelope, #type',
-        ExpressionAttributeNames: {
-          '#provider': a.provider,
-          '#status': a.status,
-          '#receivedAt': a.receivedAt,
-          '#expiration': a.expiration,
-          '#envelope': a.envelope,
-          '#type': a.type,
-        },
-        ExpressionAttributeValues: {
-          ':provider': { S: provider },
-          ':completed': { S: RecordStatus.Completed },
-          ':since': { S: since },
-          ':until': { S: until },
-          ':now': { N: String(nowSeconds) },
-        },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    scanned += page.ScannedCount ?? 0;
-    events.push(...(page.Items ?? []).map(toStored));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return { events, scanned };
+): Promise<{ records: EventRecord[]; scanned: number }> {
+  // A filter does not lower the cost: a scan pays for every item it reads.
+  return scanRecords(dynamodb, table, {
+    expression:
+      '#provider = :provider AND #status = :completed AND #receivedAt BETWEEN :since AND :until AND #expiration > :now',
+    names: {
+      '#provider': Attr.provider,
+      '#status': Attr.status,
+      '#receivedAt': Attr.receivedAt,
+      '#expiration': Attr.expiration,
+    },
+    values: {
+      ':provider': { S: provider },
+      ':completed': { S: RecordStatus.Completed },
+      ':since': { S: since },
+      ':until': { S: until },
+      ':now': { N: String(nowSeconds) },
+    },
+  });
 }
 
 /**
@@ -152,23 +124,24 @@ export async function replay(
   const sinceIso = since.toISOString();
   const untilIso = until.toISOString();
 
-  let events: StoredEvent[];
+  let events: EventRecord[];
   let scanned = 0;
   try {
     if (options.key !== undefined) {
       const { Item } = await dynamodb.send(
         new GetItemCommand({
           TableName: target.table,
-          Key: { [RecordAttributes.key]: { S: `${options.provider}#${options.key}` } },
+          Key: { [Attr.key]: { S: `${options.provider}#${options.key}` } },
           ConsistentRead: true,
         }),
       );
       scanned = Item ? 1 : 0;
-      const found =
-        Item?.[RecordAttributes.status]?.S === RecordStatus.Completed ? toStored(Item) : undefined;
-      events = found && found.receivedAt >= sinceIso && found.receivedAt <= untilIso ? [found] : [];
+      const found = Item ? toEventRecord(Item) : undefined;
+      const at = found?.receivedAt ?? '';
+      events =
+        found?.status === RecordStatus.Completed && at >= sinceIso && at <= untilIso ? [found] : [];
     } else {
-      ({ events, scanned } = await scanWindow(
+      ({ records: events, scanned } = await scanWindow(
         dynamodb,
         target.table,
         options.provider,
@@ -180,7 +153,7 @@ export async function replay(
   } catch (error) {
     throw fromAwsError(error, 'reading the idempotency table');
   }
-  events.sort((left, right) => left.receivedAt.localeCompare(right.receivedAt));
+  events.sort((left, right) => (left.receivedAt ?? '').localeCompare(right.receivedAt ?? ''));
   const replayable = events.filter((event) => event.envelope !== undefined);
   const withoutEnvelope = events.length - replayable.length;
   const window = options.key ? `key ${options.key}` : `${sinceIso} … ${untilIso}`;
@@ -189,12 +162,35 @@ export async function replay(
       `${withoutEnvelope} event(s) were recorded without their envelope (envelope storage was off) and cannot be replayed`,
     );
   }
-  if (options.dryRun) {
-    io.out(`dry run: would replay ${replayable.length} ${options.provider} event(s), ${window}`);
-    return { matched: events.length, replayed: 0, withoutEnvelope, scanned };
+  if (events.length === 0) {
+    io.err(
+      `nothing matched: no completed ${options.provider} event recorded for ${window} (${scanned} record(s) read)`,
+    );
+    return {
+      matched: 0,
+      replayed: 0,
+      withoutEnvelope,
+      scanned,
+      refused: 0,
+      exitCode: ExitCode.Unexpected,
+    };
   }
-  let replayed = 0;
   const bodies = replayable.map((event) => markReplay(event.envelope ?? ''));
+  if (options.dryRun) {
+    for (const body of bodies) io.out(oneLine({ messageId: '', body, receiveCount: 0 }));
+    io.err(`dry run: would replay ${replayable.length} ${options.provider} event(s), ${window}`);
+    return {
+      matched: events.length,
+      replayed: 0,
+      withoutEnvelope,
+      scanned,
+      refused: 0,
+      exitCode: replayable.length > 0 ? ExitCode.Ok : ExitCode.Unexpected,
+    };
+  }
+  if (replayable.length > 0) await options.confirm?.(replayable.length);
+  let replayed = 0;
+  const refused: RefusedEntry[] = [];
   for (const batch of sendBatches(bodies, (body) => body)) {
     try {
       const { Successful, Failed } = await sqs.send(
@@ -212,8 +208,11 @@ export async function replay(
         }),
       );
       replayed += Successful?.length ?? 0;
-      if (Failed && Failed.length > 0) {
-        io.err(`${Failed.length} replay(s) refused by the queue: ${Failed[0]?.Message ?? ''}`);
+      const failed = refusedEntries(Failed);
+      refused.push(...failed.values());
+      for (const index of failed.keys()) {
+        const body = batch[index];
+        if (body) io.err(`refused: ${oneLine({ messageId: '', body, receiveCount: 0 })}`);
       }
     } catch (error) {
       throw fromAwsError(error, `replaying to the ${options.provider} queue (${replayed} sent)`);
@@ -222,5 +221,15 @@ export async function replay(
   io.out(
     `replayed ${replayed} ${options.provider} event(s), ${window} (${scanned} record(s) read)`,
   );
-  return { matched: events.length, replayed, withoutEnvelope, scanned };
+  if (refused.length > 0)
+    io.err(`the queue ${describeRefusals(refused)}: run the same replay again for them`);
+  const complete = refused.length === 0 && replayed > 0;
+  return {
+    matched: events.length,
+    replayed,
+    withoutEnvelope,
+    scanned,
+    refused: refused.length,
+    exitCode: complete ? ExitCode.Ok : ExitCode.Unexpected,
+  };
 }

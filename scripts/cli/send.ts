@@ -27,6 +27,10 @@ export interface SendOptions {
   readonly testPing?: boolean | undefined;
   /** Print every answer, not only the counts. */
   readonly verbose?: boolean | undefined;
+  /** Print the report as one JSON object on stdout, and nothing else there. */
+  readonly json?: boolean | undefined;
+  /** Asked with the URL once every flag and secret checked out, before anything is sent. */
+  readonly confirm?: ((url: string) => Promise<void>) | undefined;
   readonly requestTimeoutMs?: number | undefined;
   readonly now?: () => Date;
   readonly uuid?: () => string;
@@ -75,6 +79,18 @@ function isJsonObject(bytes: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Marks a sample body as the CLI's own: `"synthetic": true` as its last field, so
+ * the envelope's payload tells a consumer (and `tail`) it is not the provider's.
+ * A `--file` is sent as its exact bytes, unmarked.
+ */
+export function markSynthetic(body: string): string {
+  const trimmed = body.trimEnd();
+  if (!trimmed.endsWith('}')) return body;
+  const inner = trimmed.slice(0, -1).trimEnd();
+  return `${inner}${inner.endsWith('{') ? '' : ','}"synthetic":true}`;
 }
 
 /** What the flags say the ingress must answer. */
@@ -208,7 +224,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
       now: now(),
       uuid,
     };
-    const body = fileBytes ?? Buffer.from(sampler.sampleBody(sample), 'utf8');
+    const body = fileBytes ?? Buffer.from(markSynthetic(sampler.sampleBody(sample)), 'utf8');
     originals.push({
       index,
       delivery: sampler.sign(body, secrets, sample, signing),
@@ -229,6 +245,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   }
 
   const url = target.urlFor(originals[0]?.delivery.path ?? '/');
+  await options.confirm?.(url);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const counts: Record<string, number> = {};
   const acceptedIds: string[] = [];
@@ -261,10 +278,10 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
                 surprises.push(`#${job.index + 1}: expected ${expected}, got ${answer.text}`);
               }
             }
-            if (options.verbose || options.count === 1)
+            if (!options.json && (options.verbose || options.count === 1))
               io.out(`#${job.index + 1} ${answer.statusCode} ${answer.text}`);
             queue.push(...(followers.get(job) ?? []));
-            tick(done);
+            tick(done, unexpected);
             if (inFlight === 0 && queue.length === 0) finish();
             else pump();
           },
@@ -281,15 +298,33 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const what = fileBytes ? `copies of ${options.file}` : `${options.provider} deliveries`;
-  io.out(
-    `sent ${options.count} ${what} to ${url} in ${seconds} s (${unique} unique, ${redeliveries} redeliveries)`,
-  );
-  for (const [label, count] of Object.entries(counts).sort()) {
-    io.out(`  ${label.padEnd(24)} ${count}`);
-  }
-  if (unexpected === 0) {
-    io.out(`all ${options.count} answers as expected`);
+  const exitCode = unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected;
+  if (options.json) {
+    io.out(
+      JSON.stringify({
+        provider: options.provider,
+        url,
+        sent: options.count,
+        unique,
+        redeliveries,
+        seconds: Number(seconds),
+        counts,
+        unexpected,
+        surprises,
+        acceptedIds,
+        exitCode,
+      }),
+    );
   } else {
+    io.out(
+      `sent ${options.count} ${what} to ${url} in ${seconds} s (${unique} unique, ${redeliveries} redeliveries)`,
+    );
+    for (const [label, count] of Object.entries(counts).sort()) {
+      io.out(`  ${label.padEnd(24)} ${count}`);
+    }
+    if (unexpected === 0) io.out(`all ${options.count} answers as expected`);
+  }
+  if (unexpected > 0) {
     io.err(`${unexpected} of ${options.count} answers differed from what the flags predict:`);
     for (const line of surprises) io.err(`  ${line}`);
   }
@@ -300,6 +335,6 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
     counts,
     unexpected,
     acceptedIds,
-    exitCode: unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected,
+    exitCode,
   };
 }

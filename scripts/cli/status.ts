@@ -1,45 +1,37 @@
 import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type ProviderName, ProviderNames } from '../../functions/registry.js';
 import { CliError, fromAwsError } from './errors.js';
 import type { Io } from './io.js';
+import { type QueueDepth, queueDepth } from './queue.js';
 import { ROUTE_PATHS, type StoreTarget } from './target.js';
-
-export interface QueueDepth {
-  readonly visible: number;
-  readonly inFlight: number;
-  readonly delayed: number;
-}
 
 export interface StatusReport {
   readonly target: string;
   readonly routes: Record<string, string>;
   readonly queues: Record<ProviderName, { queue: QueueDepth; deadLetterQueue: QueueDepth }>;
   readonly table: { name: string; items: number; exact: boolean };
+  /** Local only: the answers the ingress gave since npm start (GET /health), or why not. */
+  readonly answers?: Record<string, Record<string, number>> | { unavailable: string } | undefined;
+}
+
+async function localAnswers(
+  target: StoreTarget,
+): Promise<Record<string, Record<string, number>> | { unavailable: string }> {
+  const url = target.urlFor('/health');
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    const body = (await response.json()) as { answers?: Record<string, Record<string, number>> };
+    if (!response.ok || !body.answers) return { unavailable: `${url} answered ${response.status}` };
+    return body.answers;
+  } catch {
+    return { unavailable: `no answer from ${url} (is npm start running?)` };
+  }
 }
 
 export interface StatusOptions {
   /** Count the table's items with a scan (the default locally); else DescribeTable's estimate. */
   readonly exact?: boolean | undefined;
   readonly json?: boolean | undefined;
-}
-
-async function depth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  return {
-    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
 }
 
 /** `status`: the endpoints, each queue's depth (visible, in flight, DLQ) and the table's size. */
@@ -68,8 +60,8 @@ export async function status(
           [
             provider,
             {
-              queue: await depth(sqs, target.queues[provider].queue),
-              deadLetterQueue: await depth(sqs, target.queues[provider].deadLetterQueue),
+              queue: await queueDepth(sqs, target.queues[provider].queue),
+              deadLetterQueue: await queueDepth(sqs, target.queues[provider].deadLetterQueue),
             },
           ] as const,
       ),
@@ -95,11 +87,13 @@ export async function status(
   } catch (error) {
     throw fromAwsError(error, `reading the status of ${target.description}`);
   }
+  const answers = target.kind === 'local' ? await localAnswers(target) : undefined;
   const report: StatusReport = {
     target: target.description,
     routes,
     queues,
     table: { name: target.table, items, exact },
+    ...(answers ? { answers } : {}),
   };
   if (options.json) {
     io.out(JSON.stringify(report, null, 2));
@@ -129,5 +123,23 @@ export async function status(
   io.out(
     `table   ${target.table}: ${items} item(s)${exact ? '' : ' (DescribeTable estimate, refreshed about every 6 hours; --exact scans)'}`,
   );
+  if (answers) {
+    io.out('');
+    if ('unavailable' in answers) io.out(`answers   ${answers.unavailable}`);
+    else {
+      io.out('answers since npm start (the local stand-in for the dashboard’s outcome metrics)');
+      const rows = Object.entries(answers).flatMap(([provider, byLabel]) =>
+        Object.entries(byLabel).map(
+          ([label, count]) => `  ${provider.padEnd(8)}  ${label.padEnd(26)} ${count}`,
+        ),
+      );
+      for (const row of rows.length > 0 ? rows : ['  (none yet)']) io.out(row);
+    }
+  } else {
+    io.out('');
+    io.out(
+      `metrics   the dashboard webhook-ingress-<stage> in CloudWatch (namespace WebhookIngress)`,
+    );
+  }
   return report;
 }

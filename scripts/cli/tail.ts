@@ -1,12 +1,39 @@
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { RecordStatus } from '../../functions/core/idempotency.js';
 import type { ProviderName } from '../../functions/registry.js';
-import { fromAwsError } from './errors.js';
-import { oneLine, pretty } from './format.js';
-import type { Io } from './io.js';
-import { collect, type HeldMessage, receiveBatch, release, remove } from './queue.js';
+import { CliError, fromAwsError, UsageError } from './errors.js';
+import {
+  cloudWatchLogsFilter,
+  type FilterLogEvents,
+  followLogs,
+  functionLogGroups,
+} from './follow-logs.js';
+import { oneLine, pretty, type ShownMessage } from './format.js';
+import { type Io, showLine } from './io.js';
+import { ReceiveLedger } from './ledger.js';
+import {
+  collect,
+  describeRefusals,
+  type HeldMessage,
+  queueDepth,
+  queueLimits,
+  receiveBatch,
+  release,
+  remove,
+} from './queue.js';
+import { Attr, type EventRecord, scanRecords } from './records.js';
 import type { StoreTarget } from './target.js';
 
 export type TailFormat = 'pretty' | 'oneline' | 'json';
+
+/** The longest a plain `tail` hides a message from consumers. */
+export const TAIL_HOLD_SECONDS = 5;
+/** Receives a look always leaves to the consumer: one to process, one to retry. */
+export const CONSUMER_RESERVE = 2;
+/** A plain `tail` shows at most this many messages unless `--max` says otherwise. */
+export const DEFAULT_TAIL_MAX = 10;
+/** `--max` beyond this cannot be walked inside one short hold. */
+export const TAIL_MAX_LIMIT = 100;
 
 export interface TailOptions {
   readonly providers: readonly ProviderName[];
@@ -22,156 +49,394 @@ export interface TailOptions {
   /** `--follow`: stop after this long; until interrupted when unset. */
   readonly durationMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  readonly clock?: () => number;
+  /** `--follow`: waits between polls of the records (injected in tests). */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly pollMs?: number;
+  /** `--follow` on a stack: CloudWatch Logs FilterLogEvents (injected in tests). */
+  readonly filterLogEvents?: FilterLogEvents | undefined;
+  /** `--follow` on a stack: reads the stack's resources (injected in tests). */
+  readonly cloudFormation?: CloudFormationClient | undefined;
 }
 
 export interface TailReport {
   readonly shown: number;
   readonly perProvider: Record<string, number>;
   readonly consumed: number;
+  /** Queues `tail` would not receive from, to keep the consumer's receives. */
+  readonly refusedQueues: readonly ProviderName[];
+  /** The reader closed the output (`| head -1`). */
+  readonly outputClosed: boolean;
 }
 
-function show(io: Io, format: TailFormat, message: HeldMessage): void {
-  if (format === 'json') io.out(message.body);
-  else if (format === 'oneline') io.out(oneLine(message));
-  else io.out(pretty(message));
+function render(format: TailFormat, message: ShownMessage): string {
+  if (format === 'json') return message.body;
+  if (format === 'oneline') return oneLine(message);
+  return pretty(message);
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        done();
+      },
+      { once: true },
+    );
+  });
 }
 
 /**
- * `tail`: shows the envelopes on the provider queues. By default nothing is
- * consumed — messages are received, shown and made visible again — but SQS has no
- * peek, so each look adds one to their receive count (the redrive policy's counter).
+ * `tail`: shows the envelopes on the provider queues. SQS has no peek, so a look
+ * is a receive, and receives are what the redrive policy counts. A look therefore
+ * holds messages a few seconds at most, shows a bounded number, and never takes a
+ * message's last {@link CONSUMER_RESERVE} receives: it stops at a message that
+ * close to the limit and, remembering it, refuses to look at that queue again.
+ * `--follow` never receives: it shows events as the ingress records them.
  */
 export async function tail(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
-  const { sqs } = target.clients();
-  const format = options.format ?? 'pretty';
-  const queueOf = (provider: ProviderName) =>
-    options.deadLetter ? target.queues[provider].deadLetterQueue : target.queues[provider].queue;
-  const waitSeconds = options.waitSeconds ?? (target.kind === 'local' ? 0 : 1);
-  const perProvider: Record<string, number> = {};
-  let shown = 0;
-  let consumed = 0;
-  const max = options.max ?? Number.POSITIVE_INFINITY;
-
-  if (!options.follow) {
-    for (const provider of options.providers) {
-      const queueUrl = queueOf(provider);
-      let messages: HeldMessage[];
-      try {
-        messages = await collect(sqs, queueUrl, { max: max - shown, waitSeconds });
-      } catch (error) {
-        throw fromAwsError(error, `reading the ${provider} queue`);
-      }
-      for (const message of messages) show(io, format, message);
-      await warnNearDeadLetter(sqs, queueUrl, provider, messages, io);
-      perProvider[provider] = messages.length;
-      shown += messages.length;
-      if (options.consume) consumed += await remove(sqs, queueUrl, messages);
-      else await release(sqs, queueUrl, messages);
-    }
-    const where = options.deadLetter ? 'dead-letter queue' : 'queue';
-    const summary = options.providers.map((p) => `${p} ${perProvider[p] ?? 0}`).join(', ');
-    const fate = options.consume
-      ? `${consumed} deleted`
-      : 'left on the queue (each look adds 1 to their receive count)';
-    io.err(`${shown} message(s) on the ${where}: ${summary}; ${fate}`);
-    return { shown, perProvider, consumed };
-  }
-
-  return follow(sqs, options, queueOf, format, io, { waitSeconds, max, perProvider });
-}
-
-/** Peeking counts as a receive: say when it brings messages to the redrive policy's limit. */
-async function warnNearDeadLetter(
-  sqs: SQSClient,
-  queueUrl: string,
-  provider: ProviderName,
-  messages: readonly HeldMessage[],
-  io: Io,
-): Promise<void> {
-  if (messages.length === 0) return;
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
-  );
-  const limit = Number(
-    (JSON.parse(Attributes?.RedrivePolicy ?? '{}') as { maxReceiveCount?: unknown })
-      .maxReceiveCount ?? Number.NaN,
-  );
-  if (!Number.isFinite(limit)) return;
-  const near = messages.filter((message) => message.receiveCount >= limit - 1).length;
-  if (near > 0) {
-    io.err(
-      `warning: ${near} ${provider} message(s) have now been received ${limit - 1}+ times; the queue moves a message to its DLQ after ${limit} (redrive brings it back)`,
+  if (options.follow && options.deadLetter && !options.consume) {
+    throw new UsageError(
+      '--follow shows events as they are accepted; dead letters come from consumers: run tail --dlq again',
     );
   }
+  if (options.follow && !options.consume) {
+    return target.kind === 'local'
+      ? followRecords(target, options, io)
+      : followStack(target, options, io);
+  }
+  if (options.follow) return followConsume(target, options, io);
+  return look(target, options, io);
 }
 
-async function follow(
-  sqs: SQSClient,
-  options: TailOptions,
-  queueOf: (provider: ProviderName) => string,
-  format: TailFormat,
-  io: Io,
-  state: { waitSeconds: number; max: number; perProvider: Record<string, number> },
-): Promise<TailReport> {
-  const holdSeconds = 60;
-  // Held messages stay invisible while we follow, so each is shown once; renewed before expiry.
-  const holding = new Map<ProviderName, { message: HeldMessage; renewAt: number }[]>();
-  const deadline =
-    options.durationMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.durationMs;
-  const stopped = () => options.signal?.aborted === true || Date.now() >= deadline;
+/** A plain `tail` (or `tail --consume`): one bounded, short look at each queue. */
+async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
+  const { sqs } = target.clients();
+  const format = options.format ?? 'pretty';
+  const clock = options.clock ?? Date.now;
+  const where = options.deadLetter ? 'dead-letter queue' : 'queue';
+  const waitSeconds = options.waitSeconds ?? (target.kind === 'local' ? 0 : 1);
+  const max = Math.min(options.max ?? DEFAULT_TAIL_MAX, TAIL_MAX_LIMIT);
+  const ledger = await new ReceiveLedger(target.ledgerFile).load();
+  const perProvider: Record<string, number> = {};
+  const refusedQueues: ProviderName[] = [];
+  const notes: string[] = [];
   let shown = 0;
   let consumed = 0;
-  io.err(`following ${options.providers.join(', ')} (Ctrl-C to stop)`);
+  let outputClosed = false;
+  let more = false;
+
   try {
-    while (!stopped() && shown < state.max) {
-      const rounds = await Promise.all(
-        options.providers.map(async (provider) => {
-          const batch = await receiveBatch(sqs, queueOf(provider), {
-            waitSeconds: Math.max(1, state.waitSeconds),
-            holdSeconds,
-          });
-          return { provider, batch };
-        }),
-      );
-      for (const { provider, batch } of rounds) {
-        for (const message of batch) {
-          if (shown >= state.max) break;
-          show(io, format, message);
-          shown += 1;
-          state.perProvider[provider] = (state.perProvider[provider] ?? 0) + 1;
-        }
-        if (options.consume) {
-          consumed += await remove(sqs, queueOf(provider), batch);
-        } else {
-          const list = holding.get(provider) ?? [];
-          const renewAt = Date.now() + (holdSeconds / 2) * 1000;
-          list.push(...batch.map((message) => ({ message, renewAt })));
-          holding.set(provider, list);
+    for (const provider of options.providers) {
+      if (outputClosed || options.signal?.aborted || shown >= max) break;
+      const queueUrl = options.deadLetter
+        ? target.queues[provider].deadLetterQueue
+        : target.queues[provider].queue;
+      const limits = await queueLimits(sqs, queueUrl);
+      // The highest receive count a look may leave a message with. --consume receives only
+      // what it will delete (MaxNumberOfMessages never exceeds what is left to show).
+      const ceiling =
+        limits.maxReceiveCount === undefined || options.consume
+          ? undefined
+          : limits.maxReceiveCount - CONSUMER_RESERVE;
+      if (ceiling !== undefined && ceiling < 1) {
+        refusedQueues.push(provider);
+        notes.push(
+          `not looking at the ${provider} ${where}: it dead-letters after ${limits.maxReceiveCount} receive(s), and a look would take one its consumer needs`,
+        );
+        continue;
+      }
+      if (ceiling !== undefined) {
+        const worn = ledger.atOrAbove(queueUrl, ceiling, clock());
+        if (worn.messages > 0) {
+          const waiting = await queueDepth(sqs, queueUrl);
+          // Nothing waiting: the consumer keeps up, so what was remembered has been taken.
+          if (waiting.visible + waiting.delayed === 0) {
+            ledger.forget(queueUrl);
+          } else {
+            refusedQueues.push(provider);
+            notes.push(
+              `not looking at the ${provider} ${where}: ${worn.messages} message(s) there were last seen received ${worn.highest} times; it dead-letters after ${limits.maxReceiveCount}, and a look leaves the consumer its last ${CONSUMER_RESERVE} receives (webhook-ingress status shows the depth; tail --follow shows new events without receiving)`,
+            );
+            continue;
+          }
         }
       }
-      for (const [provider, list] of holding) {
-        const due = list.filter((entry) => entry.renewAt <= Date.now());
-        if (due.length === 0) continue;
-        await release(
-          sqs,
-          queueOf(provider),
-          due.map((entry) => entry.message),
-          holdSeconds,
+
+      const collected = await collect(sqs, queueUrl, {
+        max: max - shown,
+        waitSeconds,
+        holdSeconds: TAIL_HOLD_SECONDS,
+        // Stop receiving well inside the hold, so nothing is received twice in one look.
+        withinMs: (TAIL_HOLD_SECONDS - 2) * 1000,
+        stopAtReceiveCount: ceiling,
+        clock,
+      });
+      const messages = collected.messages;
+      const seen: HeldMessage[] = [];
+      try {
+        for (const message of messages) {
+          if (outputClosed || options.signal?.aborted) break;
+          if (await showLine(io, render(format, message))) seen.push(message);
+          else outputClosed = true;
+        }
+      } finally {
+        const unseen = messages.filter((message) => !seen.includes(message));
+        // What stays on the queue, with the receive count this look left it with.
+        const kept = options.consume ? unseen : messages;
+        ledger.record(queueUrl, kept, limits.retentionSeconds, clock());
+        // Only what was shown is deleted; everything else is visible again at once.
+        if (options.consume && seen.length > 0) {
+          const { deleted, refused } = await remove(sqs, queueUrl, seen);
+          consumed += deleted;
+          if (refused.length > 0) {
+            notes.push(`${provider}: delete ${describeRefusals(refused)}; those stay on the queue`);
+          }
+        }
+        const refused = await release(sqs, queueUrl, kept);
+        if (refused.length > 0) {
+          notes.push(
+            `${provider}: making messages visible again: ${describeRefusals(refused)}; they reappear within ${TAIL_HOLD_SECONDS} s`,
+          );
+        }
+      }
+      perProvider[provider] = seen.length;
+      shown += seen.length;
+      if (collected.stopped === 'max' || collected.stopped === 'time') more = true;
+      if (collected.stopped === 'receive-count' && ceiling !== undefined) {
+        const worn = messages.filter((message) => message.receiveCount >= ceiling).length;
+        notes.push(
+          `stopped looking at the ${provider} ${where}: ${worn} message(s) have now been received ${ceiling}+ times; it dead-letters after ${limits.maxReceiveCount}, so tail leaves them to the consumer and will not look again while they may be there`,
         );
-        for (const entry of due) entry.renewAt = Date.now() + (holdSeconds / 2) * 1000;
       }
     }
   } catch (error) {
-    throw fromAwsError(error, 'following the queues');
+    if (error instanceof CliError) throw error;
+    throw fromAwsError(error, `reading the ${where}s`);
   } finally {
-    for (const [provider, list] of holding) {
-      await release(
-        sqs,
-        queueOf(provider),
-        list.map((entry) => entry.message),
-      ).catch(() => undefined);
+    await ledger.save(clock()).catch(() => undefined);
+  }
+
+  if (outputClosed) {
+    // The reader has what it wanted (`| head -1`): no summary, nothing left held.
+    return { shown, perProvider, consumed, refusedQueues, outputClosed };
+  }
+  for (const note of notes) io.err(note);
+  const summary = options.providers.map((p) => `${p} ${perProvider[p] ?? 0}`).join(', ');
+  const fate = options.consume
+    ? `${consumed} deleted`
+    : `left on the ${where} (each look adds 1 to their receive count)`;
+  const bound = more ? `; there may be more (--max, up to ${TAIL_MAX_LIMIT})` : '';
+  io.err(`${shown} message(s) shown from the ${where}: ${summary}; ${fate}${bound}`);
+  return { shown, perProvider, consumed, refusedQueues, outputClosed };
+}
+
+/** `tail --follow` on a stack: the accepted events from the functions' logs. */
+async function followStack(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
+  const aws = {
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
+  };
+  const cloudFormation = options.cloudFormation ?? new CloudFormationClient(aws);
+  let groups: Record<string, string>;
+  try {
+    groups = await functionLogGroups(target.stack ?? '', options.providers, cloudFormation);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw fromAwsError(error, `listing the resources of stack "${target.stack}"`);
+  } finally {
+    if (!options.cloudFormation) cloudFormation.destroy();
+  }
+  const logs = options.filterLogEvents
+    ? { filter: options.filterLogEvents, close: () => {} }
+    : await cloudWatchLogsFilter(target.region, target.profile, groups);
+  try {
+    const result = await followLogs(
+      target,
+      groups,
+      logs.filter,
+      {
+        providers: options.providers,
+        format: options.format ?? 'pretty',
+        max: options.max,
+        durationMs: options.durationMs,
+        signal: options.signal,
+        sleep: options.sleep ?? defaultSleep,
+        render,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+      },
+      io,
+    );
+    return { ...result, consumed: 0, refusedQueues: [] };
+  } finally {
+    logs.close();
+  }
+}
+
+/** What `--follow` shows of a record: its envelope when stored, else the record's facts. */
+function recordMessage(record: EventRecord): ShownMessage {
+  if (record.envelope) return { messageId: record.key, body: record.envelope, receiveCount: 0 };
+  return {
+    messageId: record.key,
+    receiveCount: 0,
+    body: JSON.stringify({
+      provider: record.provider,
+      type: record.type,
+      id: record.envelopeId,
+      idempotencyKey: record.idempotencyKey,
+      receivedAt: record.receivedAt,
+      ...(record.subject ? { subject: record.subject } : {}),
+      ...(record.messageId ? { messageId: record.messageId } : {}),
+      envelope: 'not stored (envelope storage is off)',
+    }),
+  };
+}
+
+/** How far back each poll looks again: a record completes shortly after its receivedAt. */
+const FOLLOW_OVERLAP_MS = 30_000;
+
+/**
+ * `tail --follow`: polls the idempotency records for events completed since it
+ * started and shows each once, envelope included when stored. It never receives
+ * from a queue, so it cannot compete with the consumer or wear a receive count.
+ */
+async function followRecords(
+  target: StoreTarget,
+  options: TailOptions,
+  io: Io,
+): Promise<TailReport> {
+  const { dynamodb } = target.clients();
+  const format = options.format ?? 'pretty';
+  const clock = options.clock ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const pollMs = options.pollMs ?? 1_000;
+  const max = options.max ?? Number.POSITIVE_INFINITY;
+  const deadline = clock() + (options.durationMs ?? Number.POSITIVE_INFINITY);
+  const started = new Date(clock()).toISOString();
+  const shownKeys = new Map<string, string>();
+  const perProvider: Record<string, number> = {};
+  let newest = started;
+  let shown = 0;
+  let outputClosed = false;
+  const values: Record<string, { S: string }> = Object.fromEntries(
+    options.providers.map((provider, index) => [`:p${index}`, { S: provider }]),
+  );
+  io.err(
+    `following ${options.providers.join(', ')}: events as the ingress records them (Ctrl-C to stop)`,
+  );
+  try {
+    while (!options.signal?.aborted && clock() < deadline && shown < max && !outputClosed) {
+      const since = new Date(
+        Math.max(Date.parse(started), Date.parse(newest) - FOLLOW_OVERLAP_MS),
+      ).toISOString();
+      const { records } = await scanRecords(
+        dynamodb,
+        target.table,
+        {
+          expression: `#provider IN (${Object.keys(values).join(', ')}) AND #status = :completed AND #receivedAt >= :since`,
+          names: {
+            '#provider': Attr.provider,
+            '#status': Attr.status,
+            '#receivedAt': Attr.receivedAt,
+          },
+          values: {
+            ...values,
+            ':completed': { S: RecordStatus.Completed },
+            ':since': { S: since },
+          },
+        },
+        { consistent: true, signal: options.signal },
+      );
+      const fresh = records
+        .filter((record) => !shownKeys.has(record.key) && (record.receivedAt ?? '') >= started)
+        .sort((left, right) => (left.receivedAt ?? '').localeCompare(right.receivedAt ?? ''));
+      for (const record of fresh) {
+        if (shown >= max) break;
+        if (!(await showLine(io, render(format, recordMessage(record))))) {
+          outputClosed = true;
+          break;
+        }
+        shown += 1;
+        shownKeys.set(record.key, record.receivedAt ?? '');
+        perProvider[record.provider] = (perProvider[record.provider] ?? 0) + 1;
+        if ((record.receivedAt ?? '') > newest) newest = record.receivedAt ?? newest;
+      }
+      // Forget what the next poll can no longer return.
+      for (const [key, at] of shownKeys) if (at < since) shownKeys.delete(key);
+      if (shown < max && !outputClosed) await sleep(pollMs, options.signal);
+    }
+  } catch (error) {
+    if (options.signal?.aborted && (error as Error).name === 'AbortError') {
+      // Interrupted mid-poll: a normal end.
+    } else {
+      throw fromAwsError(error, 'following the idempotency records');
     }
   }
-  io.err(`${shown} message(s) shown; ${options.consume ? `${consumed} deleted` : 'none consumed'}`);
-  return { shown, perProvider: state.perProvider, consumed };
+  if (!outputClosed) io.err(`${shown} event(s) shown; nothing was received from the queues`);
+  return { shown, perProvider, consumed: 0, refusedQueues: [], outputClosed };
+}
+
+/**
+ * `tail --follow --consume`: acts as a consumer — long-polls, shows, and deletes
+ * exactly what it showed; anything received but not shown is made visible again.
+ */
+async function followConsume(
+  target: StoreTarget,
+  options: TailOptions,
+  io: Io,
+): Promise<TailReport> {
+  const { sqs } = target.clients();
+  const format = options.format ?? 'pretty';
+  const clock = options.clock ?? Date.now;
+  const max = options.max ?? Number.POSITIVE_INFINITY;
+  const deadline = clock() + (options.durationMs ?? Number.POSITIVE_INFINITY);
+  const perProvider: Record<string, number> = {};
+  let shown = 0;
+  let consumed = 0;
+  let outputClosed = false;
+  io.err(`consuming ${options.providers.join(', ')} (Ctrl-C to stop)`);
+  try {
+    while (!options.signal?.aborted && clock() < deadline && shown < max && !outputClosed) {
+      for (const provider of options.providers) {
+        if (options.signal?.aborted || shown >= max || outputClosed) break;
+        const queueUrl = options.deadLetter
+          ? target.queues[provider].deadLetterQueue
+          : target.queues[provider].queue;
+        const batch = await receiveBatch(sqs, queueUrl, {
+          waitSeconds: Math.max(1, options.waitSeconds ?? 1),
+          holdSeconds: 30,
+          max: Math.min(10, max - shown),
+        });
+        const seen: HeldMessage[] = [];
+        try {
+          for (const message of batch) {
+            if (shown + seen.length >= max || options.signal?.aborted) break;
+            if (await showLine(io, render(format, message))) seen.push(message);
+            else {
+              outputClosed = true;
+              break;
+            }
+          }
+        } finally {
+          if (seen.length > 0) {
+            const { deleted, refused } = await remove(sqs, queueUrl, seen);
+            consumed += deleted;
+            if (refused.length > 0) io.err(`${provider}: delete ${describeRefusals(refused)}`);
+          }
+          const unseen = batch.filter((message) => !seen.includes(message));
+          if (unseen.length > 0) await release(sqs, queueUrl, unseen);
+        }
+        shown += seen.length;
+        perProvider[provider] = (perProvider[provider] ?? 0) + seen.length;
+      }
+    }
+  } catch (error) {
+    throw fromAwsError(error, 'consuming the queues');
+  }
+  if (!outputClosed) io.err(`${shown} message(s) shown; ${consumed} deleted`);
+  return { shown, perProvider, consumed, refusedQueues: [], outputClosed };
 }

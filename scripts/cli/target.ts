@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -56,8 +56,8 @@ export interface TargetOptions {
   readonly stack?: string | undefined;
   readonly region?: string | undefined;
   readonly profile?: string | undefined;
-  /** KEY=VALUE lines with provider secrets (deployed targets). */
-  readonly envFile?: string | undefined;
+  /** KEY=VALUE lines with provider secrets (deployed targets); `--secrets-file`. */
+  readonly secretsFile?: string | undefined;
 }
 
 export interface QueueUrls {
@@ -75,8 +75,13 @@ export interface Target {
   /** Secrets the CLI signs with: demo defaults locally, the environment when deployed. */
   readonly signingEnv: Env;
   readonly region?: string | undefined;
+  /** A deployed target: the stack's name and the named profile, for further AWS clients. */
+  readonly stack?: string | undefined;
+  readonly profile?: string | undefined;
   readonly table?: string | undefined;
   readonly queues?: Record<ProviderName, QueueUrls> | undefined;
+  /** Where `tail` remembers the receive counts it saw (never a tracked file). */
+  readonly ledgerFile: string;
   /** SDK clients for the queues and the table; created once, destroyed by `close`. */
   clients(): { dynamodb: DynamoDBClient; sqs: SQSClient };
   close(): void;
@@ -95,13 +100,13 @@ export function requireStore(target: Target, command: string): StoreTarget {
   return target as StoreTarget;
 }
 
-async function readEnvFile(file: string | undefined): Promise<Env> {
+async function readSecretsFile(file: string | undefined): Promise<Env> {
   if (file === undefined) return {};
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read --env-file ${file}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read --secrets-file ${file}: ${(error as Error).message}`);
   }
   return parseEnv(text);
 }
@@ -163,6 +168,7 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
     description: `local (${file})`,
     urlFor: (path) => `${endpoints.api.replace(/\/+$/, '')}${path}`,
     signingEnv: localEnv(env),
+    ledgerFile: resolve(dirname(file), 'tail-ledger.json'),
     region: endpoints.region,
     table: endpoints.table,
     queues,
@@ -244,7 +250,10 @@ export async function stackTarget(
       );
     },
     signingEnv: env,
+    ledgerFile: resolve(PROJECT_ROOT, '.local', `tail-ledger.${options.stack}.json`),
     region,
+    stack: options.stack,
+    profile: options.profile,
     table: need(StackOutputs.table),
     queues,
     clients,
@@ -269,6 +278,7 @@ export function urlTarget(base: string, env: Env): Target {
     description: root,
     urlFor: (path) => `${root}${path}`,
     signingEnv: env,
+    ledgerFile: resolve(PROJECT_ROOT, '.local', 'tail-ledger.url.json'),
     clients() {
       throw new UnavailableError('a URL target has no queues');
     },
@@ -281,7 +291,7 @@ export async function resolveTarget(
   options: TargetOptions,
   env: Env = process.env,
 ): Promise<Target> {
-  const merged = { ...env, ...(await readEnvFile(options.envFile)) };
+  const merged = { ...env, ...(await readSecretsFile(options.secretsFile)) };
   if (options.stack) {
     if (options.target && options.target !== 'local') {
       throw new UsageError('pass either --stack or --target, not both');
@@ -292,5 +302,8 @@ export async function resolveTarget(
     );
   }
   if (options.target && options.target !== 'local') return urlTarget(options.target, merged);
-  return localTarget(resolve(options.endpoints ?? DEFAULT_ENDPOINTS_FILE), merged);
+  // `npm start` honours WEBHOOK_LOCAL_DIR; so does the CLI's default.
+  const localDir = env.WEBHOOK_LOCAL_DIR?.trim();
+  const fallback = localDir ? resolve(localDir, 'endpoints.json') : DEFAULT_ENDPOINTS_FILE;
+  return localTarget(resolve(options.endpoints ?? fallback), merged);
 }

@@ -13,12 +13,25 @@ const projectRoot = resolve(here, '../..');
 const require = createRequire(import.meta.url);
 const run = promisify(execFile);
 
-/** Raised when an emulator cannot be found, built or started. */
+/** Raised when an emulator cannot be found, built or started; `output` is what it printed. */
 export class EmulatorError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  readonly output: string;
+  constructor(message: string, options?: ErrorOptions & { output?: string }) {
     super(message, options);
     this.name = 'EmulatorError';
+    this.output = options?.output ?? '';
   }
+}
+
+/** The line of an emulator's output that says why it failed, for a one-line error. */
+function reason(output: string): string {
+  const lines = output.split('\n').map((text) => text.trim());
+  const error = lines.find((text) => /^(\w+\.)*\w*(Error|Exception)\b.*:/.test(text));
+  const last = lines.filter(Boolean).at(-1);
+  const text = error ?? last ?? '(no output)';
+  return /EADDRINUSE|Address already in use|Failed to bind/i.test(output)
+    ? `${text} (the port is busy)`
+    : text;
 }
 
 /** A local emulator process bound to 127.0.0.1. */
@@ -57,6 +70,7 @@ function sleep(ms: number): Promise<void> {
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+/** Tracks a child from the moment it is spawned, so a failed or interrupted start leaves none. */
 function track(child: ChildProcess): void {
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
@@ -69,25 +83,28 @@ function track(child: ChildProcess): void {
   }
 }
 
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGCONT');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Stops every emulator this process spawned, ready or still starting (for signals mid-start). */
+export async function stopAllEmulators(): Promise<void> {
+  await Promise.all([...liveChildren].map(stopChild));
+}
+
 function manage(name: string, child: ChildProcess, port: number): Emulator {
-  track(child);
-  const exited = new Promise<void>((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) done();
-    else child.once('exit', () => done());
-  });
   return {
     name,
     port,
     endpoint: `http://127.0.0.1:${port}`,
     pid: child.pid,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child),
     pause() {
       child.kill('SIGSTOP');
     },
@@ -113,11 +130,17 @@ function waitForMarker(
     const onExit = (code: number | null, signal: string | null) =>
       finish(
         new EmulatorError(
-          `${name} exited before it was ready (code ${code}, signal ${signal}):\n${output.slice(-2000)}`,
+          `${name} exited before it was ready (code ${code}, signal ${signal}): ${reason(output)}`,
+          { output },
         ),
       );
     const timer = setTimeout(
-      () => finish(new EmulatorError(`${name} was not ready after ${timeoutMs} ms:\n${output}`)),
+      () =>
+        finish(
+          new EmulatorError(`${name} was not ready after ${timeoutMs} ms: ${reason(output)}`, {
+            output,
+          }),
+        ),
       timeoutMs,
     );
     function finish(error?: Error) {
@@ -223,8 +246,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       ...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']),
       '-disableTelemetry',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // stdin stays open as a lifeline: the emulator stops when this process ends, however.
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  track(child);
   await waitForMarker(
     'DynamoDB Local',
     child,
@@ -248,8 +273,9 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   const child = spawn(
     process.execPath,
     [join(here, 'fauxqs-child.mjs'), String(port), options.dataDir ?? ''],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  track(child);
   await waitForMarker('fauxqs', child, 'FAUXQS_READY', options.timeoutMs ?? 20_000);
   return manage('fauxqs', child, port);
 }

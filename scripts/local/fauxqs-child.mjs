@@ -44,6 +44,20 @@ try {
   // Another fauxqs layout: its own code stands.
 }
 
+// fauxqs 2.4.1 checks message bodies with a regex that lacks the `u` flag, so it sees a
+// character outside the Basic Multilingual Plane (an emoji) as two surrogates and refuses
+// it; real SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+// Every caller uses the one exported RegExp's `test`: give that object the right check.
+try {
+  const types = await import(new URL('./sqs/sqsTypes.js', import.meta.resolve('fauxqs')).href);
+  const sqsInvalid = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+  Object.defineProperty(types.INVALID_MESSAGE_BODY_CHAR, 'test', {
+    value: (text) => sqsInvalid.test(text),
+  });
+} catch {
+  // Another fauxqs layout: its own check stands.
+}
+
 const { startFauxqs } = await import('fauxqs');
 const server = await startFauxqs({
   port: Number(portText),
@@ -57,4 +71,8 @@ const stop = async () => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// The parent holds our stdin open; when it ends for any reason (even SIGKILL), stop too.
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
 process.stdout.write(`FAUXQS_READY ${server.port}\n`);

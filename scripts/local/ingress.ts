@@ -9,7 +9,7 @@ import type { Log } from '../../functions/core/pipeline.js';
 import { type ProviderName, ProviderNames, providerAdapters } from '../../functions/registry.js';
 import { type Emulator, retryUntil, startDynamoDbLocal, startSqsEmulator } from './emulators.js';
 import { ensureIdempotencyTable, ensureQueuePair, type QueuePair } from './resources.js';
-import { createLocalApiServer, type LocalRoute, listen } from './server.js';
+import { AnswerCounters, createLocalApiServer, type LocalRoute, listen } from './server.js';
 
 /** Demo secrets used when the contract's variables are unset; printed by `npm start`. */
 export const DEMO_SECRETS = {
@@ -110,7 +110,8 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
   let server: Server | undefined;
   try {
     progress('starting DynamoDB Local and the SQS emulator');
-    const [dynamodb, sqs] = await Promise.all([
+    // Both at once; if one fails, wait for the other before stopping it, so none is left behind.
+    const [dynamodbStart, sqsStart] = await Promise.allSettled([
       options.dynamodb ??
         startDynamoDbLocal({
           ...(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {}),
@@ -128,6 +129,10 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
           return emulator;
         }),
     ]);
+    if (dynamodbStart.status === 'rejected') throw dynamodbStart.reason;
+    if (sqsStart.status === 'rejected') throw sqsStart.reason;
+    const dynamodb = dynamodbStart.value;
+    const sqs = sqsStart.value;
     const clients = localClients({ dynamodb: dynamodb.endpoint, sqs: sqs.endpoint });
     const prefix = options.namePrefix ?? 'webhook-ingress';
     const table = options.namePrefix ? `${prefix}-idempotency` : LOCAL_TABLE;
@@ -178,6 +183,7 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
         ...(options.log ? { log: options.log } : {}),
       });
       routes.push({
+        name: provider,
         matches: (path) => adapter.matchRoute(path) !== undefined,
         handler,
         timeoutMs: options.functionTimeoutMs ?? LOCAL_FUNCTION_TIMEOUT_MS,
@@ -185,7 +191,7 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       providers.push(provider);
     }
 
-    server = createLocalApiServer(routes);
+    server = createLocalApiServer(routes, new AnswerCounters());
     const port = await listen(server, options.port ?? 3000);
     const endpoints: LocalEndpoints = {
       api: `http://127.0.0.1:${port}`,

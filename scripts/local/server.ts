@@ -11,6 +11,8 @@ export const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 
 /** A handler and the paths it serves, as one API Gateway integration. */
 export interface LocalRoute {
+  /** The provider, for the answer counters. */
+  readonly name?: string;
   readonly matches: (path: string) => boolean;
   readonly handler: WebhookHandler;
   /** Function timeout in AWS, so `getRemainingTimeInMillis` behaves as in Lambda. */
@@ -116,14 +118,73 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The local API's readiness and metrics path (not a provider route; not in AWS). */
+export const HEALTH_PATH = '/health';
+
+/**
+ * Answers given since start, by provider and `<status code> <body status>` — the
+ * local stand-in for the EMF metrics the functions publish in AWS.
+ */
+export class AnswerCounters {
+  readonly startedAt = new Date().toISOString();
+  private readonly counts: Record<string, Record<string, number>> = {};
+
+  record(provider: string, result: HttpResult): void {
+    let status = '(not JSON)';
+    try {
+      const body = JSON.parse(result.body) as { status?: unknown };
+      if (typeof body.status === 'string') status = body.status;
+    } catch {
+      // Counted as `(not JSON)`.
+    }
+    const label = `${result.statusCode} ${status}`;
+    const byLabel = this.counts[provider] ?? {};
+    byLabel[label] = (byLabel[label] ?? 0) + 1;
+    this.counts[provider] = byLabel;
+  }
+
+  snapshot(): Record<string, Record<string, number>> {
+    return structuredClone(this.counts);
+  }
+}
+
+function health(request: IncomingMessage, counters: AnswerCounters): HttpResult {
+  const method = (request.method ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'HEAD') {
+    return {
+      statusCode: 405,
+      headers: { 'content-type': 'application/json', allow: 'GET' },
+      body: JSON.stringify({ status: 'method_not_allowed' }),
+    };
+  }
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify({
+      status: 'ok',
+      startedAt: counters.startedAt,
+      answers: counters.snapshot(),
+    }),
+  };
+}
+
 /**
  * An HTTP server on 127.0.0.1 that plays API Gateway: each request becomes the
- * payload 2.0 event Lambda would get and goes to the same handler code.
+ * payload 2.0 event Lambda would get and goes to the same handler code. It
+ * listens only once the ingress is ready, so `GET /health` answering 200 means ready.
  */
-export function createLocalApiServer(routes: readonly LocalRoute[]): Server {
+export function createLocalApiServer(
+  routes: readonly LocalRoute[],
+  counters: AnswerCounters = new AnswerCounters(),
+): Server {
   return createServer((request, response) => {
     void (async () => {
       const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+      if (path === HEALTH_PATH) {
+        request.resume();
+        send(response, health(request, counters));
+        return;
+      }
       const route = routes.find((candidate) => candidate.matches(path));
       if (!route) {
         request.resume();
@@ -142,6 +203,7 @@ export function createLocalApiServer(routes: readonly LocalRoute[]): Server {
       const result = await route.handler(toApiGatewayEvent(request, body), {
         getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       });
+      if (route.name) counters.record(route.name, result);
       send(response, result);
     })().catch((error: unknown) => {
       if (!response.headersSent) send(response, answerForError(error).result);

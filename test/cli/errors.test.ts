@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stackTarget } from '../../scripts/cli/target.js';
 import type { LocalEndpoints } from '../../scripts/local/ingress.js';
-import { cli, writeEndpoints } from './cli-support.js';
+import { cli, describeStacksAnswer, runNode, writeEndpoints } from './cli-support.js';
 
 // Nothing listens here: these tests must fail before any request is made.
 const NOWHERE = 'http://127.0.0.1:9';
@@ -26,16 +24,6 @@ const endpointsNowhere: LocalEndpoints = {
 function awsError(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
 }
-
-const STACK_OUTPUTS = [
-  ['ApiEndpoint', 'https://abc.execute-api.eu-west-1.amazonaws.com'],
-  ['SigmateWebhookUrl', 'https://hooks.example.com/webhooks/sigmate'],
-  ['IdempotencyTableName', 'ingress-table'],
-  ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title) => [
-    [`${title}QueueUrl`, `https://sqs.eu-west-1.amazonaws.com/1/${title}`],
-    [`${title}DeadLetterQueueUrl`, `https://sqs.eu-west-1.amazonaws.com/1/${title}-dlq`],
-  ]),
-].map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
 
 describe('cli: clear errors and exit codes', () => {
   const cloudFormation = mockClient(CloudFormationClient);
@@ -132,16 +120,13 @@ describe('cli: clear errors and exit codes', () => {
   });
 
   it('reads every URL from the stack outputs, route outputs first', async () => {
-    cloudFormation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 's',
-          CreationTime: new Date(),
-          StackStatus: 'CREATE_COMPLETE',
-          Outputs: STACK_OUTPUTS,
-        },
-      ],
-    });
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .resolves(
+        describeStacksAnswer('s', [
+          ['SigmateWebhookUrl', 'https://hooks.example.com/webhooks/sigmate'],
+        ]),
+      );
     const target = await stackTarget({ stack: 's', region: 'eu-west-1' }, {});
     expect(target.urlFor('/webhooks/sigmate')).toBe('https://hooks.example.com/webhooks/sigmate');
     expect(target.urlFor('/webhooks/sigma/aml')).toBe(
@@ -153,16 +138,13 @@ describe('cli: clear errors and exit codes', () => {
   });
 
   it('needs real secrets for a deployed target: no demo values', async () => {
-    cloudFormation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 's',
-          CreationTime: new Date(),
-          StackStatus: 'CREATE_COMPLETE',
-          Outputs: STACK_OUTPUTS,
-        },
-      ],
-    });
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .resolves(
+        describeStacksAnswer('s', [
+          ['SigmateWebhookUrl', 'https://hooks.example.com/webhooks/sigmate'],
+        ]),
+      );
     const run = await cli(['send', 'sigmate', '--stack', 's', '--region', 'eu-west-1']);
     expect(run.code).toBe(2);
     expect(run.stderr[0]).toMatch(
@@ -171,24 +153,12 @@ describe('cli: clear errors and exit codes', () => {
   });
 
   it('the installed bin answers with the same exit codes', async () => {
-    const root = resolve(import.meta.dirname, '../..');
-    const exec = (args: string[]) =>
-      new Promise<{ code: number | null; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [resolve(root, 'bin/webhook-ingress.mjs'), ...args], {
-          cwd: root,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        child.on('close', (code) => done({ code, stderr }));
-      });
+    const exec = (args: string[]) => runNode(['bin/webhook-ingress.mjs', ...args]);
     const [unknown, missing] = await Promise.all([
       exec(['send', 'stripe']),
       exec(['status', '--endpoints', '/no/such/endpoints.json']),
     ]);
-    expect(unknown).toEqual({
+    expect(unknown).toMatchObject({
       code: 2,
       stderr: 'webhook-ingress: unknown provider "stripe" (expected sigma, sigmate, signifyd)\n',
     });

@@ -7,7 +7,7 @@ import { send } from '../../scripts/cli/send.js';
 import { tail } from '../../scripts/cli/tail.js';
 import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
-import { cli, writeEndpoints } from './cli-support.js';
+import { cli, runProcess, writeEndpoints } from './cli-support.js';
 
 const served = availableProviders();
 
@@ -27,7 +27,7 @@ describe('cli: send and tail against a local ingress', () => {
     await endpoints?.remove();
   });
 
-  it('sends 500 with 20% redeliveries and tail shows exactly the 400 unique events', async () => {
+  it('sends 500 with 20% redeliveries: exactly the 400 unique events reach the queue', async () => {
     const io = new MemoryIo();
     const report = await send(
       target,
@@ -38,24 +38,90 @@ describe('cli: send and tail against a local ingress', () => {
     expect(report.counts).toEqual({ '200 accepted': 400, '200 duplicate': 100 });
     expect(report.exitCode).toBe(0);
 
+    // A plain tail shows one bounded page and says there may be more.
     const tailed = await cli(['tail', '--endpoints', endpoints.file, '-p', 'sigmate', '--oneline']);
     expect(tailed.code).toBe(0);
-    expect(tailed.stdout).toHaveLength(400);
-    const ids = tailed.stdout.map((line) => /id=(\S+)/.exec(line)?.[1]);
-    expect(new Set(ids)).toEqual(new Set(report.acceptedIds));
-    expect(tailed.stderr.join('\n')).toMatch(/400 message\(s\) on the queue: sigmate 400; left/);
+    expect(tailed.stdout).toHaveLength(10);
+    for (const line of tailed.stdout)
+      expect(line).toMatch(/ sigmate signal\.fired .*\[synthetic\]$/);
+    expect(tailed.stderr.join('\n')).toMatch(
+      /10 message\(s\) shown from the queue: sigmate 10; left on the queue .*there may be more/,
+    );
+    const all = await ingress.drain('sigmate');
+    expect(new Set(all.map((message) => message.body.id))).toEqual(new Set(report.acceptedIds));
+    expect(all[0]?.body.payload).toMatchObject({ synthetic: true });
   });
 
   it('leaves the messages on the queue unless told to consume them', async () => {
-    const again = await tail(target, { providers: ['sigmate'], format: 'json' }, new MemoryIo());
-    expect(again.shown).toBe(400);
-    const consumed = await tail(
+    await send(
       target,
-      { providers: ['sigmate'], format: 'json', consume: true },
+      { provider: 'sigmate', count: 5, duplicates: 0, concurrency: 5 },
       new MemoryIo(),
     );
-    expect(consumed).toMatchObject({ shown: 400, consumed: 400 });
+    const again = await tail(target, { providers: ['sigmate'], format: 'json' }, new MemoryIo());
+    expect(again.shown).toBe(5);
+    const consumed = await cli([
+      'tail',
+      '--endpoints',
+      endpoints.file,
+      '-p',
+      'sigmate',
+      '--json',
+      '--consume',
+      '--yes',
+    ]);
+    expect(consumed.code).toBe(0);
+    expect(consumed.stdout).toHaveLength(5);
+    expect(consumed.stderr.join('\n')).toMatch(/5 deleted/);
     expect(await ingress.drain('sigmate')).toHaveLength(0);
+  });
+
+  it('send --json prints one JSON report and nothing else on stdout', async () => {
+    const run = await cli(['send', 'sigmate', '--endpoints', endpoints.file, '-n', '2', '--json']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toHaveLength(1);
+    const report = JSON.parse(run.stdout[0] ?? '');
+    expect(report).toMatchObject({
+      provider: 'sigmate',
+      sent: 2,
+      unique: 2,
+      counts: { '200 accepted': 2 },
+      unexpected: 0,
+      exitCode: 0,
+    });
+    expect(report.acceptedIds).toHaveLength(2);
+    expect(await ingress.drain('sigmate')).toHaveLength(2);
+  });
+
+  it('works through the npm scripts the README names (npm run send -- …)', async () => {
+    const send = await runProcess('npm', [
+      'run',
+      '--silent',
+      'send',
+      '--',
+      'sigmate',
+      '-n',
+      '2',
+      '--endpoints',
+      endpoints.file,
+    ]);
+    expect(send.stderr).toBe('');
+    expect(send.code).toBe(0);
+    expect(send.stdout).toMatch(/200 accepted\s+2/);
+    const find = await runProcess('npm', [
+      'run',
+      '--silent',
+      'tail',
+      '--',
+      '-p',
+      'sigmate',
+      '--oneline',
+      '--endpoints',
+      endpoints.file,
+    ]);
+    expect(find.code).toBe(0);
+    expect(find.stdout.trim().split('\n')).toHaveLength(2);
+    expect(await ingress.drain('sigmate')).toHaveLength(2);
   });
 
   it('predicts 401 for --bad-signature and enqueues nothing', async () => {
@@ -102,20 +168,29 @@ describe('cli: send and tail against a local ingress', () => {
     expect(run.stderr.join('\n')).toMatch(/1 of 1 answers differed[\s\S]*got .*"conflict"/);
   });
 
-  it('follows the queue until --max messages have arrived, then leaves them there', async () => {
+  it('follows new events from the records until --max, never receiving from the queue', async () => {
+    const io = new MemoryIo();
+    const following = tail(
+      target,
+      { providers: ['sigmate'], follow: true, max: 3, format: 'oneline', pollMs: 50 },
+      io,
+    );
     await send(
       target,
       { provider: 'sigmate', count: 3, duplicates: 0, concurrency: 3 },
       new MemoryIo(),
     );
-    const io = new MemoryIo();
-    const followed = await tail(
-      target,
-      { providers: ['sigmate'], follow: true, max: 3, format: 'oneline' },
-      io,
-    );
+    const followed = await following;
     expect(followed.shown).toBe(3);
     expect(io.stdout).toHaveLength(3);
+    expect(io.stderr.join('\n')).toMatch(/nothing was received from the queues/);
+    // Never received: the messages are all there, none in flight.
+    const status = await cli(['status', '--endpoints', endpoints.file, '--json']);
+    expect(JSON.parse(status.stdout.join('\n')).queues.sigmate.queue).toEqual({
+      visible: 3,
+      inFlight: 0,
+      delayed: 0,
+    });
     expect(await ingress.drain('sigmate')).toHaveLength(3);
   });
 
@@ -131,8 +206,15 @@ describe('cli: send and tail against a local ingress', () => {
     expect(report.routes['/webhooks/sigmate']).toBe(`${ingress.endpoints.api}/webhooks/sigmate`);
     expect(report.queues.sigmate.queue).toEqual({ visible: 2, inFlight: 0, delayed: 0 });
     expect(report.queues.sigmate.deadLetterQueue.visible).toBe(0);
-    // 400 + 1 file event + 3 + 2 sigmate events were recorded.
-    expect(report.table).toMatchObject({ items: 406, exact: true });
+    // 400 + 5 + 2 + 2 + 1 file event + 3 + 2 sigmate events were recorded.
+    expect(report.table).toMatchObject({ items: 415, exact: true });
+    // The local answers since start, the stand-in for the dashboard's metrics.
+    expect(report.answers.sigmate).toMatchObject({
+      '200 accepted': 415,
+      '200 duplicate': 102,
+      '401 rejected': 5,
+      '409 conflict': 1,
+    });
     await ingress.drain('sigmate');
   });
 

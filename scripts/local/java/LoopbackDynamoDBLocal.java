@@ -26,7 +26,28 @@ public final class LoopbackDynamoDBLocal {
     if (bound == 0) {
       throw new IllegalStateException("no Jetty connector to bind to 127.0.0.1");
     }
-    proxy.start();
+    // The parent holds our stdin open; when it ends for any reason (even SIGKILL), the
+    // pipe closes and we stop: DynamoDB Local never outlives the process that started it.
+    Thread watchParent =
+        new Thread(
+            () -> {
+              try {
+                while (System.in.read() != -1) {}
+              } catch (java.io.IOException ignored) {
+                // A broken pipe means the same: the parent is gone.
+              }
+              Runtime.getRuntime().halt(0);
+            });
+    watchParent.setDaemon(true);
+    watchParent.start();
+    try {
+      proxy.start();
+    } catch (Exception error) {
+      // Jetty's threads would keep a failed server's JVM alive: say why and end now.
+      System.err.println("Exception: " + error);
+      System.err.flush();
+      Runtime.getRuntime().halt(1);
+    }
     System.out.println("LOOPBACK_DYNAMODB_LOCAL_READY");
     proxy.join();
   }

@@ -1,0 +1,295 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { RecordStatus } from '../../functions/core/idempotency.js';
+import type { ProviderName } from '../../functions/registry.js';
+import { CliError, ExitCode, fromAwsError } from './errors.js';
+import type { Io } from './io.js';
+import { ReceiveLedger } from './ledger.js';
+import { collect, type HeldMessage, queueLimits, queueTotal, release } from './queue.js';
+import { Attr, type EventRecord, scanRecords, toEventRecord } from './records.js';
+import { CONSUMER_RESERVE, TAIL_HOLD_SECONDS } from './tail.js';
+import type { StoreTarget } from './target.js';
+
+export interface FindOptions {
+  readonly provider: ProviderName;
+  /** An envelope id, an idempotency key, or the provider's own identifier (the subject). */
+  readonly id: string;
+  /** Also look through the main queue (each look is a receive). */
+  readonly searchQueue?: boolean | undefined;
+  /** Messages to look through per queue at most. */
+  readonly searchMax?: number | undefined;
+  readonly json?: boolean | undefined;
+  readonly clock?: () => number;
+}
+
+export type MatchedBy = 'idempotencyKey' | 'envelopeId' | 'subject';
+
+/** Where an event is now, as far as can be told without taking a consumer's receive. */
+export type QueuePlace =
+  | { readonly where: 'dead-letter queue'; readonly receiveCount: number }
+  | { readonly where: 'queue'; readonly receiveCount: number }
+  | { readonly where: 'not on the queues'; readonly why: string }
+  | { readonly where: 'unknown'; readonly why: string };
+
+export interface FoundEvent {
+  readonly matchedBy: MatchedBy;
+  readonly provider: string;
+  readonly idempotencyKey: string;
+  readonly envelopeId: string | undefined;
+  readonly type: string | undefined;
+  readonly subject: string | undefined;
+  readonly receivedAt: string | undefined;
+  /** `accepted` (on the queue since receivedAt) or `in progress` (claim not completed). */
+  readonly state: 'accepted' | 'in progress';
+  readonly messageId: string | undefined;
+  /** When the record (and so deduplication) expires. */
+  readonly expiresAt: string | undefined;
+  readonly envelopeStored: boolean;
+  readonly place: QueuePlace;
+}
+
+export interface FindReport {
+  readonly found: FoundEvent[];
+  /** Records read by the scan (0 when the key matched directly). */
+  readonly scanned: number;
+  /** Records of this provider written before subjects were recorded, when nothing matched. */
+  readonly withoutSubject: number;
+  readonly exitCode: ExitCode;
+}
+
+function envelopeIdOf(message: HeldMessage): string | undefined {
+  try {
+    const id = (JSON.parse(message.body) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Looks through up to `max` messages of a queue, a few seconds' hold, and releases them at once. */
+async function lookFor(
+  sqs: SQSClient,
+  queueUrl: string,
+  envelopeIds: ReadonlySet<string>,
+  options: { max: number; ceiling: number | undefined; clock: () => number },
+): Promise<{ hits: Map<string, HeldMessage>; looked: HeldMessage[]; complete: boolean }> {
+  const collected = await collect(sqs, queueUrl, {
+    max: options.max,
+    holdSeconds: TAIL_HOLD_SECONDS,
+    withinMs: (TAIL_HOLD_SECONDS - 2) * 1000,
+    stopAtReceiveCount: options.ceiling,
+    clock: options.clock,
+  });
+  try {
+    const hits = new Map<string, HeldMessage>();
+    for (const message of collected.messages) {
+      const id = envelopeIdOf(message);
+      if (id !== undefined && envelopeIds.has(id)) hits.set(id, message);
+    }
+    return { hits, looked: collected.messages, complete: collected.stopped === undefined };
+  } finally {
+    await release(sqs, queueUrl, collected.messages);
+  }
+}
+
+/**
+ * `find`: did an event arrive, when, with which envelope id, and where is it now?
+ * By idempotency key (one GetItem), else by envelope id or the provider's own
+ * identifier (a Scan of the table). The dead-letter queue is searched (a receive
+ * there wears nothing); the main queue only with `searchQueue`, as `tail` would.
+ */
+export async function find(target: StoreTarget, options: FindOptions, io: Io): Promise<FindReport> {
+  const { dynamodb, sqs } = target.clients();
+  const clock = options.clock ?? Date.now;
+  const { queue, deadLetterQueue } = target.queues[options.provider];
+  let records: { record: EventRecord; matchedBy: MatchedBy }[] = [];
+  let scanned = 0;
+  let withoutSubject = 0;
+  try {
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({
+        TableName: target.table,
+        Key: { [Attr.key]: { S: `${options.provider}#${options.id}` } },
+        ConsistentRead: true,
+      }),
+    );
+    if (Item) records = [{ record: toEventRecord(Item), matchedBy: 'idempotencyKey' }];
+    else {
+      const result = await scanRecords(dynamodb, target.table, {
+        expression: '#provider = :provider AND (#envelopeId = :id OR #subject = :id)',
+        names: {
+          '#provider': Attr.provider,
+          '#envelopeId': Attr.envelopeId,
+          '#subject': Attr.subject,
+        },
+        values: { ':provider': { S: options.provider }, ':id': { S: options.id } },
+      });
+      scanned = result.scanned;
+      records = result.records.map((record) => ({
+        record,
+        matchedBy: record.envelopeId === options.id ? 'envelopeId' : 'subject',
+      }));
+      if (records.length === 0) {
+        const old = await scanRecords(dynamodb, target.table, {
+          expression: '#provider = :provider AND attribute_not_exists(#subject)',
+          names: { '#provider': Attr.provider, '#subject': Attr.subject },
+          values: { ':provider': { S: options.provider } },
+        });
+        withoutSubject = old.records.length;
+      }
+    }
+  } catch (error) {
+    throw fromAwsError(error, 'reading the idempotency table');
+  }
+  records.sort((left, right) =>
+    (left.record.receivedAt ?? '').localeCompare(right.record.receivedAt ?? ''),
+  );
+
+  const places = new Map<string, QueuePlace>();
+  const accepted = records
+    .map(({ record }) => record)
+    .filter((record) => record.status === RecordStatus.Completed && record.envelopeId);
+  const wanted = new Set(accepted.map((record) => record.envelopeId as string));
+  if (wanted.size > 0) {
+    try {
+      await locate(target, sqs, { queue, deadLetterQueue }, wanted, places, options, clock);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw fromAwsError(error, `looking for the event on the ${options.provider} queues`);
+    }
+  }
+
+  const found: FoundEvent[] = records.map(({ record, matchedBy }) => {
+    const completed = record.status === RecordStatus.Completed;
+    return {
+      matchedBy,
+      provider: record.provider,
+      idempotencyKey: record.idempotencyKey,
+      envelopeId: record.envelopeId,
+      type: record.type,
+      subject: record.subject,
+      receivedAt: record.receivedAt,
+      state: completed ? 'accepted' : 'in progress',
+      messageId: record.messageId,
+      expiresAt:
+        record.expiration === undefined
+          ? undefined
+          : new Date(record.expiration * 1000).toISOString(),
+      envelopeStored: record.envelope !== undefined,
+      place: completed
+        ? (places.get(record.envelopeId ?? '') ?? {
+            where: 'unknown',
+            why: 'no envelope id on the record',
+          })
+        : {
+            where: 'unknown',
+            why: 'its claim has not completed (a delivery is in progress, or it crashed and the lease will free the key)',
+          },
+    };
+  });
+  const exitCode = found.length > 0 ? ExitCode.Ok : ExitCode.Unexpected;
+  const report: FindReport = { found, scanned, withoutSubject, exitCode };
+  if (options.json) {
+    io.out(JSON.stringify(report, null, 2));
+    return report;
+  }
+  if (found.length === 0) {
+    io.err(
+      `no ${options.provider} event with idempotency key, envelope id or subject "${options.id}" (records are kept for the deduplication retention, 7 days by default; ${scanned} record(s) scanned)`,
+    );
+    if (withoutSubject > 0) {
+      io.err(
+        `${withoutSubject} ${options.provider} record(s) predate subjects and can be found only by key or envelope id`,
+      );
+    }
+    return report;
+  }
+  for (const event of found) {
+    io.out(`${event.provider} event, matched by ${event.matchedBy}`);
+    io.out(`  arrived       ${event.receivedAt ?? '(unknown)'} (${event.state})`);
+    io.out(`  envelope id   ${event.envelopeId ?? '(none)'}`);
+    io.out(`  key           ${event.idempotencyKey}`);
+    io.out(`  type          ${event.type ?? '(unknown)'}`);
+    io.out(`  subject       ${event.subject ?? '(not recorded: an older record)'}`);
+    if (event.messageId) io.out(`  message id    ${event.messageId}`);
+    io.out(`  now           ${describePlace(event.place)}`);
+    if (event.expiresAt) io.out(`  deduplicated until ${event.expiresAt}`);
+  }
+  if (scanned > 0) io.err(`(${scanned} record(s) scanned: a Scan reads the whole table)`);
+  return report;
+}
+
+function describePlace(place: QueuePlace): string {
+  switch (place.where) {
+    case 'dead-letter queue':
+      return `on the dead-letter queue (received ${place.receiveCount}×): redrive brings it back`;
+    case 'queue':
+      return `on the queue, waiting for the consumer (received ${place.receiveCount}×)`;
+    default:
+      return `${place.where}: ${place.why}`;
+  }
+}
+
+async function locate(
+  target: StoreTarget,
+  sqs: SQSClient,
+  urls: { queue: string; deadLetterQueue: string },
+  wanted: ReadonlySet<string>,
+  places: Map<string, QueuePlace>,
+  options: FindOptions,
+  clock: () => number,
+): Promise<void> {
+  const max = options.searchMax ?? 1_000;
+  const dead = await lookFor(sqs, urls.deadLetterQueue, wanted, { max, ceiling: undefined, clock });
+  for (const [id, message] of dead.hits) {
+    places.set(id, { where: 'dead-letter queue', receiveCount: message.receiveCount });
+  }
+  const rest = new Set([...wanted].filter((id) => !places.has(id)));
+  if (rest.size === 0) return;
+  const waiting = await queueTotal(sqs, urls.queue);
+  if (waiting === 0) {
+    const why = `the queue is empty${dead.complete ? ' and the dead-letter queue does not hold it' : ''}: consumed (or expired)`;
+    for (const id of rest) places.set(id, { where: 'not on the queues', why });
+    return;
+  }
+  if (!options.searchQueue) {
+    for (const id of rest) {
+      places.set(id, {
+        where: 'unknown',
+        why: `the queue holds ${waiting} message(s); --search-queue looks through them (a look counts as a receive, as with tail)`,
+      });
+    }
+    return;
+  }
+  const limits = await queueLimits(sqs, urls.queue);
+  const ceiling =
+    limits.maxReceiveCount === undefined ? undefined : limits.maxReceiveCount - CONSUMER_RESERVE;
+  const ledger = await new ReceiveLedger(target.ledgerFile).load();
+  const worn = ceiling === undefined ? undefined : ledger.atOrAbove(urls.queue, ceiling, clock());
+  if (ceiling !== undefined && (ceiling < 1 || (worn?.messages ?? 0) > 0)) {
+    for (const id of rest) {
+      places.set(id, {
+        where: 'unknown',
+        why: 'not searching the queue: its messages are near the receive limit (see tail)',
+      });
+    }
+    return;
+  }
+  const live = await lookFor(sqs, urls.queue, rest, { max, ceiling, clock });
+  ledger.record(urls.queue, live.looked, limits.retentionSeconds, clock());
+  await ledger.save(clock()).catch(() => undefined);
+  for (const id of rest) {
+    const message = live.hits.get(id);
+    places.set(
+      id,
+      message
+        ? { where: 'queue', receiveCount: message.receiveCount }
+        : live.complete && dead.complete
+          ? { where: 'not on the queues', why: 'neither queue holds it: consumed (or expired)' }
+          : {
+              where: 'unknown',
+              why: `not among the ${live.looked.length} queue message(s) looked at`,
+            },
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { RecordAttributes } from '../../functions/core/idempotency.js';
+
+/**
+ * The idempotency record's attribute names. `subject` (the provider's own
+ * identifier) and `messageId` (the SQS message id, set on completion) are newer
+ * than some records: code reading them copes with their absence.
+ */
+export const Attr = { ...RecordAttributes, subject: 'subject', messageId: 'messageId' } as const;
+
+/** One idempotency record, as the operator sees it. */
+export interface EventRecord {
+  /** The table key, `<provider>#<idempotencyKey>`. */
+  readonly key: string;
+  readonly provider: string;
+  readonly idempotencyKey: string;
+  readonly status: string;
+  readonly envelopeId: string | undefined;
+  readonly type: string | undefined;
+  readonly receivedAt: string | undefined;
+  readonly subject: string | undefined;
+  readonly messageId: string | undefined;
+  /** The envelope as it was enqueued, when envelope storage is on. */
+  readonly envelope: string | undefined;
+  /** TTL, epoch seconds. */
+  readonly expiration: number | undefined;
+}
+
+export function toEventRecord(item: Record<string, AttributeValue>): EventRecord {
+  const key = item[Attr.key]?.S ?? '';
+  const split = key.indexOf('#');
+  const number = item[Attr.expiration]?.N;
+  return {
+    key,
+    provider: item[Attr.provider]?.S ?? key.slice(0, Math.max(0, split)),
+    idempotencyKey: key.slice(split + 1),
+    status: item[Attr.status]?.S ?? '',
+    envelopeId: item[Attr.envelopeId]?.S,
+    type: item[Attr.type]?.S,
+    receivedAt: item[Attr.receivedAt]?.S,
+    subject: item[Attr.subject]?.S,
+    messageId: item[Attr.messageId]?.S,
+    envelope: item[Attr.envelope]?.S,
+    expiration: number === undefined ? undefined : Number(number),
+  };
+}
+
+export interface ScanFilter {
+  readonly expression: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, AttributeValue>;
+}
+
+/** Every record matching `filter`. A Scan reads (and bills) the whole table, filter or not. */
+export async function scanRecords(
+  dynamodb: DynamoDBClient,
+  table: string,
+  filter: ScanFilter,
+  options: { consistent?: boolean; signal?: AbortSignal | undefined } = {},
+): Promise<{ records: EventRecord[]; scanned: number }> {
+  const records: EventRecord[] = [];
+  let scanned = 0;
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: filter.expression,
+        ExpressionAttributeNames: filter.names,
+        ExpressionAttributeValues: filter.values,
+        ...(options.consistent ? { ConsistentRead: true } : {}),
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+      options.signal ? { abortSignal: options.signal } : {},
+    );
+    scanned += page.ScannedCount ?? 0;
+    records.push(...(page.Items ?? []).map(toEventRecord));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return { records, scanned };
+}

@@ -1,0 +1,232 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryIo } from '../../scripts/cli/io.js';
+import { send } from '../../scripts/cli/send.js';
+import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
+import { startTestIngress, type TestIngress } from '../support/harness.js';
+import { cli, describeStacksAnswer, stackQueueUrl, writeEndpoints } from './cli-support.js';
+
+const HOUR = 3600;
+
+describe('cli find: did it arrive, and where is it now? (local)', () => {
+  let ingress: TestIngress;
+  let endpoints: Awaited<ReturnType<typeof writeEndpoints>>;
+  let target: StoreTarget;
+
+  beforeAll(async () => {
+    ingress = await startTestIngress({ env: { WEBHOOK_STORE_ENVELOPES: 'true' } });
+    endpoints = await writeEndpoints(ingress.endpoints);
+    target = await localTarget(endpoints.file, {});
+  });
+  afterAll(async () => {
+    target?.close();
+    await ingress?.stop();
+    await endpoints?.remove();
+  });
+
+  /** A record as the functions write it, `subject` included (or left out, as on older records). */
+  async function putRecord(record: {
+    provider: string;
+    key: string;
+    envelopeId: string;
+    subject?: string;
+    receivedAt?: string;
+  }): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    await ingress.clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: ingress.endpoints.table,
+        Item: {
+          id: { S: `${record.provider}#${record.key}` },
+          status: { S: 'COMPLETED' },
+          provider: { S: record.provider },
+          type: { S: 'guarantees/completion' },
+          envelopeId: { S: record.envelopeId },
+          receivedAt: { S: record.receivedAt ?? new Date().toISOString() },
+          expiration: { N: String(now + HOUR) },
+          ...(record.subject ? { subject: { S: record.subject } } : {}),
+        },
+      }),
+    );
+  }
+
+  it('finds an event sent through the ingress by its key and by its envelope id', async () => {
+    const sent = await send(
+      target,
+      { provider: 'sigmate', count: 1, duplicates: 0, concurrency: 1 },
+      new MemoryIo(),
+    );
+    const envelopeId = sent.acceptedIds[0] ?? '';
+    const [record] = await ingress.records();
+    const key = String(record?.id).replace(/^sigmate#/, '');
+
+    const byKey = await cli(['find', 'sigmate', key, '--endpoints', endpoints.file, '--json']);
+    expect(byKey.code).toBe(0);
+    const found = JSON.parse(byKey.stdout.join('\n'));
+    expect(found).toMatchObject({
+      scanned: 0,
+      found: [{ matchedBy: 'idempotencyKey', envelopeId, state: 'accepted', envelopeStored: true }],
+    });
+    // Not searched: the queue holds a message, and a look would count as a receive.
+    expect(found.found[0].place).toMatchObject({ where: 'unknown' });
+    expect(found.found[0].place.why).toMatch(/holds 1 message\(s\); --search-queue/);
+
+    const byId = await cli(['find', 'sigmate', envelopeId, '--endpoints', endpoints.file]);
+    expect(byId.code).toBe(0);
+    expect(byId.stdout.join('\n')).toMatch(/matched by envelopeId/);
+    expect(byId.stdout.join('\n')).toMatch(new RegExp(`envelope id\\s+${envelopeId}`));
+
+    const searched = await cli([
+      'find',
+      'sigmate',
+      envelopeId,
+      '--endpoints',
+      endpoints.file,
+      '--search-queue',
+    ]);
+    expect(searched.stdout.join('\n')).toMatch(/now\s+on the queue, waiting for the consumer/);
+    // The search gave the message back at once.
+    expect(await ingress.drain('sigmate')).toHaveLength(1);
+
+    const consumed = await cli(['find', 'sigmate', key, '--endpoints', endpoints.file]);
+    expect(consumed.stdout.join('\n')).toMatch(/not on the queues: the queue is empty/);
+  });
+
+  it('finds by the provider’s own identifier (subject), and on the dead-letter queue', async () => {
+    await putRecord({
+      provider: 'signifyd',
+      key: 'guarantees/completion:abc',
+      envelopeId: 'env-case-44',
+      subject: '44',
+    });
+    await ingress.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: ingress.endpoints.deadLetterQueues.signifyd,
+        MessageBody: JSON.stringify({ version: 1, id: 'env-case-44', payload: { caseId: 44 } }),
+      }),
+    );
+    const run = await cli(['find', 'signifyd', '44', '--endpoints', endpoints.file]);
+    expect(run.code).toBe(0);
+    const text = run.stdout.join('\n');
+    expect(text).toMatch(/signifyd event, matched by subject/);
+    expect(text).toMatch(/envelope id\s+env-case-44/);
+    expect(text).toMatch(/now\s+on the dead-letter queue \(received 1×\): redrive brings it back/);
+    expect(run.stderr.join('\n')).toMatch(/record\(s\) scanned: a Scan reads the whole table/);
+  });
+
+  it('exits 1 when nothing matches, and says when older records cannot match by subject', async () => {
+    await putRecord({ provider: 'signifyd', key: 'cases/creation:old', envelopeId: 'env-old' });
+    const run = await cli(['find', 'signifyd', 'no-such-case', '--endpoints', endpoints.file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr[0]).toMatch(
+      /^no signifyd event with idempotency key, envelope id or subject "no-such-case"/,
+    );
+    expect(run.stderr[1]).toMatch(
+      /1 signifyd record\(s\) predate subjects and can be found only by key or envelope id/,
+    );
+  });
+});
+
+describe('cli find: a deployed stack (mocked AWS)', () => {
+  // Mocked from beforeAll on: the local tests above use the real clients.
+  let cloudFormation: AwsClientStub<CloudFormationClient>;
+  let dynamodb: AwsClientStub<DynamoDBClient>;
+  let sqs: AwsClientStub<SQSClient>;
+  const queue = stackQueueUrl;
+
+  beforeAll(() => {
+    cloudFormation = mockClient(CloudFormationClient);
+    dynamodb = mockClient(DynamoDBClient);
+    sqs = mockClient(SQSClient);
+    cloudFormation.on(DescribeStacksCommand).resolves(describeStacksAnswer('WebhookIngress-prod'));
+    const record = {
+      id: { S: 'sigma#transaction-monitoring:9f2c' },
+      status: { S: 'COMPLETED' },
+      provider: { S: 'sigma' },
+      type: { S: 'transaction.decision' },
+      envelopeId: { S: 'env-txn-001' },
+      receivedAt: { S: '2026-11-23T09:00:00.000Z' },
+      expiration: { N: '1795000000' },
+      subject: { S: 'txn-001' },
+      messageId: { S: 'msg-1' },
+    };
+    dynamodb.on(GetItemCommand).resolves({});
+    dynamodb
+      .on(GetItemCommand, { Key: { id: { S: 'sigma#transaction-monitoring:9f2c' } } })
+      .resolves({ Item: record });
+    dynamodb.on(ScanCommand).resolves({ Items: [record], ScannedCount: 1200, Count: 1 });
+    sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+    sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: {
+        ApproximateNumberOfMessages: '0',
+        ApproximateNumberOfMessagesNotVisible: '0',
+        ApproximateNumberOfMessagesDelayed: '0',
+      },
+    });
+  });
+  afterAll(() => {
+    cloudFormation.restore();
+    dynamodb.restore();
+    sqs.restore();
+  });
+
+  const stack = ['--stack', 'WebhookIngress-prod', '--region', 'eu-west-1'];
+
+  it.each([
+    ['its idempotency key', 'transaction-monitoring:9f2c', 'idempotencyKey'],
+    ['its envelope id', 'env-txn-001', 'envelopeId'],
+    ['Sigma’s data.transaction_id', 'txn-001', 'subject'],
+  ])('answers by %s', async (_, id, matchedBy) => {
+    const run = await cli(['find', 'sigma', id, ...stack, '--json']);
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    const report = JSON.parse(run.stdout.join('\n'));
+    expect(report.found).toEqual([
+      {
+        matchedBy,
+        provider: 'sigma',
+        idempotencyKey: 'transaction-monitoring:9f2c',
+        envelopeId: 'env-txn-001',
+        type: 'transaction.decision',
+        subject: 'txn-001',
+        receivedAt: '2026-11-23T09:00:00.000Z',
+        state: 'accepted',
+        messageId: 'msg-1',
+        expiresAt: new Date(1795000000 * 1000).toISOString(),
+        envelopeStored: false,
+        place: {
+          where: 'not on the queues',
+          why: 'the queue is empty and the dead-letter queue does not hold it: consumed (or expired)',
+        },
+      },
+    ]);
+    expect(report.scanned).toBe(matchedBy === 'idempotencyKey' ? 0 : 1200);
+  });
+
+  it('reads the right table and the provider’s own dead-letter queue', async () => {
+    dynamodb.resetHistory();
+    sqs.resetHistory();
+    await cli(['find', 'sigma', 'txn-001', ...stack]);
+    expect(dynamodb.commandCalls(ScanCommand)[0]?.args[0].input).toMatchObject({
+      TableName: 'ingress-table',
+      ExpressionAttributeValues: { ':provider': { S: 'sigma' }, ':id': { S: 'txn-001' } },
+    });
+    expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input.QueueUrl).toBe(
+      queue('Sigma-dlq'),
+    );
+  });
+});
