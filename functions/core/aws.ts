@@ -234,7 +234,10 @@ export function isAmbiguousFailure(error: unknown): boolean {
     message?: string;
     cause?: unknown;
   };
-  if (failure.$metadata?.httpStatusCode !== undefined) return false;
+  // An error AWS answered is definite; a 2xx whose body was cut off or unreadable is not:
+  // the SDK records the status before it reads the body.
+  const status = failure.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 300) return false;
   if (failure.code !== undefined && UNSENT_CODES.has(failure.code)) return false;
   if (failure.message?.includes('did not establish a connection')) return false;
   return true;
@@ -276,6 +279,9 @@ export function createAwsClients(env: Env, options: AwsClientOptions = {}): AwsC
     }),
     sqs: new SQSClient({
       ...forService('sqs'),
+      // The endpoint rules' answer (FIPS, dual-stack, AWS_ENDPOINT_URL_SQS), not the host
+      // in the queue URL, which is the plain regional one.
+      useQueueUrlAsEndpoint: false,
       retryStrategy: new UnambiguousRetryStrategy(settings.maxAttempts),
     }),
     secretsManager: new SecretsManagerClient(forService('secretsManager')),

@@ -180,9 +180,11 @@ export async function verify<TSecrets>(
   } catch (error) {
     if (!(error instanceof SignatureVerificationError)) throw error;
     if (error.detail !== SignatureFailure.Mismatch) throw error;
-    const fresh = await budget
-      .run(RESERVE_FOR_RELEASE_MS, (options) => deps.secrets.refresh(options))
-      .catch(() => undefined);
+    // A refetch that fails throws its DependencyError: the answer is 503, and the
+    // provider's retry (signed with a rotated secret) can still be verified.
+    const fresh = await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
+      deps.secrets.refresh(options),
+    );
     if (fresh === undefined) throw error;
     return deps.adapter.verify(request, fresh, match);
   }

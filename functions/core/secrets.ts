@@ -83,7 +83,9 @@ export class SecretsManagerSource<TSecrets> implements SecretSource<TSecrets> {
     }
     this.lastForcedFetch = now;
     const fetched = await this.fetch(options);
-    return fetched.ok ? fetched.secrets : undefined;
+    // A failed refetch is a failed dependency (503, retried), not a wrong signature (401).
+    if (!fetched.ok) throw fetched.error;
+    return fetched.secrets;
   }
 
   /** One fetch at a time per container; concurrent callers share it. */

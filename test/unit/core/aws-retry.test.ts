@@ -63,6 +63,21 @@ describe('core: SQS retries never resend a message that may have landed', () => 
     expect(server.count()).toBe(1);
   });
 
+  it('sends once when a 200 answer is cut off mid-body (SQS may have the message)', async () => {
+    const server = await listener((_request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/x-amz-json-1.0',
+        'content-length': '200',
+      });
+      response.write('{"MessageId":"m-1",');
+      response.socket?.destroy();
+    });
+    servers.push(server.server);
+    const error = await sendThrough(server.endpoint);
+    expect(isAmbiguousFailure(error)).toBe(true);
+    expect(server.count()).toBe(1);
+  });
+
   it('sends once when no answer comes within the request timeout', async () => {
     const server = await listener(() => {});
     servers.push(server.server);

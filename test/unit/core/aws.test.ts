@@ -98,6 +98,10 @@ describe('core: AWS SDK clients', () => {
     expect((await signedRequest(clients.secretsManager, read)).url).toBe(
       'https://secretsmanager-fips.us-east-1.amazonaws.com/',
     );
+    // The queue URL names the plain regional host; the FIPS endpoint must win.
+    expect((await signedRequest(clients.sqs, sendIn('us-east-1'))).url).toMatch(
+      /^https:\/\/sqs-fips\.us-east-1\.amazonaws\.com\//,
+    );
   });
 
   it('honours AWS_ENDPOINT_URL, and the service-specific variable over it', async () => {
