@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { lambdaEsbuildOptions } from '../infra/bundling.js';
+import { BUNDLE_ALIASES, lambdaEsbuildOptions } from '../infra/bundling.js';
 
 export const projectRoot = resolve(import.meta.dirname, '..');
 export const outRoot = join(projectRoot, 'node_modules', '.cache', 'webhook-ingress', 'bench');
@@ -77,8 +77,47 @@ export function subjects(): Subject[] {
       entry: join(projectRoot, 'bench', 'variants', 'sdk-only.ts'),
       description: 'floor + SDK v3 DynamoDB and SQS clients, one call each',
     },
+    ...tuningVariants(),
   );
   return list;
+}
+
+/** Ours with one tuning of the SDK clients left out each (bench/variants/tuning.ts). */
+function tuningVariants(): Subject[] {
+  const { '@aws-sdk/credential-provider-node': _chain, ...withoutChainStub } = BUNDLE_ALIASES;
+  const variant = (name: string, description: string, alias = BUNDLE_ALIASES): Subject => ({
+    name: `variant:${name}`,
+    kind: 'variant',
+    entry: join(projectRoot, 'bench', 'variants', `${name}.ts`),
+    description,
+    alias,
+  });
+  return [
+    variant(
+      'all-tuned',
+      'control: ours with every tuning, its clients built by the variant helper',
+    ),
+    {
+      name: 'variant:no-stubs',
+      kind: 'variant',
+      entry: join(projectRoot, 'functions', 'sigmate', 'handler.ts'),
+      description: 'ours built without the SDK module stand-ins (no esbuild aliases)',
+      alias: {},
+    },
+    variant(
+      'default-credentials',
+      "ours on the SDK's default credential chain (no fromEnv(), no chain stand-in)",
+      withoutChainStub,
+    ),
+    variant('signer-per-request', 'ours without the cached signer (a SignatureV4 per request)'),
+    variant('buffer-hmac', "ours on the SDK's Sha256 (Buffer-key HMAC), not KeyObjectSha256"),
+    variant('sdk-logger', "ours with the SDK's default NoOpLogger, not the quiet logger"),
+    variant(
+      'implicit-settings',
+      "ours given only region, credentials, endpoint; the SDK's loaders do the rest",
+    ),
+    variant('untuned', 'ours on new XClient({})-style clients: nothing tuned, no stand-ins', {}),
+  ];
 }
 
 /** Package (or project folder) a metafile input belongs to. */

@@ -119,6 +119,8 @@ export interface WarmResult {
   readonly calls: Record<'accepted' | 'duplicate' | 'inflight', CallCounts>;
   readonly callStatuses: Record<string, Record<string, number>>;
   readonly rssMb: number;
+  /** CPU µs per event of each round, when a subject ran more than once. */
+  readonly rounds?: { readonly accepted: number[]; readonly duplicate: number[] };
 }
 
 function perEvent(counts: CallCounts, events: number): CallCounts {

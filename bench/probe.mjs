@@ -146,11 +146,14 @@ async function run(handler, ids, label) {
 }
 
 async function cold() {
+  // Monotonic microseconds, the clock of a --cpu-prof profile (bench/profile.ts).
+  const startUs = Number(process.hrtime.bigint() / 1000n);
   const start = performance.now();
   const module_ = await import(pathToFileURL(bundle).href);
   const imported = performance.now();
   const result = await module_.handler(event(randomUUID()), context());
   const answered = performance.now();
+  const answeredUs = Number(process.hrtime.bigint() / 1000n);
   const cpu = process.cpuUsage();
   process.send({
     type: 'cold',
@@ -163,6 +166,8 @@ async function cold() {
     rssMb: process.memoryUsage.rss() / 2 ** 20,
     statusCode: result.statusCode,
     body: result.body,
+    startUs,
+    answeredUs,
   });
 }
 

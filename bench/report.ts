@@ -14,6 +14,8 @@ export interface BenchResults {
     warmEvents: number;
     warmup: number;
     callSamples: number;
+    warmRounds?: number;
+    warmVariants?: boolean;
     e2e: { rate: number; senders: number; seconds: number };
     memoryMb: number;
     assumedInRegionLatencyMs: Record<string, number>;
@@ -269,8 +271,69 @@ export function renderMarkdown(results: BenchResults): string {
       '',
     );
   }
-  out.push('![chart](results.svg)', '');
+  out.push(...variantTable(results), '![chart](results.svg)', '');
   return out.join('\n');
+}
+
+const signed = (value: number, digits: number, unit: string) =>
+  `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}${unit}`;
+
+/** Each variant beside ours (Sigmate) and the baseline: what leaving a choice out costs. */
+function variantTable(results: BenchResults): string[] {
+  const variants = results.bundles.filter((b) => b.kind === 'variant');
+  const ours = results.bundles.find((b) => b.name === 'ours:sigmate');
+  const baseline = results.bundles.find((b) => b.kind === 'baseline');
+  if (variants.length === 0 || !ours || !baseline) return [];
+  const coldOf = (name: string) => results.cold[name]?.initToAnswerMs;
+  const warmOf = (name: string) => results.warm[name]?.accepted.cpuUsPerEvent;
+  const cell = (
+    value: number | undefined,
+    base: number | undefined,
+    reference: number | undefined,
+    show: (v: number) => string,
+    delta: (d: number) => string,
+  ) =>
+    value === undefined || !base
+      ? '—'
+      : `${show(value)} (${x(value / base)}${reference === undefined ? '' : `, ${delta(value - reference)}`})`;
+  const row = (name: string) => {
+    const built = results.bundles.find((b) => b.name === name);
+    const cold = coldOf(name)?.n ? coldOf(name)?.median : undefined;
+    return [
+      name,
+      cell(
+        built?.gzipBytes,
+        baseline.gzipBytes,
+        name === ours.name ? undefined : ours.gzipBytes,
+        kb,
+        (d) => signed(d / 1024, 1, ' KiB'),
+      ),
+      cell(
+        cold,
+        coldOf(baseline.name)?.median,
+        name === ours.name || !coldOf(ours.name)?.n ? undefined : coldOf(ours.name)?.median,
+        ms,
+        (d) => signed(d, 1, ' ms'),
+      ),
+      cell(
+        warmOf(name),
+        warmOf(baseline.name),
+        name === ours.name ? undefined : warmOf(ours.name),
+        us,
+        (d) => signed(d, 0, ' µs'),
+      ),
+      built?.description ?? '',
+    ];
+  };
+  return [
+    '## 7. Variants beside ours (ratio to the baseline, then the difference from ours)',
+    '',
+    table(
+      ['subject', 'bundle, gzipped', 'cold init median', 'warm CPU / accepted', 'what differs'],
+      [ours.name, ...variants.map((v) => v.name), baseline.name].map(row),
+    ),
+    '',
+  ];
 }
 
 /** Three bar groups (gzipped bundle, cold init, warm CPU), each as a ratio of the baseline. */

@@ -64,6 +64,16 @@ const program = new Command()
     'Lambda memory size the cost is headed by',
     String(envNumber('BENCH_MEMORY', 256)),
   )
+  .option(
+    '--warm-variants',
+    'measure the variants warm too (about 40 s each at the defaults)',
+    process.env.BENCH_WARM_VARIANTS === '1',
+  )
+  .option(
+    '--warm-rounds <n>',
+    'warm runs per subject, alternating the order; each figure is the median over rounds',
+    String(envNumber('BENCH_WARM_ROUNDS', 1)),
+  )
   .option('--skip <parts>', 'comma-separated: cold,warm,e2e', process.env.BENCH_SKIP ?? '')
   .option('--out <dir>', 'where results.{md,json,svg} go', join(projectRoot, 'bench'));
 
@@ -71,9 +81,30 @@ const log = (text: string) => process.stderr.write(`${text}\n`);
 const ratio = (value: number, base: number) =>
   base > 0 ? Math.round((value / base) * 1000) / 1000 : null;
 
+/**
+ * One subject's warm rounds as one result: the middle round's figures, with CPU per
+ * accepted and per duplicate event replaced by their medians over the rounds (kept in
+ * `rounds`).
+ */
+function medianRound(results: WarmResult[]): WarmResult {
+  const sorted = [...results].sort((a, b) => a.accepted.cpuUsPerEvent - b.accepted.cpuUsPerEvent);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!middle) throw new Error('no warm round');
+  if (results.length === 1) return middle;
+  const accepted = results.map((result) => result.accepted.cpuUsPerEvent);
+  const duplicate = results.map((result) => result.duplicate.cpuUsPerEvent);
+  return {
+    ...middle,
+    accepted: { ...middle.accepted, cpuUsPerEvent: summary(accepted).median },
+    duplicate: { ...middle.duplicate, cpuUsPerEvent: summary(duplicate).median },
+    rounds: { accepted, duplicate },
+  };
+}
+
 async function main() {
   program.parse();
   const flags = program.opts<Record<string, string>>();
+  const warmVariants = Boolean(program.opts().warmVariants);
   const n = (name: string) => Number(flags[name]);
   const skip = new Set((flags.skip ?? '').split(',').map((part) => part.trim()));
   const memoryMb = n('memory');
@@ -89,7 +120,7 @@ async function main() {
     throw new Error('the Sigmate handler, baseline and floor are required');
   // Runtime figures use Sigmate: every provider shares the pipeline, only verification differs.
   const runtime = [ours, baseline, floor];
-  // Variants are weighed at cold start only; they show what a design choice costs.
+  // Variants show what a design choice costs: at cold start, and warm when asked.
   const coldSubjects = [
     ...runtime,
     ...bundles.filter((built) => built.kind === 'variant' && !runtime.includes(built)),
@@ -107,18 +138,23 @@ async function main() {
   }
   const warm: WarmResult[] = [];
   if (!skip.has('warm')) {
-    for (const subject of runtime) {
-      log(
-        `warm CPU and calls: ${subject.name}, ${n('warmEvents')} accepted + ${n('warmEvents')} duplicates…`,
-      );
-      warm.push(
-        await warmRun(subject, loopback, {
+    const warmSubjects = warmVariants ? coldSubjects : runtime;
+    const rounds = Math.max(1, Math.floor(n('warmRounds')));
+    const byRound = new Map<string, WarmResult[]>();
+    for (let round = 0; round < rounds; round += 1) {
+      for (const subject of round % 2 === 0 ? warmSubjects : [...warmSubjects].reverse()) {
+        log(
+          `warm CPU and calls (round ${round + 1}/${rounds}): ${subject.name}, ${n('warmEvents')} accepted + ${n('warmEvents')} duplicates…`,
+        );
+        const result = await warmRun(subject, loopback, {
           events: n('warmEvents'),
           warmup: n('warmup'),
           callSamples: n('callSamples'),
-        }),
-      );
+        });
+        byRound.set(subject.name, [...(byRound.get(subject.name) ?? []), result]);
+      }
     }
+    for (const subject of warmSubjects) warm.push(medianRound(byRound.get(subject.name) ?? []));
   }
   await loopback.close();
 
@@ -246,6 +282,8 @@ async function main() {
       warmEvents: n('warmEvents'),
       warmup: n('warmup'),
       callSamples: n('callSamples'),
+      warmRounds: Math.max(1, Math.floor(n('warmRounds'))),
+      warmVariants,
       e2e: { rate: n('e2eRate'), senders: n('e2eSenders'), seconds: n('e2eSeconds') },
       memoryMb,
       assumedInRegionLatencyMs: ASSUMED_IN_REGION_LATENCY_MS,

@@ -16,6 +16,7 @@ import type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
   Checksum,
+  ChecksumConstructor,
   Logger,
   RetryErrorInfo,
   SourceData,
@@ -57,7 +58,7 @@ export const ServiceEndpointVariables = {
 type Service = keyof typeof ServiceEndpointVariables;
 
 /** The SigV4 signing name of each service. */
-const SigningNames: Record<Service, string> = {
+export const SigningNames: Record<Service, string> = {
   dynamodb: 'dynamodb',
   sqs: 'sqs',
   secretsManager: 'secretsmanager',
@@ -116,16 +117,20 @@ function keyOf(secret: SourceData): KeyObject {
  * `logger.info`, unless there is no `info`: the ingress logs its own outcome line,
  * so the clients get a logger that only has `warn` (SDK deprecation notices).
  */
-const quietLogger = {
+export const quietLogger = {
   debug: () => {},
   warn: (message: unknown) => console.warn(message),
 } as unknown as Logger;
 
-/** One signer per signing region and name, built once instead of once per request. */
-function cachedSigner(
+/**
+ * One signer per signing region and name, built once instead of once per request.
+ * `sha256` is only ever changed by the bench, to weigh the `KeyObject` HMAC.
+ */
+export function cachedSigner(
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider,
   clientRegion: string,
   signingName: string,
+  sha256: ChecksumConstructor = KeyObjectSha256,
 ) {
   const signers = new Map<string, SignatureV4>();
   return async (authScheme?: { signingRegion?: string; signingName?: string }) => {
@@ -138,7 +143,7 @@ function cachedSigner(
         credentials,
         region,
         service,
-        sha256: KeyObjectSha256,
+        sha256,
         uriEscapePath: true,
       });
       signers.set(id, signer);
@@ -163,7 +168,7 @@ export function configuredEndpoint(env: Env, service: Service): string | undefin
  * in `~/.aws` at the first call, and each read from the same environment variables the
  * SDK reads in Lambda: region, FIPS, dual-stack, endpoint URLs.
  */
-function commonSettings(env: Env, options: AwsClientOptions) {
+export function commonSettings(env: Env, options: AwsClientOptions) {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
   if (!region) throw new ConfigurationError('AWS_REGION is not set');
   const tuning = { ...DefaultAwsClientTuning, ...options.tuning };
@@ -200,7 +205,7 @@ function commonSettings(env: Env, options: AwsClientOptions) {
 const AccountIdEndpointModes = ['preferred', 'required', 'disabled'] as const;
 
 /** `AWS_ACCOUNT_ID_ENDPOINT_MODE` as the SDK reads it; `preferred` by default. */
-function accountIdEndpointMode(env: Env): (typeof AccountIdEndpointModes)[number] {
+export function accountIdEndpointMode(env: Env): (typeof AccountIdEndpointModes)[number] {
   const text = env.AWS_ACCOUNT_ID_ENDPOINT_MODE?.trim().toLowerCase();
   if (!text) return 'preferred';
   const mode = AccountIdEndpointModes.find((item) => item === text);
