@@ -655,6 +655,18 @@ interface FaultPlan {
   deliveries?(fixture: ProviderFixture, run: string): Delivery[];
 }
 
+/** What is on the queue against what was acknowledged: messages, lost events, extra copies. */
+function queueCounts(
+  acked: ReadonlySet<string>,
+  queue: QueueContents,
+): Pick<ScenarioResult, 'onQueue' | 'lost' | 'duplicates'> {
+  return {
+    onQueue: queue.total,
+    lost: [...acked].filter((key) => !queue.byKey.has(key)).length,
+    duplicates: queue.total - queue.byKey.size,
+  };
+}
+
 /** Requests whose `webhook` log line records an ambiguous AWS call. */
 export function ambiguousOutcomes(log: CapturingLog): number {
   return log.lines.filter(
@@ -746,15 +758,12 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     }
 
     const queue = await rig.drainAll();
-    const lost = [...acked].filter((key) => !queue.byKey.has(key)).length;
     return {
       scenario: plan.name,
       deliveries,
       acknowledged: acked.size,
       unique: events.length,
-      onQueue: queue.total,
-      lost,
-      duplicates: queue.total - queue.byKey.size,
+      ...queueCounts(acked, queue),
       crashes: plan.crashes(proxies, killed, log) + ambiguousOutcomes(log),
       ambiguous: ambiguousOutcomes(log),
       stuckClaims: stuck + (await rig.unfinishedClaims()),
@@ -1010,9 +1019,7 @@ export async function misconfiguredSecret(
       deliveries,
       acknowledged: acked.size,
       unique: events.length,
-      onQueue: queue.total,
-      lost: [...acked].filter((key) => !queue.byKey.has(key)).length,
-      duplicates: queue.total - queue.byKey.size,
+      ...queueCounts(acked, queue),
       crashes: 0,
       ambiguous: ambiguousOutcomes(log),
       stuckClaims: await rig.unfinishedClaims(),
@@ -1132,9 +1139,7 @@ export async function loadRun(emulators: Emulators, options: LoadOptions): Promi
       deliveries,
       acknowledged: acked.size,
       unique: sent.size,
-      onQueue: contents.total,
-      lost: [...acked].filter((key) => !contents.byKey.has(key)).length,
-      duplicates: contents.total - contents.byKey.size,
+      ...queueCounts(acked, contents),
       crashes: 0,
       ambiguous: 0,
       stuckClaims: stuck + (await rig.unfinishedClaims()),
