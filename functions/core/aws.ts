@@ -7,6 +7,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
@@ -52,6 +53,7 @@ export const ServiceEndpointVariables = {
   dynamodb: EnvNames.dynamodbEndpoint,
   sqs: EnvNames.sqsEndpoint,
   secretsManager: EnvNames.secretsManagerEndpoint,
+  s3: EnvNames.s3Endpoint,
 } as const;
 
 type Service = keyof typeof ServiceEndpointVariables;
@@ -61,6 +63,7 @@ const SigningNames: Record<Service, string> = {
   dynamodb: 'dynamodb',
   sqs: 'sqs',
   secretsManager: 'secretsmanager',
+  s3: 's3',
 };
 
 export interface AwsClientOptions {
@@ -278,4 +281,19 @@ export function createAwsClients(env: Env, options: AwsClientOptions = {}): AwsC
     }),
     secretsManager: new SecretsManagerClient(forService('secretsManager')),
   };
+}
+
+/**
+ * The archiver's S3 client, on the same settings as the provider functions' clients. An
+ * endpoint set in the environment (an emulator) is addressed path-style, as emulators on
+ * a loopback address need; AWS's own endpoints keep virtual-hosted style.
+ */
+export function createS3Client(env: Env, options: AwsClientOptions = {}): S3Client {
+  const { credentials, settings } = commonSettings(env, options);
+  const endpoint = configuredEndpoint(env, 's3');
+  return new S3Client({
+    ...settings,
+    ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
+    signer: cachedSigner(credentials, settings.region, SigningNames.s3),
+  });
 }
