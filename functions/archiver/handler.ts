@@ -1,7 +1,7 @@
 import { type ArchiveQueueMessage, archiveBatch, type BatchResponse } from '../core/archive.js';
-import { createS3Client } from '../core/aws.js';
 import { loadArchiverConfig } from '../core/config.js';
 import { createLogger } from '../core/observability.js';
+import { createS3Client } from '../core/s3.js';
 
 const config = loadArchiverConfig(process.env);
 const s3 = createS3Client(process.env);

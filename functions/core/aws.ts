@@ -7,7 +7,6 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
@@ -56,10 +55,10 @@ export const ServiceEndpointVariables = {
   s3: EnvNames.s3Endpoint,
 } as const;
 
-type Service = keyof typeof ServiceEndpointVariables;
+export type Service = keyof typeof ServiceEndpointVariables;
 
 /** The SigV4 signing name of each service. */
-const SigningNames: Record<Service, string> = {
+export const SigningNames: Record<Service, string> = {
   dynamodb: 'dynamodb',
   sqs: 'sqs',
   secretsManager: 'secretsmanager',
@@ -125,7 +124,7 @@ const quietLogger = {
 } as unknown as Logger;
 
 /** One signer per signing region and name, built once instead of once per request. */
-function cachedSigner(
+export function cachedSigner(
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider,
   clientRegion: string,
   signingName: string,
@@ -166,7 +165,7 @@ export function configuredEndpoint(env: Env, service: Service): string | undefin
  * in `~/.aws` at the first call, and each read from the same environment variables the
  * SDK reads in Lambda: region, FIPS, dual-stack, endpoint URLs.
  */
-function commonSettings(env: Env, options: AwsClientOptions) {
+export function commonSettings(env: Env, options: AwsClientOptions) {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
   if (!region) throw new ConfigurationError('AWS_REGION is not set');
   const tuning = { ...DefaultAwsClientTuning, ...options.tuning };
@@ -281,19 +280,4 @@ export function createAwsClients(env: Env, options: AwsClientOptions = {}): AwsC
     }),
     secretsManager: new SecretsManagerClient(forService('secretsManager')),
   };
-}
-
-/**
- * The archiver's S3 client, on the same settings as the provider functions' clients. An
- * endpoint set in the environment (an emulator) is addressed path-style, as emulators on
- * a loopback address need; AWS's own endpoints keep virtual-hosted style.
- */
-export function createS3Client(env: Env, options: AwsClientOptions = {}): S3Client {
-  const { credentials, settings } = commonSettings(env, options);
-  const endpoint = configuredEndpoint(env, 's3');
-  return new S3Client({
-    ...settings,
-    ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
-    signer: cachedSigner(credentials, settings.region, SigningNames.s3),
-  });
 }
