@@ -137,6 +137,13 @@ export class IngressArchive extends Construct {
       ],
     });
 
+    if (!this.accessLogBucket) {
+      Validations.of(this.bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason:
+          'The operator turned archive access logging off (archiveAccessLogging=false), for example because CloudTrail data events already record every request on this bucket.',
+      });
+    }
     const { logGroup, role } = functionLogAndRole(this, 'Archiver', props.logRetention, key);
     this.archiver = new NodejsFunction(this, 'Archiver', {
       ...sharedFunctionProps('functions/archiver/handler.ts'),

@@ -107,7 +107,7 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
       'provider=signifyd/date=2026-01-01',
     ]);
     const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: keys[0] }));
-    const lines = gunzipSync(await object.Body!.transformToByteArray())
+    const lines = gunzipSync((await object.Body?.transformToByteArray()) ?? new Uint8Array())
       .toString('utf8')
       .trim()
       .split('\n');
