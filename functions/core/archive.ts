@@ -25,10 +25,20 @@ export interface ArchiveRecord {
   readonly envelope: string;
 }
 
-/** The archive queue message for one verified event. */
+/**
+ * Of what SQS refuses, `JSON.stringify` leaves only U+FFFE and U+FFFF raw (it escapes
+ * controls and lone surrogates): a key or subject may hold them, as in the envelope.
+ */
+const SQS_FORBIDDEN_IN_JSON = /[\uFFFE\uFFFF]/g;
+
+/** The archive queue message for one verified event: JSON that SQS accepts as it is. */
 export function archiveMessage(record: Omit<ArchiveRecord, 'archiveVersion'>): string {
   const full: ArchiveRecord = { archiveVersion: 1, ...record };
-  return JSON.stringify(full);
+  // Inside JSON strings a code point and its escape are the same value.
+  return JSON.stringify(full).replace(
+    SQS_FORBIDDEN_IN_JSON,
+    (char) => `\\u${char.charCodeAt(0).toString(16)}`,
+  );
 }
 
 /** One message of an archive-queue batch, as SQS's Lambda event source delivers it. */

@@ -52,7 +52,7 @@ describe('infra: the audit archive', () => {
       LoggingConfiguration: { DestinationBucketName: expect.anything(), LogFilePrefix: 'archive/' },
     });
     expect(bucket?.ObjectLockEnabled).toBeUndefined();
-    const rule = (bucket?.LifecycleConfiguration as { Rules: Json[] }).Rules.find(
+    const rule = (bucket?.LifecycleConfiguration as { Rules: Json[] } | undefined)?.Rules.find(
       (r) => r.Id === 'archive-retention',
     );
     expect(rule).toMatchObject({

@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveBatch } from '../../functions/core/archive.js';
+import { archiveBatch, archiveMessage } from '../../functions/core/archive.js';
 import { readArchive } from '../../scripts/local/archiver.js';
 import { DEMO_SECRETS } from '../../scripts/local/ingress.js';
 import { ensureQueuePair } from '../../scripts/local/resources.js';
@@ -112,6 +112,24 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
       .trim()
       .split('\n');
     expect(lines.map((item) => JSON.parse(item).idempotencyKey)).toEqual(['a', 'b']);
+  });
+
+  it('escapes the code points SQS refuses in the metadata too, keeping their values', () => {
+    const record = {
+      provider: 'sigmate',
+      type: 'signal.fired',
+      product: undefined,
+      subject: 'a\uFFFEb',
+      idempotencyKey: 'k\uFFFF',
+      envelopeId: 'e',
+      receivedAt: '2026-01-01T00:00:00.000Z',
+      sourceIp: undefined,
+      requestId: undefined,
+      envelope: '{}',
+    };
+    const text = archiveMessage(record);
+    expect(text).not.toMatch(/[\uFFFE\uFFFF]/);
+    expect(JSON.parse(text)).toMatchObject({ subject: 'a\uFFFEb', idempotencyKey: 'k\uFFFF' });
   });
 
   it('reports a failed write as failed items, so only that group comes back', async () => {
