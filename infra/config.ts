@@ -66,7 +66,19 @@ export interface IngressSettings {
   readonly customDomain: CustomDomainSettings | undefined;
   /** Deploy the example SQS consumer. */
   readonly exampleConsumer: boolean;
+  /** The audit archive in S3 (docs/decisions.md §15): every acknowledged event, before its 2xx. */
+  readonly archive: boolean;
+  /** How long archived events are kept, in days (then expired by the lifecycle). */
+  readonly archiveRetentionDays: number;
+  /** S3 Object Lock on the archive: `off`, `governance` or `compliance` (for the retention). */
+  readonly archiveObjectLock: ArchiveObjectLock;
+  /** S3 server access logs of the archive bucket, to a bucket of their own. */
+  readonly archiveAccessLogging: boolean;
 }
+
+/** Object Lock modes of the archive: compliance cannot be shortened or lifted by anyone. */
+export const ArchiveObjectLockModes = ['off', 'governance', 'compliance'] as const;
+export type ArchiveObjectLock = (typeof ArchiveObjectLockModes)[number];
 
 /** Bounds shared by the context reader and the construct's own checks. */
 export const Limits = {
@@ -75,6 +87,8 @@ export const Limits = {
   throttleRate: 10_000,
   throttleBurst: 5_000,
   reservedConcurrency: 1_000,
+  /** 100 years: S3 Object Lock's own ceiling is far above, a typo's is not. */
+  archiveRetentionDays: 36_500,
 } as const;
 
 /** Unknown paths are scanners: a low limit of their own keeps them off the providers' budget. */
@@ -100,6 +114,11 @@ export const DefaultSettings: IngressSettings = {
   kmsKeyArn: undefined,
   customDomain: undefined,
   exampleConsumer: false,
+  archive: true,
+  // Five years and the leap days in them: FATF R.11 and 31 CFR 1010.430 ask for five.
+  archiveRetentionDays: 1_827,
+  archiveObjectLock: 'off',
+  archiveAccessLogging: true,
 };
 
 /** The CDK context keys (`cdk deploy -c key=value` or cdk.json) that override the defaults. */
@@ -125,6 +144,10 @@ export const ContextKeys = {
   hostedZoneName: 'hostedZoneName',
   domainMappingPath: 'domainMappingPath',
   exampleConsumer: 'exampleConsumer',
+  archive: 'archive',
+  archiveRetentionDays: 'archiveRetentionDays',
+  archiveObjectLock: 'archiveObjectLock',
+  archiveAccessLogging: 'archiveAccessLogging',
   /** Followed by the provider, e.g. `sourceAllowlist.signifyd=203.0.113.0/24,198.51.100.7/32`. */
   sourceAllowlistPrefix: 'sourceAllowlist.',
   /** Followed by a provider or `default`, e.g. `throttleRateLimit.sigmate=50`. */
@@ -288,6 +311,15 @@ export function checkSettings(
       'a KMS key ARN (arn:aws:kms:…:key/…, not an alias)',
     );
   }
+  whole(s.archiveRetentionDays, name('archiveRetentionDays'), 1, Limits.archiveRetentionDays);
+  check(
+    (ArchiveObjectLockModes as readonly string[]).includes(s.archiveObjectLock),
+    name('archiveObjectLock'),
+    `one of ${ArchiveObjectLockModes.join(', ')}`,
+  );
+  if (!s.archive && s.archiveObjectLock !== 'off') {
+    throw new SettingsError(name('archiveObjectLock'), `off while ${name('archive')} is false`);
+  }
   const domain = s.customDomain;
   if (domain !== undefined) {
     check(
@@ -355,6 +387,16 @@ function list(lookup: Lookup, key: string): string[] | undefined {
   if (raw === undefined) return undefined;
   const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
   return items.map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+/** Days as a whole number, or years as `<n>y` (`7y` = 7 × 365 + the leap days, 2 557). */
+function archiveRetention(lookup: Lookup, key: string): number | undefined {
+  const raw = lookup(key);
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const years = /^(\d{1,3})y$/.exec(text);
+  if (years) return Math.ceil(Number(years[1]) * 365.25);
+  return integer(lookup, key);
 }
 
 /** Every context key the app reads, expanded per provider. */
@@ -517,6 +559,12 @@ export function readSettings(
             mappingPath: mappingPath || undefined,
           },
     exampleConsumer: boolean(lookup, k.exampleConsumer, d.exampleConsumer),
+    archive: boolean(lookup, k.archive, d.archive),
+    archiveRetentionDays:
+      archiveRetention(lookup, k.archiveRetentionDays) ?? d.archiveRetentionDays,
+    archiveObjectLock: (text(lookup, k.archiveObjectLock) ??
+      d.archiveObjectLock) as ArchiveObjectLock,
+    archiveAccessLogging: boolean(lookup, k.archiveAccessLogging, d.archiveAccessLogging),
   };
   checkSettings(settings, contextName, minRetentionDays);
   return settings;

@@ -112,6 +112,8 @@ export interface WebhookFunctionProps {
   readonly reservedConcurrency?: number | undefined;
   /** A custom domain's API mapping path, e.g. `/ingress`, taken off request paths. */
   readonly pathPrefix?: string | undefined;
+  /** The audit archive's queue: the function sends every event there too (send only). */
+  readonly archiveQueue?: IQueue | undefined;
 }
 
 /**
@@ -184,6 +186,7 @@ export class WebhookFunction extends NodejsFunction {
           ? { [EnvNames.sourceAllowlist]: props.sourceAllowlist.join(',') }
           : {}),
         ...(props.pathPrefix ? { [EnvNames.pathPrefix]: props.pathPrefix } : {}),
+        ...(props.archiveQueue ? { [EnvNames.archiveQueueUrl]: props.archiveQueue.queueUrl } : {}),
         ...props.flags,
       },
     });
@@ -193,6 +196,7 @@ export class WebhookFunction extends NodejsFunction {
 
     role.addToPrincipalPolicy(ownRecordsStatement(props.table, props.provider));
     props.queue.grant(role, 'sqs:SendMessage');
+    props.archiveQueue?.grant(role, 'sqs:SendMessage');
     props.secret.grantRead(role);
     // DynamoDB and SQS encrypt and decrypt with the caller's permission on the key.
     props.encryptionKey?.grant(role, ...KEY_DATA_ACTIONS);

@@ -33,6 +33,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RecordAttributes } from '../functions/core/idempotency.js';
 import type { ProviderName } from '../functions/registry.js';
+import { IngressArchive } from './archive.js';
 import {
   checkSettings,
   DefaultSettings,
@@ -199,6 +200,8 @@ export class WebhookIngress extends Construct {
   readonly baseUrl: string;
   readonly webhookUrls: readonly WebhookUrlOutput[];
   readonly exampleConsumer: ExampleConsumer | undefined;
+  /** The audit archive (queue, archiver, bucket, Glue table); undefined when `archive` is off. */
+  readonly archive: IngressArchive | undefined;
   /** Per provider: its queue, dead-letter queue, function and secret (also `provider(p)`). */
   readonly queues: Readonly<Partial<Record<ProviderName, Queue>>>;
   readonly deadLetterQueues: Readonly<Partial<Record<ProviderName, Queue>>>;
@@ -244,6 +247,18 @@ export class WebhookIngress extends Construct {
         format: ACCESS_LOG_FORMAT,
       },
     });
+
+    this.archive = settings.archive
+      ? new IngressArchive(this, 'Archive', {
+          stageName: settings.stageName,
+          providers: deployments.map((d) => d.provider),
+          retentionDays: settings.archiveRetentionDays,
+          objectLock: settings.archiveObjectLock,
+          accessLogging: settings.archiveAccessLogging,
+          logRetention: settings.logRetentionDays,
+          encryptionKey: key,
+        })
+      : undefined;
 
     const pathPrefix = props.customDomain?.mappingPath
       ? `/${props.customDomain.mappingPath.replace(/^\/+|\/+$/g, '')}`
@@ -462,6 +477,7 @@ export class WebhookIngress extends Construct {
       encryptionKey: key,
       reservedConcurrency: settings.reservedConcurrency[deployment.provider],
       pathPrefix,
+      archiveQueue: this.archive?.queue,
     });
     const integration = new HttpLambdaIntegration(`${title}Integration`, fn);
     const routes = deployment.routes.flatMap((path) =>

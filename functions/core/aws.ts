@@ -53,15 +53,17 @@ export const ServiceEndpointVariables = {
   dynamodb: EnvNames.dynamodbEndpoint,
   sqs: EnvNames.sqsEndpoint,
   secretsManager: EnvNames.secretsManagerEndpoint,
+  s3: EnvNames.s3Endpoint,
 } as const;
 
-type Service = keyof typeof ServiceEndpointVariables;
+export type Service = keyof typeof ServiceEndpointVariables;
 
 /** The SigV4 signing name of each service. */
 export const SigningNames: Record<Service, string> = {
   dynamodb: 'dynamodb',
   sqs: 'sqs',
   secretsManager: 'secretsmanager',
+  s3: 's3',
 };
 
 export interface AwsClientOptions {

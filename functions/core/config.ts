@@ -8,6 +8,9 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const EnvNames = {
   tableName: 'WEBHOOK_TABLE_NAME',
   queueUrl: 'WEBHOOK_QUEUE_URL',
+  archiveQueueUrl: 'WEBHOOK_ARCHIVE_QUEUE_URL',
+  archiveBucket: 'WEBHOOK_ARCHIVE_BUCKET',
+  archivePrefix: 'WEBHOOK_ARCHIVE_PREFIX',
   secretId: 'WEBHOOK_SECRET_ID',
   secretMaxAgeSeconds: 'WEBHOOK_SECRET_MAX_AGE_SECONDS',
   maxBodyBytes: 'WEBHOOK_MAX_BODY_BYTES',
@@ -21,6 +24,7 @@ export const EnvNames = {
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
   secretsManagerEndpoint: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  s3Endpoint: 'AWS_ENDPOINT_URL_S3',
 } as const;
 
 export const Defaults = {
@@ -38,6 +42,8 @@ export interface IngressConfig {
   readonly provider: ProviderName;
   readonly tableName: string;
   readonly queueUrl: string;
+  /** The audit archive's queue; unset turns the archive off for this function. */
+  readonly archiveQueueUrl: string | undefined;
   /** Set in AWS: the provider's Secrets Manager secret. Unset: secrets come from the environment. */
   readonly secretId: string | undefined;
   readonly secretMaxAgeSeconds: number;
@@ -110,6 +116,7 @@ export function loadConfig(
     provider,
     tableName: readRequired(env, EnvNames.tableName),
     queueUrl: readRequired(env, EnvNames.queueUrl),
+    archiveQueueUrl: present(env, EnvNames.archiveQueueUrl),
     secretId: present(env, EnvNames.secretId),
     secretMaxAgeSeconds: readInteger(
       env,
@@ -143,4 +150,20 @@ export function readPathPrefix(env: Env, name: string): string | undefined {
     throw new ConfigurationError(`${name} must be a path such as /ingress`);
   }
   return prefix;
+}
+
+/** The archiver function's configuration, read once at cold start. */
+export interface ArchiverConfig {
+  readonly bucket: string;
+  /** Key prefix without slashes at either end; empty puts partitions at the bucket's root. */
+  readonly prefix: string;
+}
+
+/** Reads and checks the archiver's configuration. Throws {@link ConfigurationError}. */
+export function loadArchiverConfig(env: Env): ArchiverConfig {
+  const prefix = (present(env, EnvNames.archivePrefix) ?? 'events').replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && !/^[A-Za-z0-9._=-]+(\/[A-Za-z0-9._=-]+)*$/.test(prefix)) {
+    throw new ConfigurationError(`${EnvNames.archivePrefix} must be a key prefix such as events`);
+  }
+  return { bucket: readRequired(env, EnvNames.archiveBucket), prefix };
 }

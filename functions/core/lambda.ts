@@ -43,6 +43,10 @@ export function createHandlerFromConfig<TSecrets>(
     secrets,
     store: new DynamoDbIdempotencyStore(clients.dynamodb, config.tableName),
     publisher: new SqsPublisher(clients.sqs, config.queueUrl),
+    archive:
+      config.archiveQueueUrl === undefined
+        ? undefined
+        : new SqsPublisher(clients.sqs, config.archiveQueueUrl),
     log: overrides.log ?? createLogger(adapter.provider),
     metrics:
       overrides.metrics === null

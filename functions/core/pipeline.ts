@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { archiveMessage } from './archive.js';
 import type { SourceAllowlist } from './cidr.js';
 import { sha256Hex } from './crypto.js';
 import { buildEnvelope, SQS_MAX_MESSAGE_BYTES, sqsSafeText } from './envelope.js';
@@ -55,6 +56,11 @@ export interface PipelineDependencies<TSecrets> {
   readonly secrets: SecretSource<TSecrets>;
   readonly store: IdempotencyStore;
   readonly publisher: EventPublisher;
+  /**
+   * The audit archive's queue: every enqueued event is also sent here, concurrently, and
+   * the delivery is acknowledged only when both sends succeeded. Unset: no archive.
+   */
+  readonly archive?: EventPublisher | undefined;
   readonly log: Log;
   readonly metrics?: OutcomeRecorder | undefined;
   readonly maxBodyBytes: number;
@@ -144,6 +150,7 @@ export interface DescribedEvent {
   readonly bodySha256: string;
   readonly type: string;
   readonly subject: string | undefined;
+  readonly product: string | undefined;
   readonly receivedAt: string;
 }
 
@@ -275,6 +282,7 @@ export function describe<TSecrets>(
     // The record keeps the type as the queue attribute carries it: SQS- and DynamoDB-safe.
     type: attributes.type,
     subject: description.subject === undefined ? undefined : sqsSafeText(description.subject),
+    product: description.product,
     receivedAt,
   };
 }
@@ -350,27 +358,99 @@ async function release<TSecrets>(
     });
 }
 
+/** Who sent the request, as the API saw it: archived next to the envelope. */
+export interface RequestOrigin {
+  readonly sourceIp: string | undefined;
+  readonly requestId: string | undefined;
+}
+
 /**
- * Step 6 — enqueue on SQS. On failure the claim is released and the answer is `503`, so
- * the provider's retry goes through; after an ambiguous send that retry may enqueue the
- * event a second time, which the envelope's `idempotencyKey` lets consumers drop.
+ * Step 6 — enqueue on SQS and, concurrently, archive (a second SendMessage to the
+ * archive queue), so the archive adds no sequential latency. Either failing releases the
+ * claim and answers `503`: the provider's retry goes through, and may put the event a
+ * second time on the side that had succeeded (the consumer queue or the archive), at most
+ * once per failed delivery; the envelope's `idempotencyKey` and `id` tell them apart.
  */
 export async function enqueue<TSecrets>(
   deps: PipelineDependencies<TSecrets>,
   event: DescribedEvent,
+  archiveBody: string | undefined,
   budget: Budget,
   notes: Notes,
 ): Promise<string | undefined> {
-  try {
-    const { messageId } = await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
+  const sends = [
+    budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
       deps.publisher.publish(event.envelope, event.attributes, options),
-    );
-    return messageId;
-  } catch (error) {
-    if (error instanceof DependencyError && error.ambiguous) notes.ambiguous = true;
-    await release(deps, event, budget);
-    throw error;
+    ),
+    deps.archive === undefined || archiveBody === undefined
+      ? undefined
+      : archive(deps.archive, event, archiveBody, budget),
+  ] as const;
+  const [queued, archived] = await Promise.allSettled(sends);
+  const failure =
+    queued.status === 'rejected'
+      ? queued.reason
+      : archived.status === 'rejected'
+        ? archived.reason
+        : undefined;
+  if (queued.status === 'fulfilled' && archived.status === 'fulfilled') {
+    return queued.value.messageId;
   }
+  for (const outcome of [queued, archived]) {
+    if (
+      outcome.status === 'rejected' &&
+      outcome.reason instanceof DependencyError &&
+      outcome.reason.ambiguous
+    ) {
+      notes.ambiguous = true;
+    }
+  }
+  if (queued.status === 'fulfilled' && archived.status === 'rejected') notes.archiveFailed = true;
+  await release(deps, event, budget);
+  throw failure;
+}
+
+/**
+ * The archive queue message: the envelope as enqueued and the verified metadata. Built
+ * before the claim, so an event whose archive message SQS could never carry is refused
+ * with a definitive `400` (like an oversized envelope) instead of a `503` loop.
+ */
+export function archiveRecordOf(event: DescribedEvent, origin: RequestOrigin): string {
+  const body = archiveMessage({
+    provider: event.attributes.provider,
+    type: event.type,
+    product: event.product,
+    subject: event.subject,
+    idempotencyKey: event.idempotencyKey,
+    envelopeId: event.envelopeId,
+    receivedAt: event.receivedAt,
+    sourceIp: origin.sourceIp,
+    requestId: origin.requestId,
+    envelope: event.envelope,
+  });
+  const attributeBytes = Object.entries(event.attributes).reduce(
+    (sum, [name, value]) =>
+      sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
+    0,
+  );
+  if (Buffer.byteLength(body) + attributeBytes > SQS_MAX_MESSAGE_BYTES) {
+    throw new InvalidPayloadError(
+      `the event's archive record is larger than the queue's ${SQS_MAX_MESSAGE_BYTES}-byte message limit`,
+    );
+  }
+  return body;
+}
+
+/** Step 6b — archive: one SendMessage of the archive record to the archive queue. */
+export async function archive(
+  archiveQueue: EventPublisher,
+  event: DescribedEvent,
+  body: string,
+  budget: Budget,
+): Promise<void> {
+  await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
+    archiveQueue.publish(body, event.attributes, options),
+  );
 }
 
 /**
@@ -419,9 +499,13 @@ async function process<TSecrets>(
   if (event.kind === 'ignored') return ignored(event.reason);
   notes.key = event.idempotencyKey;
   if (event.subject !== undefined) notes.subject = event.subject;
+  const archiveBody =
+    deps.archive === undefined
+      ? undefined
+      : archiveRecordOf(event, { sourceIp: request.sourceIp, requestId: request.requestId });
   const early = await claim(deps, event, budget, (deps.now ?? Date.now)(), notes);
   if (early !== undefined) return early;
-  const messageId = await enqueue(deps, event, budget, notes);
+  const messageId = await enqueue(deps, event, archiveBody, budget, notes);
   notes.id = event.envelopeId;
   if (messageId !== undefined) notes.messageId = messageId;
   await complete(deps, event, messageId, budget);

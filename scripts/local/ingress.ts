@@ -7,6 +7,7 @@ import { type Env, EnvNames, loadConfig } from '../../functions/core/config.js';
 import { createHandlerFromConfig } from '../../functions/core/lambda.js';
 import type { Log } from '../../functions/core/pipeline.js';
 import { type ProviderName, ProviderNames, providerAdapters } from '../../functions/registry.js';
+import { type LocalArchive, type LocalArchiveEndpoints, startLocalArchive } from './archiver.js';
 import { type Emulator, retryUntil, startDynamoDbLocal, startSqsEmulator } from './emulators.js';
 import { ensureIdempotencyTable, ensureQueuePair, type QueuePair } from './resources.js';
 import { AnswerCounters, createLocalApiServer, type LocalRoute, listen } from './server.js';
@@ -36,6 +37,8 @@ export interface LocalEndpoints {
   readonly table: string;
   readonly queues: Record<ProviderName, string>;
   readonly deadLetterQueues: Record<ProviderName, string>;
+  /** The audit archive (an extra key the contract allows); absent when the archive is off. */
+  readonly archive?: LocalArchiveEndpoints;
 }
 
 export interface LocalIngressOptions {
@@ -57,6 +60,8 @@ export interface LocalIngressOptions {
   readonly functionTimeoutMs?: number;
   /** Where to write endpoints.json; not written when unset. */
   readonly endpointsFile?: string;
+  /** The audit archive: on by default; `'manual'` creates it without the background poller. */
+  readonly archive?: boolean | 'manual';
   /** Progress lines while starting. */
   readonly onProgress?: (message: string) => void;
 }
@@ -69,6 +74,8 @@ export interface LocalIngress {
   readonly sqs: Emulator;
   readonly server: Server;
   readonly providers: ProviderName[];
+  /** The archive queue, bucket and in-process archiver; undefined when the archive is off. */
+  readonly archive: LocalArchive | undefined;
   stop(): Promise<void>;
 }
 
@@ -108,6 +115,7 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
   const progress = options.onProgress ?? (() => {});
   const started: Emulator[] = [];
   let server: Server | undefined;
+  let archive: LocalArchive | undefined;
   try {
     progress('starting DynamoDB Local and the SQS emulator');
     // Both at once; if one fails, wait for the other before stopping it, so none is left behind.
@@ -156,6 +164,18 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       }),
     );
     const queues = Object.fromEntries(queueEntries) as Record<ProviderName, QueuePair>;
+    if (options.archive !== false) {
+      archive = await startLocalArchive({
+        sqs: clients.sqs,
+        endpoint: sqs.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        namePrefix: prefix,
+        currentUrl: current,
+        log: options.log ?? console,
+        poll: options.archive !== 'manual',
+      });
+    }
 
     const env = localEnv(options.env ?? {});
     const routes: LocalRoute[] = [];
@@ -168,6 +188,7 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
         ...env,
         [EnvNames.tableName]: table,
         [EnvNames.queueUrl]: queues[provider].queueUrl,
+        [EnvNames.archiveQueueUrl]: archive?.endpoints.queue,
         [EnvNames.region]: LOCAL_REGION,
         [EnvNames.dynamodbEndpoint]: dynamodb.endpoint,
         [EnvNames.sqsEndpoint]: sqs.endpoint,
@@ -205,6 +226,7 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       deadLetterQueues: Object.fromEntries(
         ProviderNames.map((provider) => [provider, queues[provider].dlqUrl]),
       ) as Record<ProviderName, string>,
+      ...(archive ? { archive: archive.endpoints } : {}),
     };
     if (options.endpointsFile) {
       await mkdir(join(options.endpointsFile, '..'), { recursive: true });
@@ -219,11 +241,13 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       sqs,
       server: httpServer,
       providers,
+      archive,
       async stop() {
         await new Promise<void>((done) => {
           httpServer.close(() => done());
           httpServer.closeAllConnections();
         });
+        await archive?.stop();
         clients.dynamodb.destroy();
         clients.sqs.destroy();
         await Promise.all(started.map((emulator) => emulator.stop()));
@@ -231,6 +255,7 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
     };
   } catch (error) {
     server?.close();
+    await archive?.stop().catch(() => undefined);
     await Promise.all(started.map((emulator) => emulator.stop()));
     throw error;
   }

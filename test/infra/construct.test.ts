@@ -159,7 +159,8 @@ describe('WebhookIngress with props', () => {
     });
     const template = Template.fromStack(stack);
     expect([...ingress.providers.keys()]).toEqual(['sigmate']);
-    template.resourceCountIs('AWS::SQS::Queue', 2);
+    // Sigmate's queue and dead-letter queue, and the archive's pair.
+    template.resourceCountIs('AWS::SQS::Queue', 4);
     // The key lets CloudWatch Logs encrypt the log groups.
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
@@ -301,10 +302,17 @@ app.synth();
       string,
       { Type: string; Properties: Json },
     ][];
-    const mapping = resources.find(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')?.[1];
-    const arn = mapping?.Properties.EventSourceArn as { 'Fn::GetAtt': string[] } | undefined;
-    const queueId = arn?.['Fn::GetAtt'][0];
-    expect(queueId).toMatch(/^IngressSignifydQueue/);
+    const queueIds = resources
+      .filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')
+      .map(([, r]) => (r.Properties.EventSourceArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
+    // The app's consumer on Signifyd's queue, and the ingress's own archiver.
+    expect(queueIds).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^IngressSignifydQueue/),
+        expect.stringMatching(/^IngressArchiveQueue/),
+      ]),
+    );
+    expect(queueIds).toHaveLength(2);
     expect(resources.filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(4);
   }, 60_000);
 });

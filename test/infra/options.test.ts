@@ -172,7 +172,7 @@ describe('infra options: every option on', () => {
     );
     on.template.resourcePropertiesCountIs(
       'AWS::Lambda::EventSourceMapping',
-      { FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10 },
       on.stack.providers.size,
     );
   });

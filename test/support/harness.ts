@@ -61,7 +61,9 @@ export interface TestIngress extends LocalIngress {
  * A whole local ingress for one test file, on the run's shared emulators, with
  * its own table and queues (a random name prefix), so files never see each other.
  */
-export async function startTestIngress(options: { env?: Env } = {}): Promise<TestIngress> {
+export async function startTestIngress(
+  options: { env?: Env; archive?: boolean | 'manual' } = {},
+): Promise<TestIngress> {
   const endpoints = inject('emulators');
   const log = new MemoryLog();
   const ingress = await startLocalIngress({
@@ -71,6 +73,8 @@ export async function startTestIngress(options: { env?: Env } = {}): Promise<Tes
     sqs: attachEmulator('fauxqs', endpoints.sqs),
     namePrefix: `t${randomUUID().slice(0, 8)}`,
     log,
+    // The archive is made, but drained only when a test asks (no poller per test file).
+    archive: options.archive ?? 'manual',
   });
   const clients = localClients(endpoints);
 

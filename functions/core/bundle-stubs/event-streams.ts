@@ -12,3 +12,8 @@ export class EventStreamSerde {
     unavailable();
   }
 }
+/**
+ * S3's client resolves its event-stream configuration when it is built; only
+ * SelectObjectContent uses it, which the archiver never calls.
+ */
+export const resolveEventStreamSerdeConfig = <T>(config: T): T => config;

@@ -1,0 +1,188 @@
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveBatch, archiveMessage } from '../../functions/core/archive.js';
+import { readArchive } from '../../scripts/local/archiver.js';
+import { DEMO_SECRETS } from '../../scripts/local/ingress.js';
+import { ensureQueuePair } from '../../scripts/local/resources.js';
+import { MemoryLog, startTestIngress, type TestIngress } from '../support/harness.js';
+import { signedSigmate } from '../support/sign.js';
+
+const SECRET = DEMO_SECRETS.SIGMATE_WEBHOOK_SECRET;
+
+describe('archive: every acknowledged event, on fauxqs S3', () => {
+  let ingress: TestIngress;
+  beforeAll(async () => {
+    ingress = await startTestIngress();
+  });
+  afterAll(async () => {
+    await ingress?.stop();
+  });
+
+  const archive = () => {
+    if (!ingress.archive) throw new Error('the archive is off');
+    return ingress.archive;
+  };
+
+  it('archives the envelope exactly as enqueued, with the verified metadata and no signature', async () => {
+    // Digits a JSON reader would round: the archive must keep the provider's text.
+    const body =
+      '{"id":"archive-1","signal_type":"consensus_buy","amount":12345678901234567890,"price":1.10}';
+    const delivery = signedSigmate(body, SECRET);
+    const answer = await ingress.post(delivery.path, delivery.body, {
+      ...delivery.headers,
+      'x-forwarded-for': '203.0.113.9',
+    });
+    expect(answer.status).toBe(200);
+    const [message] = await ingress.drain('sigmate');
+    expect(await archive().archiver.drain()).toBe(1);
+    const records = await readArchive(archive().s3, archive().location, 'provider=sigmate/');
+    const record = records.find((item) => item.idempotencyKey === 'archive-1');
+    expect(record).toMatchObject({
+      archiveVersion: 1,
+      provider: 'sigmate',
+      type: 'signal.fired',
+      idempotencyKey: 'archive-1',
+      envelopeId: answer.json.id,
+      envelope: message?.raw,
+    });
+    expect(record?.envelope).toContain('"amount":12345678901234567890,"price":1.10');
+    expect(record?.receivedAt).toBe(message?.body.receivedAt);
+    expect(record?.key).toMatch(
+      new RegExp(
+        `^events/provider=sigmate/date=${String(record?.receivedAt).slice(0, 10)}/[0-9a-f]{32}\\.jsonl\\.gz$`,
+      ),
+    );
+    const text = JSON.stringify(records);
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(delivery.headers['x-sigmate-signature']);
+  });
+
+  it('archives a redelivery answered duplicate not again: once per acknowledgement', async () => {
+    const body = '{"id":"archive-dup","signal_type":"consensus_buy"}';
+    const delivery = signedSigmate(body, SECRET);
+    const first = await ingress.post(delivery.path, delivery.body, delivery.headers);
+    const second = await ingress.post(delivery.path, delivery.body, delivery.headers);
+    expect(first.json.status).toBe('accepted');
+    expect(second.json.status).toBe('duplicate');
+    await archive().archiver.drain();
+    const records = await readArchive(archive().s3, archive().location);
+    expect(records.filter((item) => item.idempotencyKey === 'archive-dup')).toHaveLength(1);
+  });
+
+  it('writes one object per (provider, date) and overwrites it when the same batch is retried', async () => {
+    const s3 = archive().s3;
+    const location = { bucket: archive().location.bucket, prefix: 'retried' };
+    const line = (provider: string, receivedAt: string, id: string) =>
+      JSON.stringify({
+        archiveVersion: 1,
+        provider,
+        type: 't',
+        idempotencyKey: id,
+        envelopeId: id,
+        receivedAt,
+        envelope: `{"id":"${id}"}`,
+      });
+    const batch = [
+      { messageId: 'm1', body: line('sigma', '2026-01-01T10:00:00.000Z', 'a') },
+      { messageId: 'm2', body: line('sigma', '2026-01-01T23:59:59.999Z', 'b') },
+      { messageId: 'm3', body: line('sigma', '2026-01-02T00:00:00.000Z', 'c') },
+      { messageId: 'm4', body: line('signifyd', '2026-01-01T12:00:00.000Z', 'd') },
+      { messageId: 'm5', body: 'not an archive record' },
+    ];
+    const log = new MemoryLog();
+    const first = await archiveBatch(s3, location, batch, log);
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm5' }]);
+    // Lambda hands the same messages again after a crash before the delete.
+    await archiveBatch(s3, location, batch.slice(0, 4).reverse(), log);
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: location.bucket, Prefix: 'retried/' }),
+    );
+    const keys = (listed.Contents ?? []).map((item) => item.Key ?? '').sort();
+    expect(keys).toHaveLength(3);
+    expect(keys.map((key) => key.split('/').slice(1, 3).join('/'))).toEqual([
+      'provider=sigma/date=2026-01-01',
+      'provider=sigma/date=2026-01-02',
+      'provider=signifyd/date=2026-01-01',
+    ]);
+    const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: keys[0] }));
+    const lines = gunzipSync((await object.Body?.transformToByteArray()) ?? new Uint8Array())
+      .toString('utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((item) => JSON.parse(item).idempotencyKey)).toEqual(['a', 'b']);
+  });
+
+  it('escapes the code points SQS refuses in the metadata too, keeping their values', () => {
+    const record = {
+      provider: 'sigmate',
+      type: 'signal.fired',
+      product: undefined,
+      subject: 'a\uFFFEb',
+      idempotencyKey: 'k\uFFFF',
+      envelopeId: 'e',
+      receivedAt: '2026-01-01T00:00:00.000Z',
+      sourceIp: undefined,
+      requestId: undefined,
+      envelope: '{}',
+    };
+    const text = archiveMessage(record);
+    expect(text).not.toMatch(/[\uFFFE\uFFFF]/);
+    expect(JSON.parse(text)).toMatchObject({ subject: 'a\uFFFEb', idempotencyKey: 'k\uFFFF' });
+  });
+
+  it('reports a failed write as failed items, so only that group comes back', async () => {
+    const log = new MemoryLog();
+    const result = await archiveBatch(
+      archive().s3,
+      { bucket: 'no-such-bucket-for-archive', prefix: 'x' },
+      [
+        {
+          messageId: 'only',
+          body: JSON.stringify({
+            archiveVersion: 1,
+            provider: 'sigma',
+            receivedAt: '2026-01-01T00:00:00.000Z',
+            envelope: '{}',
+          }),
+        },
+      ],
+      log,
+    );
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'only' }]);
+    expect(log.text()).toContain('archive write failed');
+  });
+
+  it('answers 503 and acknowledges nothing while the archive queue is down, then archives the retry once', async () => {
+    const body = '{"id":"archive-down","signal_type":"consensus_buy"}';
+    const delivery = signedSigmate(body, SECRET);
+    const queueUrl = archive().endpoints.queue;
+    const queueName = new URL(queueUrl).pathname.split('/').pop() ?? '';
+    await ingress.drain('sigmate');
+    await ingress.clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    const refused = await ingress.post(delivery.path, delivery.body, delivery.headers);
+    expect(refused.status).toBe(503);
+    expect(refused.json.status).toBe('retry');
+    // The claim was released: the provider's retry is not kept waiting.
+    const records = await ingress.records();
+    expect(records.filter((item) => String(item.id).endsWith('#archive-down'))).toHaveLength(0);
+
+    await ensureQueuePair(ingress.clients.sqs, queueName, { visibilityTimeoutSeconds: 120 });
+    const retried = await ingress.post(delivery.path, delivery.body, delivery.headers);
+    expect(retried.status).toBe(200);
+    expect(retried.json.status).toBe('accepted');
+    await archive().archiver.drain();
+    const archived = (await readArchive(archive().s3, archive().location)).filter(
+      (item) => item.idempotencyKey === 'archive-down',
+    );
+    expect(archived.map((item) => item.envelopeId)).toEqual([retried.json.id]);
+    // The consumer queue took the refused attempt's send too: one duplicate per failure at most.
+    const queued = (await ingress.drain('sigmate')).filter(
+      (message) => message.body.idempotencyKey === 'archive-down',
+    );
+    expect(queued.length).toBeGreaterThanOrEqual(1);
+    expect(queued.length).toBeLessThanOrEqual(2);
+    expect(queued.map((message) => message.body.id)).toContain(retried.json.id);
+  });
+});
