@@ -43,7 +43,11 @@ export interface IngressSettings {
   readonly sigmaAllowLegacySha256: boolean;
   /** Forward Signifyd test deliveries signed with the team key to the queue. */
   readonly signifydForwardTestEvents: boolean;
-  /** Keep each envelope in its idempotency record so the operator CLI can replay it. */
+  /**
+   * @deprecated Retired: replay and `find` read the audit archive, and the functions no
+   * longer keep envelopes in the idempotency table. Accepted so existing configurations
+   * still synthesize; `true` gets a synth warning and has no effect.
+   */
   readonly storeEnvelopes: boolean;
   /** Per provider, the source CIDR ranges allowed to call it; none means any source. */
   readonly sourceAllowlists: Readonly<Partial<Record<ProviderName, readonly string[]>>>;

@@ -101,7 +101,6 @@ export interface WebhookFunctionProps {
   readonly secret: ISecret;
   readonly maxBodyBytes: number;
   readonly retentionDays: number;
-  readonly storeEnvelopes: boolean;
   readonly sourceAllowlist: readonly string[];
   /** Provider-specific flags (names only, never secret values). */
   readonly flags: Readonly<Record<string, string>>;
@@ -181,7 +180,6 @@ export class WebhookFunction extends NodejsFunction {
         [EnvNames.secretId]: props.secret.secretArn,
         [EnvNames.maxBodyBytes]: String(props.maxBodyBytes),
         [EnvNames.retentionDays]: String(props.retentionDays),
-        [EnvNames.storeEnvelopes]: String(props.storeEnvelopes),
         ...(props.sourceAllowlist.length > 0
           ? { [EnvNames.sourceAllowlist]: props.sourceAllowlist.join(',') }
           : {}),

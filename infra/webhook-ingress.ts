@@ -184,6 +184,9 @@ const OPERATOR_LOG_ACTIONS = ['logs:StartQuery', 'logs:FilterLogEvents'];
  * alarms, a dashboard and saved log queries. `new WebhookIngress(this, 'Ingress')` is a
  * production deployment; wire consumers with {@link queue} and {@link grantConsumeEvents}.
  */
+/** Id of the synth warning a configuration that still sets `storeEnvelopes` gets. */
+export const STORE_ENVELOPES_RETIRED = 'webhook-ingress:storeEnvelopesRetired';
+
 export class WebhookIngress extends Construct {
   /** The settings in force (defaults merged with the props). */
   readonly settings: IngressSettings;
@@ -259,6 +262,14 @@ export class WebhookIngress extends Construct {
           encryptionKey: key,
         })
       : undefined;
+    if (settings.storeEnvelopes) {
+      Annotations.of(this).addWarningV2(
+        STORE_ENVELOPES_RETIRED,
+        settings.archive
+          ? 'storeEnvelopes is retired and has no effect: replay and find read the audit archive (see the README, "Archive and audit"). Remove the setting.'
+          : 'storeEnvelopes is retired and has no effect, and the archive is off: `webhook-ingress replay` has nothing to replay from. Turn the archive on (archive=true) to keep deliveries for replay and audit.',
+      );
+    }
 
     const pathPrefix = props.customDomain?.mappingPath
       ? `/${props.customDomain.mappingPath.replace(/^\/+|\/+$/g, '')}`
@@ -470,7 +481,6 @@ export class WebhookIngress extends Construct {
       secret,
       maxBodyBytes: settings.maxBodyBytes,
       retentionDays: settings.idempotencyRetentionDays,
-      storeEnvelopes: settings.storeEnvelopes,
       sourceAllowlist: settings.sourceAllowlists[deployment.provider] ?? [],
       flags: deployment.flags(settings),
       logRetention: settings.logRetentionDays,

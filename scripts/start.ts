@@ -77,8 +77,7 @@ async function main(): Promise<void> {
     dynamodbPort: await emulatorPort('DYNAMODB_PORT', 8000),
     sqsPort: await emulatorPort('SQS_PORT', 9324),
     dataDir: stateDir,
-    // Locally, keep envelopes so `webhook-ingress replay` works out of the box (it costs nothing here).
-    env: { WEBHOOK_STORE_ENVELOPES: 'true', ...process.env },
+    env: process.env,
     endpointsFile,
     onProgress: (message) => line(`… ${message}`),
   });

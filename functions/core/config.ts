@@ -17,7 +17,6 @@ export const EnvNames = {
   retentionDays: 'WEBHOOK_RETENTION_DAYS',
   leaseSeconds: 'WEBHOOK_LEASE_SECONDS',
   sourceAllowlist: 'WEBHOOK_SOURCE_ALLOWLIST',
-  storeEnvelopes: 'WEBHOOK_STORE_ENVELOPES',
   pathPrefix: 'WEBHOOK_PATH_PREFIX',
   // Read by the SDK clients (functions/core/aws.ts), as the SDK itself reads them.
   region: 'AWS_REGION',
@@ -52,8 +51,6 @@ export interface IngressConfig {
   /** Claim lease when the invocation's remaining time is unknown. */
   readonly leaseSeconds: number;
   readonly sourceAllowlist: SourceAllowlist | undefined;
-  /** Keep each envelope in its idempotency record, so the operator CLI can replay it. */
-  readonly storeEnvelopes: boolean;
   /** A custom domain's API mapping path, taken off request paths before routing. */
   readonly pathPrefix: string | undefined;
 }
@@ -135,7 +132,6 @@ export function loadConfig(
     ),
     leaseSeconds: readInteger(env, EnvNames.leaseSeconds, Defaults.leaseSeconds, 1, 900),
     sourceAllowlist: ranges.length > 0 ? new SourceAllowlist(ranges) : undefined,
-    storeEnvelopes: readBoolean(env, EnvNames.storeEnvelopes, false),
     pathPrefix: readPathPrefix(env, EnvNames.pathPrefix),
   };
 }

@@ -23,6 +23,7 @@ export const RecordAttributes = {
   provider: 'provider',
   type: 'type',
   receivedAt: 'receivedAt',
+  /** Written by versions before the audit archive (`storeEnvelopes`); read, never written. */
   envelope: 'envelope',
   subject: 'subject',
   messageId: 'messageId',
@@ -48,8 +49,6 @@ export interface ClaimRequest {
   readonly leaseMs: number;
   /** How long a completed record (and so deduplication) is kept. */
   readonly retentionSeconds: number;
-  /** The envelope itself, kept with the record when replay is enabled. */
-  readonly envelope?: string | undefined;
   /** The provider's own identifier of the event, for operators' look-ups. */
   readonly subject?: string | undefined;
 }
@@ -127,7 +126,6 @@ export function claimInput(tableName: string, request: ClaimRequest): PutItemCom
       [a.provider]: { S: request.provider },
       [a.type]: { S: request.type },
       [a.receivedAt]: { S: request.receivedAt },
-      ...(request.envelope === undefined ? {} : { [a.envelope]: { S: request.envelope } }),
       ...(request.subject === undefined ? {} : { [a.subject]: { S: request.subject } }),
     },
     // New key, a record TTL has not swept yet, or a claim whose holder died.

@@ -56,7 +56,6 @@ export function createHandlerFromConfig<TSecrets>(
     retentionDays: config.retentionDays,
     leaseSeconds: config.leaseSeconds,
     sourceAllowlist: config.sourceAllowlist,
-    storeEnvelopes: config.storeEnvelopes,
     pathPrefix: config.pathPrefix,
   });
 }

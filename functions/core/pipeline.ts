@@ -57,8 +57,8 @@ export interface PipelineDependencies<TSecrets> {
   readonly store: IdempotencyStore;
   readonly publisher: EventPublisher;
   /**
-   * The audit archive's queue: every enqueued event is also sent here, concurrently, and
-   * the delivery is acknowledged only when both sends succeeded. Unset: no archive.
+   * The audit archive's queue: every event is sent here first, then to the consumer's
+   * queue, and acknowledged only when both sends succeeded. Unset: no archive.
    */
   readonly archive?: EventPublisher | undefined;
   readonly log: Log;
@@ -68,8 +68,6 @@ export interface PipelineDependencies<TSecrets> {
   /** Claim lease when the invocation's remaining time is unknown. */
   readonly leaseSeconds: number;
   readonly sourceAllowlist?: SourceAllowlist | undefined;
-  /** Keep the envelope in the idempotency record (for replay). */
-  readonly storeEnvelopes?: boolean | undefined;
   /** A custom domain's API mapping path, taken off request paths before routing. */
   readonly pathPrefix?: string | undefined;
   readonly now?: () => number;
@@ -86,9 +84,6 @@ export type WebhookHandler = (event: unknown, context?: InvocationContext) => Pr
 export const RESERVE_FOR_RELEASE_MS = 750;
 /** Time kept back for the last call (completion or release) and the answer itself. */
 export const RESERVE_FOR_ANSWER_MS = 250;
-
-/** Envelopes up to this size are kept in the record for replay; DynamoDB items stop at 400 KB. */
-export const MAX_STORED_ENVELOPE_BYTES = 350_000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** In `u` mode a surrogate class matches only unpaired surrogates: text that is not valid Unicode. */
@@ -314,11 +309,6 @@ export async function claim<TSecrets>(
           leaseMs: budget.leaseMs(deps.leaseSeconds * 1000),
           retentionSeconds: deps.retentionDays * 86_400,
           subject: event.subject,
-          // DynamoDB items stop at 400 KB: a larger envelope is enqueued but not kept for replay.
-          envelope:
-            deps.storeEnvelopes && Buffer.byteLength(event.envelope) <= MAX_STORED_ENVELOPE_BYTES
-              ? event.envelope
-              : undefined,
         },
         options,
       ),
@@ -365,11 +355,15 @@ export interface RequestOrigin {
 }
 
 /**
- * Step 6 — enqueue on SQS and, concurrently, archive (a second SendMessage to the
- * archive queue), so the archive adds no sequential latency. Either failing releases the
- * claim and answers `503`: the provider's retry goes through, and may put the event a
- * second time on the side that had succeeded (the consumer queue or the archive), at most
- * once per failed delivery; the envelope's `idempotencyKey` and `id` tell them apart.
+ * Step 6 — archive, then enqueue on SQS. The archive record goes first (a SendMessage to
+ * the archive queue), the consumer's envelope second, so an archive that cannot take the
+ * event is exactly like an SQS failure: nothing reached the consumer, the claim is
+ * released, `503`, and the provider's retry goes through. Had the two sends run
+ * concurrently, every failed archive send after a successful enqueue would have put one
+ * more copy on the consumer queue — a duplicate for a definite failure, outside the
+ * contract's bound, repeated on every retry while the archive stayed down. In this order
+ * a failure of the enqueue leaves the archive a record of an attempt that was not
+ * acknowledged (same `idempotencyKey`, its own `envelopeId`); readers group by key.
  */
 export async function enqueue<TSecrets>(
   deps: PipelineDependencies<TSecrets>,
@@ -378,36 +372,23 @@ export async function enqueue<TSecrets>(
   budget: Budget,
   notes: Notes,
 ): Promise<string | undefined> {
-  const sends = [
-    budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
-      deps.publisher.publish(event.envelope, event.attributes, options),
-    ),
-    deps.archive === undefined || archiveBody === undefined
-      ? undefined
-      : archive(deps.archive, event, archiveBody, budget),
-  ] as const;
-  const [queued, archived] = await Promise.allSettled(sends);
-  const failure =
-    queued.status === 'rejected'
-      ? queued.reason
-      : archived.status === 'rejected'
-        ? archived.reason
-        : undefined;
-  if (queued.status === 'fulfilled' && archived.status === 'fulfilled') {
-    return queued.value.messageId;
-  }
-  for (const outcome of [queued, archived]) {
-    if (
-      outcome.status === 'rejected' &&
-      outcome.reason instanceof DependencyError &&
-      outcome.reason.ambiguous
-    ) {
-      notes.ambiguous = true;
+  let step: 'archive' | 'enqueue' = 'archive';
+  try {
+    if (deps.archive !== undefined && archiveBody !== undefined) {
+      await archive(deps.archive, event, archiveBody, budget);
     }
+    step = 'enqueue';
+    const { messageId } = await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
+      deps.publisher.publish(event.envelope, event.attributes, options),
+    );
+    return messageId;
+  } catch (error) {
+    // Which send failed, for the log line: an archive failure left nothing on the queue.
+    notes.failedStep = step;
+    if (error instanceof DependencyError && error.ambiguous) notes.ambiguous = true;
+    await release(deps, event, budget);
+    throw error;
   }
-  if (queued.status === 'fulfilled' && archived.status === 'rejected') notes.archiveFailed = true;
-  await release(deps, event, budget);
-  throw failure;
 }
 
 /**
@@ -541,7 +522,7 @@ function report<TSecrets>(
 
 /**
  * The provider-agnostic pipeline, as its steps: normalise → route → verify → describe →
- * claim → enqueue → complete → answer. A verified event is acknowledged only once SQS
+ * claim → archive and enqueue → complete → answer. A verified event is acknowledged only once SQS
  * has it; every failure maps to the contract's answer in `respond.ts`.
  */
 export function createWebhookHandler<TSecrets>(

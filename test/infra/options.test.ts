@@ -161,12 +161,19 @@ describe('infra options: every option on', () => {
     ).toEqual([]);
   });
 
-  it('passes the provider flags, allowlist, body limit, envelope storage and consumer through', () => {
+  it('passes the provider flags, allowlist, body limit and consumer through; no envelope storage', () => {
     const envs = providerFunctions(on).map(
       (fn) => (fn.Environment as { Variables: Json }).Variables,
     );
     expect(envs.every((env) => env[EnvNames.maxBodyBytes] === '500000')).toBe(true);
-    expect(envs.every((env) => env[EnvNames.storeEnvelopes] === 'true')).toBe(true);
+    // storeEnvelopes is retired: set in these contexts, it reaches no function and warns.
+    expect(envs.every((env) => !('WEBHOOK_STORE_ENVELOPES' in env))).toBe(true);
+    expect(
+      Annotations.fromStack(on.stack).findWarning(
+        '*',
+        Match.stringLikeRegexp('storeEnvelopes is retired'),
+      ),
+    ).toHaveLength(1);
     expect(envs.filter((env) => env[EnvNames.sourceAllowlist] === '203.0.113.0/24')).toHaveLength(
       1,
     );

@@ -1,6 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveBatch, archiveMessage } from '../../functions/core/archive.js';
 import { readArchive } from '../../scripts/local/archiver.js';
@@ -177,12 +181,48 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
       (item) => item.idempotencyKey === 'archive-down',
     );
     expect(archived.map((item) => item.envelopeId)).toEqual([retried.json.id]);
-    // The consumer queue took the refused attempt's send too: one duplicate per failure at most.
+    // The archive goes first: the refused attempt never reached the consumer queue.
     const queued = (await ingress.drain('sigmate')).filter(
       (message) => message.body.idempotencyKey === 'archive-down',
     );
-    expect(queued.length).toBeGreaterThanOrEqual(1);
-    expect(queued.length).toBeLessThanOrEqual(2);
-    expect(queued.map((message) => message.body.id)).toContain(retried.json.id);
+    expect(queued.map((message) => message.body.id)).toEqual([retried.json.id]);
+  });
+
+  it('answers 503 while the consumer queue is down; the archive keeps the attempt, the retry is enqueued once', async () => {
+    const body = '{"id":"queue-down","signal_type":"consensus_buy"}';
+    const delivery = signedSigmate(body, SECRET);
+    const queueUrl = ingress.endpoints.queues.sigmate;
+    const queueName = new URL(queueUrl).pathname.split('/').pop() ?? '';
+    await archive().archiver.drain();
+    await ingress.drain('sigmate');
+    const attributes = await ingress.clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['VisibilityTimeout', 'MessageRetentionPeriod', 'RedrivePolicy'],
+      }),
+    );
+    await ingress.clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    try {
+      const refused = await ingress.post(delivery.path, delivery.body, delivery.headers);
+      expect(refused.status).toBe(503);
+      expect(refused.json.status).toBe('retry');
+    } finally {
+      await ingress.clients.sqs.send(
+        new CreateQueueCommand({ QueueName: queueName, Attributes: attributes.Attributes ?? {} }),
+      );
+    }
+    const retried = await ingress.post(delivery.path, delivery.body, delivery.headers);
+    expect(retried.json.status).toBe('accepted');
+    await archive().archiver.drain();
+    const archived = (await readArchive(archive().s3, archive().location)).filter(
+      (item) => item.idempotencyKey === 'queue-down',
+    );
+    // Two attempts of one event: the refused one (its own envelope id) and the acknowledged.
+    expect(archived).toHaveLength(2);
+    expect(archived.map((item) => item.envelopeId)).toContain(retried.json.id);
+    const queued = (await ingress.drain('sigmate')).filter(
+      (message) => message.body.idempotencyKey === 'queue-down',
+    );
+    expect(queued.map((message) => message.body.id)).toEqual([retried.json.id]);
   });
 });

@@ -15,7 +15,6 @@ describe('core: loadConfig', () => {
     expect(config.retentionDays).toBe(7);
     expect(config.secretId).toBeUndefined();
     expect(config.sourceAllowlist).toBeUndefined();
-    expect(config.storeEnvelopes).toBe(false);
   });
 
   it('fails fast, naming the setting', () => {
@@ -29,8 +28,8 @@ describe('core: loadConfig', () => {
     expect(() =>
       loadConfig('sigmate', { ...base, WEBHOOK_SOURCE_ALLOWLIST: '10.0.0.0/33' }),
     ).toThrow(/not a CIDR/);
-    expect(() => loadConfig('sigmate', { ...base, WEBHOOK_STORE_ENVELOPES: 'maybe' })).toThrow(
-      /true or false/,
+    expect(() => loadConfig('sigmate', { ...base, WEBHOOK_LEASE_SECONDS: '0' })).toThrow(
+      /WEBHOOK_LEASE_SECONDS/,
     );
   });
 

@@ -97,14 +97,6 @@ describe('core: DynamoDbIdempotencyStore', () => {
     expect(input?.Item?.envelope).toBeUndefined();
   });
 
-  it('keeps the envelope in the record only when asked', async () => {
-    dynamodb.on(PutItemCommand).resolves({});
-    await store.claim({ ...request, envelope: '{"version":1}' });
-    expect(dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input.Item?.envelope?.S).toBe(
-      '{"version":1}',
-    );
-  });
-
   it('reads the old record from a failed condition to tell duplicate from in-flight', async () => {
     dynamodb.on(PutItemCommand).rejects(
       conditionFailed({
