@@ -5,6 +5,7 @@ import { HostedZone } from 'aws-cdk-lib/aws-route53';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ProviderName } from '../functions/registry.js';
+import { ARCHIVE_PREFIX } from './archive.js';
 import type { IngressSettings } from './config.js';
 import {
   type ProviderResources,
@@ -105,6 +106,19 @@ export class WebhookIngressStack extends Stack {
       });
     }
     new CfnOutput(this, 'IdempotencyTableName', { value: ingress.table.tableName });
+    if (ingress.archive) {
+      const { archive } = ingress;
+      new CfnOutput(this, 'ArchiveBucketName', {
+        value: archive.bucket.bucketName,
+        description: `The audit archive: ${ARCHIVE_PREFIX}/provider=<provider>/date=<YYYY-MM-DD>/<hash>.jsonl.gz`,
+      });
+      new CfnOutput(this, 'ArchiveQueueUrl', { value: archive.queue.queueUrl });
+      new CfnOutput(this, 'ArchiveDeadLetterQueueUrl', { value: archive.deadLetterQueue.queueUrl });
+      new CfnOutput(this, 'ArchiveAthenaTable', {
+        value: `${archive.database.ref}.events`,
+        description: 'Glue database and table for Athena (README, Archive and audit)',
+      });
+    }
     new CfnOutput(this, 'DashboardName', { value: ingress.monitoring.dashboard.dashboardName });
   }
 
