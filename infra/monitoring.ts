@@ -13,6 +13,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -50,6 +51,26 @@ export interface MonitoredProvider {
   readonly deadLetterQueue: IQueue;
 }
 
+/** The audit archive's parts the alarms watch. */
+export interface MonitoredArchive {
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  readonly archiver: IFunction;
+}
+
+/** Alarm names of the archive (runbook sections of the same name). */
+export const ArchiveAlarms = {
+  deadLetters: 'archive-dead-letters',
+  behind: 'archive-behind',
+  errors: 'archive-errors',
+} as const;
+
+/**
+ * The archive queue's oldest record may reach this age before the `archive-behind` alarm:
+ * the archiver batches for up to 60 s, so anything past 15 minutes means it is failing.
+ */
+export const ARCHIVE_BEHIND_SECONDS = 15 * 60;
+
 export interface IngressMonitoringProps {
   readonly stageName: string;
   readonly apiStage: IHttpStage;
@@ -59,6 +80,8 @@ export interface IngressMonitoringProps {
   readonly alarmTopic: ITopic | undefined;
   readonly unauthorizedAlarmThreshold: number;
   readonly oldestMessageAlarmSeconds: number;
+  /** The audit archive, when on. */
+  readonly archive?: MonitoredArchive | undefined;
 }
 
 /** Id of the synth warning a deployment whose alarms notify nobody gets. */
@@ -129,7 +152,7 @@ export class IngressMonitoring extends Construct {
         // The runbook's section of each alarm is named after its suffix.
         alarmDescription: `${description} Runbook: docs/runbook.md#${alarmName
           .split('-')
-          .slice(alarmName.startsWith('api-') ? 0 : 1)
+          .slice(alarmName.startsWith('api-') || alarmName.startsWith('archive-') ? 0 : 1)
           .join('-')}`,
       });
       for (const topic of targets) created.addAlarmAction(new SnsAction(topic));
@@ -256,6 +279,61 @@ export class IngressMonitoring extends Construct {
           ],
           right: [p.queue.metricApproximateAgeOfOldestMessage()],
           width: 5,
+        }),
+      );
+    }
+
+    if (props.archive) {
+      const archive = props.archive;
+      alarm(
+        'ArchiveDeadLetterQueueAlarm',
+        ArchiveAlarms.deadLetters,
+        archive.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        0,
+        'Acknowledged events the archiver could not write to S3 (archive dead-letter queue not empty): the audit archive has a gap until they are redriven.',
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+      );
+      alarm(
+        'ArchiveBehindAlarm',
+        ArchiveAlarms.behind,
+        archive.queue.metricApproximateAgeOfOldestMessage({
+          statistic: 'Maximum',
+          period: fiveMinutes,
+        }),
+        ARCHIVE_BEHIND_SECONDS,
+        `The archiver is behind or failing: the oldest archive record waiting is older than ${ARCHIVE_BEHIND_SECONDS / 60} minutes.`,
+      );
+      alarm(
+        'ArchiveErrorsAlarm',
+        ArchiveAlarms.errors,
+        archive.archiver.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+        1,
+        'The archiver crashed or timed out: its batch returns to the archive queue and is retried.',
+      );
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Audit archive: queue',
+          left: [
+            archive.queue.metricApproximateNumberOfMessagesVisible(),
+            archive.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              label: 'dead letters',
+            }),
+          ],
+          right: [archive.queue.metricApproximateAgeOfOldestMessage()],
+          width: 12,
+        }),
+        new GraphWidget({
+          title: 'Audit archive: archiver',
+          left: [
+            archive.archiver.metricInvocations(),
+            archive.archiver.metricErrors(),
+            archive.archiver.metricThrottles(),
+          ],
+          right: [archive.archiver.metricDuration({ statistic: 'p99' })],
+          width: 12,
         }),
       );
     }

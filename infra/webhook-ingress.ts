@@ -29,11 +29,12 @@ import { AaaaRecord, ARecord, type IHostedZone, RecordTarget } from 'aws-cdk-lib
 import { ApiGatewayv2DomainProperties } from 'aws-cdk-lib/aws-route53-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RecordAttributes } from '../functions/core/idempotency.js';
 import type { ProviderName } from '../functions/registry.js';
-import { IngressArchive } from './archive.js';
+import { ARCHIVE_PREFIX, IngressArchive } from './archive.js';
 import {
   checkSettings,
   DefaultSettings,
@@ -336,6 +337,7 @@ export class WebhookIngress extends Construct {
       alarmTopic: props.alarmTopic,
       unauthorizedAlarmThreshold: settings.unauthorizedAlarmThreshold,
       oldestMessageAlarmSeconds: settings.oldestMessageAlarmSeconds,
+      archive: this.archive,
     });
     this.logQueries = new IngressLogQueries(this, 'LogQueries', {
       stageName: settings.stageName,
@@ -427,6 +429,41 @@ export class WebhookIngress extends Construct {
         resources: [...this.providers.values()].map(({ fn }) => fn.functionLogGroup.logGroupArn),
       }),
     );
+    if (this.archive) {
+      // Replay and find read the archive: list and get under the prefix; nothing else.
+      principal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.archive.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}/*`] } },
+        }),
+      );
+      principal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [this.archive.bucket.arnForObjects(`${ARCHIVE_PREFIX}/*`)],
+        }),
+      );
+      if (Construct.isConstruct(principal)) {
+        const bucketId = stack.getLogicalId(this.archive.bucket.node.defaultChild as CfnBucket);
+        Validations.of(principal).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ARCHIVE_PREFIX}/*]`,
+          reason:
+            'Replay and find read archive objects whose keys the archiver derives per batch (provider=…/date=…/<hash>.jsonl.gz): GetObject must cover the archive prefix, and grants nothing else (no put, no delete).',
+        });
+      }
+      // Redriving the archive's dead letters into the archive queue (runbook).
+      principal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [
+            ...OPERATOR_QUEUE_ACTIONS,
+            'sqs:StartMessageMoveTask',
+            'sqs:ListMessageMoveTasks',
+          ],
+          resources: [this.archive.queue.queueArn, this.archive.deadLetterQueue.queueArn],
+        }),
+      );
+    }
     this.encryptionKey?.grant(grantee, ...KEY_DATA_ACTIONS);
   }
 

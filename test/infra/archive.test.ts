@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -143,9 +144,47 @@ describe('infra: the audit archive', () => {
     expect(bucket?.LoggingConfiguration).toBeUndefined();
   });
 
+  it('alarms on dead letters, a stalled archiver and its errors, each with a runbook section, and outputs where it is', () => {
+    const s = synth({});
+    const alarms = s.props('AWS::CloudWatch::Alarm');
+    const named = (suffix: string) =>
+      alarms.find((alarm) => alarm.AlarmName === `webhook-ingress-prod-${suffix}`);
+    expect(named('archive-dead-letters')).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [expect.anything()],
+    });
+    expect(named('archive-behind')).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 900,
+    });
+    expect(named('archive-errors')).toMatchObject({ MetricName: 'Errors', Threshold: 1 });
+    const runbook = readFileSync('docs/runbook.md', 'utf8');
+    for (const name of ['archive-dead-letters', 'archive-behind', 'archive-errors']) {
+      expect(String(named(name)?.AlarmDescription)).toContain(`docs/runbook.md#${name}`);
+      expect(runbook).toContain(`### \`${name}\``);
+    }
+    const outputs = s.template.findOutputs('*');
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        'ArchiveBucketName',
+        'ArchiveQueueUrl',
+        'ArchiveDeadLetterQueueUrl',
+        'ArchiveAthenaTable',
+      ]),
+    );
+  });
+
   it('can be turned off: no bucket, no archive queue, no archive variable', () => {
     const s = synth({ archive: 'false' });
     expect(archiveBucket(s)).toBeUndefined();
+    expect(
+      s.props('AWS::CloudWatch::Alarm').filter((a) => String(a.AlarmName).includes('archive')),
+    ).toEqual([]);
+    expect(Object.keys(s.template.findOutputs('*')).filter((o) => o.startsWith('Archive'))).toEqual(
+      [],
+    );
     for (const fn of s.props('AWS::Lambda::Function')) {
       expect(JSON.stringify(fn.Environment ?? {})).not.toContain(EnvNames.archiveQueueUrl);
     }

@@ -122,6 +122,10 @@ describe('WebhookIngress in your own app, with no props', () => {
     );
     expect(actions.some((a) => a.startsWith('secretsmanager:'))).toBe(false);
     expect(JSON.stringify(stack.resolve(policy.document))).not.toContain('"Resource":"*"');
+    // Replay and find read the archive: list and get under its prefix, never put or delete.
+    const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
+    expect(s3.flatMap((s) => [s.Action].flat()).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(JSON.stringify(s3)).toContain('events/*');
   });
 
   it('grants a polling consumer one queue, or every queue', () => {
