@@ -116,6 +116,8 @@ export async function endToEnd(options: {
     port: 0,
     env: { SIGMATE_WEBHOOK_SECRET: secret },
     namePrefix: `bench${Date.now().toString(36)}`,
+    // As `npm start` and the stack run by default: the archive's send is on every event.
+    archive: true,
     // The structured log of every request goes nowhere, as CloudWatch would take it off-box.
     log: { info() {}, warn() {}, error() {} },
   });

@@ -138,7 +138,15 @@ export function totalCalls(counts: CallCounts): number {
 export async function warmRun(
   bundle: BuiltBundle,
   loopback: LoopbackAws,
-  options: { events: number; warmup: number; callSamples: number },
+  options: {
+    events: number;
+    warmup: number;
+    callSamples: number;
+    /** Reported under this name instead of the bundle's (the same bundle, configured otherwise). */
+    name?: string;
+    /** More of the function's environment: e.g. the archive queue. */
+    env?: Record<string, string>;
+  },
 ): Promise<WarmResult> {
   const child = spawnProbe(
     bundle,
@@ -147,6 +155,7 @@ export async function warmRun(
       BENCH_WARM_EVENTS: String(options.events),
       BENCH_WARMUP_EVENTS: String(options.warmup),
       BENCH_CALL_SAMPLES: String(options.callSamples),
+      ...options.env,
     }),
   );
   const output = drain(child);
@@ -184,7 +193,7 @@ export async function warmRun(
     if (value !== 0) inflight[name] = value;
   }
   return {
-    subject: bundle.name,
+    subject: options.name ?? bundle.name,
     accepted: result.accepted as PhaseResult,
     duplicate: result.duplicate as PhaseResult,
     calls: {

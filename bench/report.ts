@@ -1,10 +1,36 @@
 /** The bench's results: their shape, the Markdown table and an SVG chart. */
+import type { ArchiveDesign } from './archive.js';
 import type { CostBreakdown } from './cost.js';
 import type { LoadResult } from './e2e.js';
 import type { summary, WarmResult } from './measure.js';
 import type { PRICES } from './prices.js';
 
 type Summary = ReturnType<typeof summary>;
+
+export interface ArchiveResults {
+  callsPerNewEvent: { off: number; on: number };
+  callsPerDuplicate: { off: number; on: number };
+  cpuUsPerAcceptedEvent: { off: number; on: number; ratio: number | null };
+  costPerMillion: {
+    off: number;
+    on: number;
+    /** The functions' share: the extra SendMessage and its CPU and wait. */
+    functions: number;
+    /** Draining the archive queue to S3 (modelled: receives, deletes, PutObject, archiver). */
+    drain: number;
+    added: number;
+    ratio: number | null;
+  };
+  modelledDurationMs: { off: number; on: number };
+  local: {
+    events: number;
+    off: { p50Ms: number; p99Ms: number };
+    on: { p50Ms: number; p99Ms: number };
+    addedP50Ms: number;
+  };
+  storagePerMillionFiveYears: number;
+  designs: ArchiveDesign[];
+}
 
 export interface BenchResults {
   generatedAt: string;
@@ -43,6 +69,8 @@ export interface BenchResults {
     WarmResult & { ratioToBaseline: { accepted: number | null; duplicate: number | null } }
   >;
   e2e: LoadResult[];
+  /** The audit archive's additions, against ours without it in the same run (issue 15). */
+  archive?: ArchiveResults | undefined;
   cost: {
     memoryMb: number;
     bySubject: Record<string, CostBreakdown[]>;
@@ -271,8 +299,64 @@ export function renderMarkdown(results: BenchResults): string {
       '',
     );
   }
-  out.push(...variantTable(results), '![chart](results.svg)', '');
+  out.push(...variantTable(results), ...archiveTable(results), '![chart](results.svg)', '');
   return out.join('\n');
+}
+
+/** The audit archive's additions against ours without it, from this run (issue 15). */
+function archiveTable(results: BenchResults): string[] {
+  const a = results.archive;
+  if (!a) return [];
+  const diff = (on: number, off: number, show: (v: number) => string) =>
+    `${show(off)} → ${show(on)} (${on - off >= 0 ? '+' : '−'}${show(Math.abs(on - off))})`;
+  return [
+    '## 8. The audit archive (on by default): what it adds to each event',
+    '',
+    'Ours (Sigmate) with the archive off — today’s figures — and on (the archive queue set, as the stack sets it), in this run: warm CPU and calls on the loopback endpoint, cost at the memory above, local latency through `scripts/local/ingress.ts` on DynamoDB Local + fauxqs (sequential deliveries, modes alternated in rounds, the first round not counted). The archive record is sent before the envelope, so in AWS it adds one SQS round trip to each new event (modelled at the assumed SQS latency).',
+    '',
+    table(
+      ['measure', 'archive off → on'],
+      [
+        ['AWS calls per new event', `${a.callsPerNewEvent.off} → ${a.callsPerNewEvent.on}`],
+        ['AWS calls per duplicate', `${a.callsPerDuplicate.off} → ${a.callsPerDuplicate.on}`],
+        [
+          'warm CPU per accepted event',
+          `${diff(a.cpuUsPerAcceptedEvent.on, a.cpuUsPerAcceptedEvent.off, us)}, ${x(a.cpuUsPerAcceptedEvent.ratio)}`,
+        ],
+        [
+          'est. duration in AWS (modelled)',
+          diff(a.modelledDurationMs.on, a.modelledDurationMs.off, ms),
+        ],
+        [
+          `local latency p50 (${a.local.events} deliveries each)`,
+          diff(a.local.on.p50Ms, a.local.off.p50Ms, ms),
+        ],
+        ['local latency p99', diff(a.local.on.p99Ms, a.local.off.p99Ms, ms)],
+        [
+          'cost per million events',
+          `${usd(a.costPerMillion.off)} → ${usd(a.costPerMillion.on)} (+${usd(a.costPerMillion.added)}: functions +${usd(a.costPerMillion.functions)}, draining to S3 +${usd(a.costPerMillion.drain)}), ${x(a.costPerMillion.ratio)}`,
+        ],
+        [
+          'storage, one million events kept five years (lifecycle)',
+          usd(a.storagePerMillionFiveYears),
+        ],
+      ],
+    ),
+    '',
+    'The designs weighed (docs/decisions.md §15; cost added per million events, list prices):',
+    '',
+    table(
+      ['design', 'added / million', 'calls on the request path', 'runs locally', 'note'],
+      a.designs.map((d) => [
+        d.name,
+        usd(d.addedCostPerMillion),
+        `+${d.requestPathCallsPerEvent} (${d.sequentialCallsPerEvent} sequential)`,
+        d.runsLocally ? 'yes' : '**no**',
+        d.note,
+      ]),
+    ),
+    '',
+  ];
 }
 
 const signed = (value: number, digits: number, unit: string) =>

@@ -9,6 +9,13 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, type as osType, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { EnvNames } from '../functions/core/config.js';
+import {
+  archiveDesigns,
+  archiveDrainPerMillion,
+  measureArchiveLatency,
+  storagePerMillionFiveYears,
+} from './archive.js';
 import { type BuiltBundle, bundle, displayPath, projectRoot, subjects } from './bundles.js';
 import { type CostBreakdown, directIntegrationCost, lambdaCost } from './cost.js';
 import { endToEnd, type LoadResult } from './e2e.js';
@@ -74,7 +81,12 @@ const program = new Command()
     'warm runs per subject, alternating the order; each figure is the median over rounds',
     String(envNumber('BENCH_WARM_ROUNDS', 1)),
   )
-  .option('--skip <parts>', 'comma-separated: cold,warm,e2e', process.env.BENCH_SKIP ?? '')
+  .option(
+    '--archive-events <n>',
+    'sequential deliveries per round and mode for the archive latency (3 rounds, first not counted)',
+    String(envNumber('BENCH_ARCHIVE_EVENTS', 200)),
+  )
+  .option('--skip <parts>', 'comma-separated: cold,warm,e2e,archive', process.env.BENCH_SKIP ?? '')
   .option('--out <dir>', 'where results.{md,json,svg} go', join(projectRoot, 'bench'));
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
@@ -100,6 +112,9 @@ function medianRound(results: WarmResult[]): WarmResult {
     rounds: { accepted, duplicate },
   };
 }
+
+/** Ours with the audit archive on: the same Sigmate bundle, its archive queue set. */
+const OURS_WITH_ARCHIVE = 'ours:sigmate+archive';
 
 async function main() {
   program.parse();
@@ -137,24 +152,40 @@ async function main() {
     }
   }
   const warm: WarmResult[] = [];
+  // Ours again with the audit archive on (its queue URL set, as the stack sets it by default):
+  // the same bundle, so the difference is the archive's send alone.
+  const withArchive = {
+    subject: ours,
+    name: OURS_WITH_ARCHIVE,
+    env: { [EnvNames.archiveQueueUrl]: `${loopback.endpoint}/123456789012/bench-archive` },
+  };
   if (!skip.has('warm')) {
-    const warmSubjects = warmVariants ? coldSubjects : runtime;
+    const plain = (warmVariants ? coldSubjects : runtime).map((subject) => ({
+      subject,
+      name: subject.name,
+      env: {},
+    }));
+    const warmSubjects = skip.has('archive') ? plain : [...plain, withArchive];
     const rounds = Math.max(1, Math.floor(n('warmRounds')));
     const byRound = new Map<string, WarmResult[]>();
     for (let round = 0; round < rounds; round += 1) {
-      for (const subject of round % 2 === 0 ? warmSubjects : [...warmSubjects].reverse()) {
+      for (const { subject, name, env } of round % 2 === 0
+        ? warmSubjects
+        : [...warmSubjects].reverse()) {
         log(
-          `warm CPU and calls (round ${round + 1}/${rounds}): ${subject.name}, ${n('warmEvents')} accepted + ${n('warmEvents')} duplicates…`,
+          `warm CPU and calls (round ${round + 1}/${rounds}): ${name}, ${n('warmEvents')} accepted + ${n('warmEvents')} duplicates…`,
         );
         const result = await warmRun(subject, loopback, {
           events: n('warmEvents'),
           warmup: n('warmup'),
           callSamples: n('callSamples'),
+          name,
+          env,
         });
-        byRound.set(subject.name, [...(byRound.get(subject.name) ?? []), result]);
+        byRound.set(name, [...(byRound.get(name) ?? []), result]);
       }
     }
-    for (const subject of warmSubjects) warm.push(medianRound(byRound.get(subject.name) ?? []));
+    for (const { name } of warmSubjects) warm.push(medianRound(byRound.get(name) ?? []));
   }
   await loopback.close();
 
@@ -168,6 +199,12 @@ async function main() {
       senders: n('e2eSenders'),
       seconds: n('e2eSeconds'),
     });
+  }
+
+  let archiveLatency: Awaited<ReturnType<typeof measureArchiveLatency>> | undefined;
+  if (!skip.has('archive')) {
+    log('audit archive: sequential deliveries through the local ingress, archive off vs on…');
+    archiveLatency = await measureArchiveLatency(n('archiveEvents'), 3);
   }
 
   const coldBy = (name: string) => {
@@ -266,6 +303,45 @@ async function main() {
     },
   ];
 
+  const oursName = ours.name;
+  /** The archive's additions against today's figures (ours without it), in this run. */
+  function archiveSection(): BenchResults['archive'] {
+    const off = warmBy(oursName);
+    const on = warmBy(OURS_WITH_ARCHIVE);
+    const costOff = costAt(oursName);
+    const costOn = costAt(OURS_WITH_ARCHIVE);
+    if (!off || !on || !costOff || !costOn || !archiveLatency) return undefined;
+    const drain = archiveDrainPerMillion();
+    const totalOn = Math.round((costOn.totalPerMillion + drain) * 10_000) / 10_000;
+    return {
+      callsPerNewEvent: {
+        off: totalCalls(off.calls.accepted),
+        on: totalCalls(on.calls.accepted),
+      },
+      callsPerDuplicate: {
+        off: totalCalls(off.calls.duplicate),
+        on: totalCalls(on.calls.duplicate),
+      },
+      cpuUsPerAcceptedEvent: {
+        off: off.accepted.cpuUsPerEvent,
+        on: on.accepted.cpuUsPerEvent,
+        ratio: ratio(on.accepted.cpuUsPerEvent, off.accepted.cpuUsPerEvent),
+      },
+      costPerMillion: {
+        off: costOff.totalPerMillion,
+        on: totalOn,
+        functions: Math.round((costOn.totalPerMillion - costOff.totalPerMillion) * 10_000) / 10_000,
+        drain,
+        added: Math.round((totalOn - costOff.totalPerMillion) * 10_000) / 10_000,
+        ratio: ratio(totalOn, costOff.totalPerMillion),
+      },
+      modelledDurationMs: { off: costOff.durationMs, on: costOn.durationMs },
+      local: archiveLatency,
+      storagePerMillionFiveYears: storagePerMillionFiveYears(),
+      designs: archiveDesigns(),
+    };
+  }
+
   const cpu = cpus();
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
@@ -340,6 +416,7 @@ async function main() {
       ),
     },
     targets,
+    archive: archiveSection(),
   };
   await writeFile(join(flags.out ?? '', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(join(flags.out ?? '', 'results.md'), renderMarkdown(results));
