@@ -42,6 +42,7 @@ function line(text = ''): void {
 function healthy(result: ScenarioResult): boolean {
   return (
     result.lost === 0 &&
+    (result.archiveLost ?? 0) === 0 &&
     result.unacknowledged === 0 &&
     result.stuckClaims === 0 &&
     result.badRedeliveries === 0 &&
@@ -124,6 +125,11 @@ How to read it:
 - **ambiguous outcomes**: requests that answered 503 after a call whose result
   was unknown (an aborted or timed-out SendMessage or claim). A claim in that
   state is released; a send is not retried by the client.
+- **archive: lost / extra records**: acknowledged events with no record on the
+  archive queue (must be 0), and records beyond one per acknowledged event:
+  attempts answered \`503\` after their archive send succeeded (the consumer's
+  send then failed) and ambiguous archive sends. The fault scenarios run with the
+  archive on, as deployed; its send comes first and meets the same SQS faults.
 - **stuck claims**: claims still in progress at the end, or that blocked a
   delivery after their lease or with no other delivery alive. Must be 0.
 `;

@@ -2,7 +2,9 @@ import { describe, expect, inject, it } from 'vitest';
 import {
   ambiguousClaims,
   answersLost,
+  archiveDown,
   completionFails,
+  consumerQueueDown,
   dynamodbDown,
   killedAfterEnqueue,
   poisonContent,
@@ -21,6 +23,8 @@ function expectNothingLost(result: ScenarioResult): void {
   expect(result.stuckClaims, summary).toBe(0);
   expect(result.duplicates, summary).toBeLessThanOrEqual(result.crashes);
   expect(result.onQueue, summary).toBe(result.unique + result.duplicates);
+  // Every acknowledged event is in the archive (its record went first).
+  expect(result.archiveLost, summary).toBe(0);
 }
 
 describe('reliability: faults on the emulators', () => {
@@ -38,6 +42,23 @@ describe('reliability: faults on the emulators', () => {
     expectNothingLost(result);
     expect(result.statuses['503 retry']).toBe(10);
     expect(result.duplicates).toBe(0);
+  });
+
+  it('answers 503 while the archive queue is down and puts nothing on the consumer queue meanwhile', async () => {
+    const result = await archiveDown(emulators);
+    expectNothingLost(result);
+    expect(result.statuses['503 retry']).toBe(10);
+    // The archive goes first: a refused archive send never reaches the consumer's queue.
+    expect(result.duplicates).toBe(0);
+    expect(result.archiveExtra).toBe(0);
+  });
+
+  it('answers 503 while the consumer queue is down; the archive keeps each refused attempt once', async () => {
+    const result = await consumerQueueDown(emulators);
+    expectNothingLost(result);
+    expect(result.statuses['503 retry']).toBe(10);
+    expect(result.duplicates).toBe(0);
+    expect(result.archiveExtra).toBe(10);
   });
 
   it('loses nothing when DynamoDB goes down mid-stream', async () => {

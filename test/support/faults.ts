@@ -82,10 +82,13 @@ export interface FaultRule {
   readonly action: FaultAction;
   /** How many requests the rule applies to; unlimited when unset. */
   readonly times?: number;
+  /** Only requests whose body contains this text (say, one queue's URL). */
+  readonly bodyContains?: string;
 }
 
 interface ActiveRule {
   readonly operation: string | undefined;
+  readonly bodyContains?: string | undefined;
   readonly action: FaultAction;
   remaining: number;
 }
@@ -136,6 +139,7 @@ export class FaultProxy {
   inject(rule: FaultRule): void {
     this.rules.push({
       operation: rule.operation,
+      bodyContains: rule.bodyContains,
       action: rule.action,
       remaining: rule.times ?? Number.POSITIVE_INFINITY,
     });
@@ -197,7 +201,9 @@ export class FaultProxy {
       const rule = this.rules.find(
         (candidate) =>
           candidate.remaining > 0 &&
-          (candidate.operation === undefined || candidate.operation === operation),
+          (candidate.operation === undefined || candidate.operation === operation) &&
+          (candidate.bodyContains === undefined ||
+            body.includes(Buffer.from(candidate.bodyContains))),
       );
       if (rule) {
         rule.remaining -= 1;
@@ -361,6 +367,11 @@ export interface RigOptions {
   readonly providers?: readonly ProviderName[];
   /** Attempts per AWS call (the client's default is 3: one plus two retries). */
   readonly maxAttempts?: number;
+  /**
+   * Send every event to an archive queue first, as the stack does by default (its
+   * SendMessage goes through the same SQS endpoint, so the same faults hit it).
+   */
+  readonly archive?: boolean;
   /** Where each provider's handler reads its secrets; the fixtures' static ones when unset. */
   readonly secretSource?: (
     adapter: AnyProviderAdapter,
@@ -379,6 +390,8 @@ export class Rig {
   readonly fixtures: ProviderFixture[];
   readonly handlers = new Map<ProviderName, WebhookHandler>();
   readonly queueUrls = new Map<ProviderName, string>();
+  /** The archive queue, when the rig archives. */
+  archiveQueueUrl: string | undefined;
   /** Milliseconds added to the wall clock: advance it to step past leases without waiting. */
   clockOffsetMs = 0;
   private constructor(
@@ -438,6 +451,12 @@ export class Rig {
     const rig = new Rig(table, clients, verify, fixtures);
     const env = fixtureEnv();
     const log = options.log ?? new CapturingLog();
+    if (options.archive) {
+      rig.archiveQueueUrl = (await ensureQueuePair(verify.sqs, `${prefix}-archive`)).queueUrl;
+    }
+    const archive = rig.archiveQueueUrl
+      ? new SqsPublisher(handlerClients.sqs, rig.archiveQueueUrl)
+      : undefined;
     for (const fixture of fixtures) {
       const factory = providerAdapters[fixture.provider];
       if (!factory) continue;
@@ -453,6 +472,7 @@ export class Rig {
             new StaticSecretSource(adapter.secretsFromEnv(env)),
           store: new KillableStore(new DynamoDbIdempotencyStore(handlerClients.dynamodb, table)),
           publisher: new KillablePublisher(new SqsPublisher(handlerClients.sqs, queue.queueUrl)),
+          archive,
           log,
           maxBodyBytes: Defaults.maxBodyBytes,
           retentionDays: Math.max(Defaults.retentionDays, adapter.minRetentionDays),
@@ -518,7 +538,24 @@ export class Rig {
 
   /** Reads and deletes everything on a provider's queue. */
   async drain(provider: ProviderName): Promise<QueueContents> {
-    const queueUrl = this.queueUrls.get(provider);
+    return this.drainQueue(
+      this.queueUrls.get(provider),
+      (body) => `${provider}#${String(body.idempotencyKey)}`,
+    );
+  }
+
+  /** Reads and deletes every archive record, counted by provider and idempotency key. */
+  async drainArchive(): Promise<QueueContents> {
+    return this.drainQueue(
+      this.archiveQueueUrl,
+      (body) => `${String(body.provider)}#${String(body.idempotencyKey)}`,
+    );
+  }
+
+  private async drainQueue(
+    queueUrl: string | undefined,
+    keyOf: (body: Record<string, unknown>) => string,
+  ): Promise<QueueContents> {
     const byKey = new Map<string, number>();
     let total = 0;
     if (!queueUrl) return { total, byKey };
@@ -533,7 +570,7 @@ export class Rig {
         );
         if (Messages.length === 0) return;
         for (const message of Messages) {
-          const key = `${provider}#${String(JSON.parse(message.Body ?? '{}').idempotencyKey)}`;
+          const key = keyOf(JSON.parse(message.Body ?? '{}') as Record<string, unknown>);
           byKey.set(key, (byKey.get(key) ?? 0) + 1);
           total += 1;
         }
@@ -617,6 +654,10 @@ export interface ScenarioResult {
   readonly stuckClaims: number;
   /** Events never acknowledged after recovery. */
   readonly unacknowledged: number;
+  /** Acknowledged events with no record on the archive queue; undefined when not archiving. */
+  readonly archiveLost?: number | undefined;
+  /** Archive records beyond one per acknowledged event (attempts answered 503 included). */
+  readonly archiveExtra?: number | undefined;
   /** Redeliveries after recovery answered something else than `accepted`/`duplicate`. */
   readonly badRedeliveries: number;
   readonly statuses: Record<string, number>;
@@ -704,6 +745,8 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     verifyDynamodb: emulators.dynamodb,
     verifySqs: plan.sqsEndpoint?.() ?? emulators.sqs,
     providers: ['sigmate'],
+    // As deployed: the archive's send comes first and meets the same SQS faults.
+    archive: true,
   });
   try {
     const fixture = rig.fixtures[0];
@@ -758,8 +801,11 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     }
 
     const queue = await rig.drainAll();
+    const archived = await rig.drainArchive();
     return {
       scenario: plan.name,
+      archiveLost: [...acked].filter((key) => !archived.byKey.has(key)).length,
+      archiveExtra: archived.total - acked.size,
       deliveries,
       acknowledged: acked.size,
       unique: events.length,
@@ -815,6 +861,36 @@ export function sqsSlow(emulators: Emulators, budgetMs = 1_500): Promise<Scenari
     },
     options: (_index, { sqs }) => ({ budgetMs, onKill: () => sqs.releaseHeld() }),
     crashes: (_proxies, killed) => killed,
+  });
+}
+
+/** The archive queue refuses every send for a third of the stream; the consumer's queue works. */
+export function archiveDown(emulators: Emulators): Promise<ScenarioResult> {
+  return runFaultPlan(emulators, {
+    name: 'archive queue down mid-stream',
+    events: FAULT_EVENTS,
+    before: (index, { sqs }) => {
+      sqs.clear();
+      if (windowOf(index, 10, 20)) {
+        sqs.inject({ operation: 'SendMessage', action: 'error', bodyContains: '-archive"' });
+      }
+    },
+    crashes: () => 0,
+  });
+}
+
+/** The consumer's queue refuses every send for a third of the stream; the archive works. */
+export function consumerQueueDown(emulators: Emulators): Promise<ScenarioResult> {
+  return runFaultPlan(emulators, {
+    name: 'consumer queue down mid-stream (archive up)',
+    events: FAULT_EVENTS,
+    before: (index, { sqs }) => {
+      sqs.clear();
+      if (windowOf(index, 10, 20)) {
+        sqs.inject({ operation: 'SendMessage', action: 'error', bodyContains: '-sigmate"' });
+      }
+    },
+    crashes: () => 0,
   });
 }
 
@@ -947,6 +1023,8 @@ export const faultScenarios: readonly ((emulators: Emulators) => Promise<Scenari
   completionFails,
   answersLost,
   poisonContent,
+  archiveDown,
+  consumerQueueDown,
 ];
 
 /**
@@ -1198,10 +1276,10 @@ export async function identicalBurst(emulators: Emulators, copies = 50): Promise
 /** The report's table, in Markdown. */
 export function reliabilityTable(results: readonly ScenarioResult[]): string {
   const header =
-    '| scenario | deliveries | acknowledged | on queue | lost | duplicates | ambiguous outcomes | bound (crashes + ambiguous) | stuck claims | time |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+    '| scenario | deliveries | acknowledged | on queue | lost | duplicates | ambiguous outcomes | bound (crashes + ambiguous) | stuck claims | archive: lost / extra records | time |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const rows = results.map(
     (result) =>
-      `| ${result.scenario} | ${result.deliveries} | ${result.acknowledged}/${result.unique} | ${result.onQueue} | ${result.lost} | ${result.duplicates} | ${result.ambiguous} | ${result.crashes} | ${result.stuckClaims} | ${(result.ms / 1000).toFixed(1)} s |`,
+      `| ${result.scenario} | ${result.deliveries} | ${result.acknowledged}/${result.unique} | ${result.onQueue} | ${result.lost} | ${result.duplicates} | ${result.ambiguous} | ${result.crashes} | ${result.stuckClaims} | ${result.archiveLost === undefined ? '—' : `${result.archiveLost} / ${result.archiveExtra ?? 0}`} | ${(result.ms / 1000).toFixed(1)} s |`,
   );
   return [header, ...rows].join('\n');
 }
