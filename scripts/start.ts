@@ -101,6 +101,14 @@ async function main(): Promise<void> {
     const fromEnv = process.env[name]?.trim();
     line(`  ${name}=${fromEnv ? '(set in the environment)' : ingress.env[name]}`);
   }
+  if (endpoints.archive) {
+    const { bucket, prefix } = endpoints.archive;
+    line();
+    line(
+      `Audit archive: each accepted event is written to s3://${bucket}/${prefix}/ (fauxqs S3 on ${endpoints.sqs}, path-style) within a second;`,
+    );
+    line('  npx webhook-ingress replay <provider> --since 1h --dry-run   lists what it holds');
+  }
   line();
   line(`Endpoints (also in ${endpointsFile}):`);
   line(JSON.stringify(endpoints, null, 2));
