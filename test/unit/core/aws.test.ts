@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { createAwsClients, KeyObjectSha256 } from '../../../functions/core/aws.js';
 import { ConfigurationError } from '../../../functions/core/errors.js';
+import { createS3Client } from '../../../functions/core/s3.js';
 
 interface SentRequest {
   readonly url: string;
@@ -153,6 +155,27 @@ describe('core: AWS SDK clients', () => {
     );
     const { headers } = await signedRequest(clients.sqs, sendIn('eu-west-1'));
     expect(headers.authorization).toMatch(/Credential=local\/\d{8}\/eu-west-1\/sqs\//);
+  });
+
+  it('sends the archiver PutObject with a checksum, as a bucket with Object Lock requires', async () => {
+    // S3 refuses an upload to a bucket with a default Object Lock retention unless it
+    // carries Content-MD5 or a flexible checksum; the SDK's default (WHEN_SUPPORTED) adds one.
+    const s3 = createS3Client(lambdaEnv);
+    const request = await signedRequest(
+      s3,
+      new PutObjectCommand({
+        Bucket: 'archive-bucket',
+        Key: 'events/x.jsonl.gz',
+        Body: Buffer.from('{}\n'),
+      }),
+    );
+    expect(request.url).toBe('https://archive-bucket.s3.us-east-1.amazonaws.com/events/x.jsonl.gz');
+    const names = Object.keys(request.headers).map((name) => name.toLowerCase());
+    expect(names.some((name) => name === 'content-md5' || name.startsWith('x-amz-checksum-'))).toBe(
+      true,
+    );
+    // Signed over the checksum, so it cannot be stripped on the way.
+    expect(request.headers.authorization).toContain('x-amz-checksum-crc32');
   });
 
   it('fails fast without a region', () => {
