@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { archiveMessage } from '../../functions/core/archive.js';
 import { EnvNames } from '../../functions/core/config.js';
 import { RecordAttributes } from '../../functions/core/idempotency.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/observability.js';
@@ -16,6 +21,10 @@ import { deployedProviders } from '../../infra/providers.js';
 import { SavedQueries } from '../../infra/queries.js';
 import type { WebhookIngressStack } from '../../infra/stack.js';
 import { PROJECT_ROOT } from '../../infra/webhook-function.js';
+import { localS3Client, readArchive } from '../../scripts/local/archiver.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/ingress.js';
+
+const execFileAsync = promisify(execFile);
 
 // One synth for the whole file: the defaults plus an alarm e-mail.
 let outdir: string;
@@ -420,5 +429,65 @@ describe('infra: bundling', () => {
       }),
     );
     rmSync(scratch, { recursive: true, force: true });
+  });
+});
+
+describe('infra: the synthesized archiver asset, run as Lambda runs it', () => {
+  const emulators = inject('emulators');
+
+  it('writes an SQS batch to S3 (fauxqs) as gzip JSON Lines and reports the poison record', async () => {
+    const archiver = stack.ingress.archive?.archiver;
+    if (!archiver) throw new Error('the archive is off');
+    const resource = (template.toJSON().Resources as Record<string, Json>)[
+      stack.getLogicalId(archiver.node.defaultChild as never)
+    ] as Json;
+    const asset = path.join(outdir, (resource.Metadata as Json)['aws:asset:path'] as string);
+    const bucket = `asset-test-${Date.now().toString(36)}`;
+    const s3 = localS3Client(emulators.sqs, LOCAL_REGION, LOCAL_CREDENTIALS);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const record = archiveMessage({
+      provider: 'sigmate',
+      type: 'signal.fired',
+      product: undefined,
+      subject: 'asset-1',
+      idempotencyKey: 'asset-1',
+      envelopeId: 'e-asset-1',
+      receivedAt: '2026-11-23T10:00:00.000Z',
+      sourceIp: '203.0.113.9',
+      requestId: 'r-1',
+      envelope: '{"version":1,"id":"e-asset-1","payload":{"id":"asset-1"}}',
+    });
+    // The Lambda runtime's way: import index.mjs from the asset and call its `handler`,
+    // in a process whose environment is the function's (the archiver's variables set).
+    const script = `import(${JSON.stringify(pathToFileURL(path.join(asset, 'index.mjs')).href)}).then(async (m) => { const r = await m.handler(JSON.parse(process.env.EVENT)); process.stdout.write(JSON.stringify(r)); })`;
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_REGION: LOCAL_REGION,
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          AWS_ENDPOINT_URL_S3: emulators.sqs,
+          AWS_LAMBDA_FUNCTION_NAME: 'archiver',
+          ...Object.fromEntries(
+            Object.entries(
+              ((resource.Properties as Json).Environment as { Variables: Json }).Variables,
+            ).filter(([name]) => name !== EnvNames.archiveBucket && name !== 'NODE_OPTIONS'),
+          ),
+          [EnvNames.archiveBucket]: bucket,
+          EVENT: JSON.stringify({
+            Records: [
+              { messageId: 'm-1', body: record },
+              { messageId: 'm-poison', body: 'not an archive record' },
+            ],
+          }),
+        },
+      },
+    );
+    expect(JSON.parse(stdout)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-poison' }] });
+    const records = await readArchive(s3, { bucket, prefix: 'events' });
+    expect(records.map((r) => r.envelopeId)).toEqual(['e-asset-1']);
   });
 });
