@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildEnvelope } from '../../functions/core/envelope.js';
+import { parseInstant } from '../../scripts/cli/flags.js';
 import { sendBatches } from '../../scripts/cli/queue.js';
-import { markReplay, parseInstant } from '../../scripts/cli/replay.js';
+import { markReplay } from '../../scripts/cli/replay.js';
 
 describe('cli replay: marking an envelope', () => {
   const payload = '{"id":"e-1","amount":1.10,"note":",\\"payload\\":x"}';
