@@ -50,6 +50,16 @@ describe('cli replay: times', () => {
       '2026-11-20T00:00:00.000Z',
     );
     expect(() => parseInstant('yesterday', '--since', now)).toThrow(/--since must be/);
+    expect(() => parseInstant('2026-02-30Tnope', '--since', now)).toThrow(/--since must be/);
+  });
+
+  it('reads a time without an offset as UTC, never the machine’s zone', () => {
+    expect(parseInstant('2026-11-20T10:00:00', '--since', now).toISOString()).toBe(
+      '2026-11-20T10:00:00.000Z',
+    );
+    expect(parseInstant('2026-11-20T10:00:00+02:00', '--since', now).toISOString()).toBe(
+      '2026-11-20T08:00:00.000Z',
+    );
   });
 });
 
