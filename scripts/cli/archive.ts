@@ -144,7 +144,8 @@ export async function readArchiveRange(
   const untilMs = query.until.getTime();
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  query.signal?.addEventListener('abort', onAbort);
+  if (query.signal?.aborted) stop.abort();
+  else query.signal?.addEventListener('abort', onAbort);
   const stats = {
     partitions: dates.length,
     objects: 0,
@@ -162,11 +163,14 @@ export async function readArchiveRange(
     const listing = progressBar(io, dates.length, `listing the ${query.provider} archive`);
     const keysByDate: string[][] = dates.map(() => []);
     let listed = 0;
+    let found = 0;
     await eachLimit(dates, READ_CONCURRENCY, stop.signal, async (date, index) => {
       const prefix = `${base}${partitionOf(query.provider, `${date}T`)}/`;
-      keysByDate[index] = await listKeys(s3, location.bucket, prefix, stop.signal);
+      const keys = await listKeys(s3, location.bucket, prefix, stop.signal);
+      keysByDate[index] = keys;
       listed += 1;
-      listing(listed);
+      found += keys.length;
+      listing(listed, 0, `${found} object(s)`);
     });
     const keys = keysByDate.flat();
     const reading = progressBar(io, keys.length, `reading the ${query.provider} archive`);
@@ -194,7 +198,8 @@ export async function readArchiveRange(
         skip(`${where}: ${read.unreadable}`);
       }
       stats.objects += 1;
-      reading(stats.objects, stats.skippedLines + stats.unreadableObjects, `${matched} matched`);
+      const skipped = stats.skippedLines + stats.unreadableObjects;
+      reading(stats.objects, 0, `${matched} matched · ${skipped} skipped`);
     });
   } catch (error) {
     if (query.signal?.aborted) {

@@ -243,6 +243,47 @@ describe('cli replay: from the archive of a local ingress', () => {
     expect(await ingress.drain('sigmate')).toHaveLength(0);
   });
 
+  it('shows its progress on a terminal: objects listed and read, events matched', async () => {
+    const writes: string[] = [];
+    const io = Object.assign(new MemoryIo(), { progress: (text: string) => writes.push(text) });
+    const range = { since: '2026-01-01T00:00:00Z', until: '2026-01-09T00:00:00Z' };
+    await replay(target, { provider: 'sigmate', ...range, dryRun: true }, io);
+    expect(writes.join('')).toMatch(
+      /listing the sigmate archive \[#{20}\] 9\/9 .* · 4 object\(s\)/,
+    );
+    expect(writes.join('')).toMatch(
+      /reading the sigmate archive \[#{20}\] 4\/4 .* · 5 matched · 0 skipped/,
+    );
+    expect(io.stdout).toHaveLength(5);
+  });
+
+  it('interrupted (Ctrl-C, a closed pipe), it stops before sending, or between batches', async () => {
+    const range = { since: '2026-01-01T00:00:00Z', until: '2026-01-09T00:00:00Z' };
+    await expect(
+      replay(
+        target,
+        { provider: 'sigmate', ...range, signal: AbortSignal.abort() },
+        new MemoryIo(),
+      ),
+    ).rejects.toThrow('interrupted while reading the archive: nothing was changed');
+    const stop = new AbortController();
+    const io = new MemoryIo();
+    const report = await replay(
+      target,
+      {
+        provider: 'sigmate',
+        ...range,
+        signal: stop.signal,
+        // Ctrl-C while the operator is asked: the answer comes, then nothing is sent.
+        confirm: async () => stop.abort(),
+      },
+      io,
+    );
+    expect(report).toMatchObject({ matched: 5, replayed: 0, exitCode: 1 });
+    expect(io.stderr).toContain('interrupted: 5 event(s) were not sent');
+    expect(await ingress.drain('sigmate')).toHaveLength(0);
+  });
+
   it('skips and reports lines that are not archive records and objects that are not gzip', async () => {
     const partition = `${archive.location.prefix}/provider=sigmate/date=2026-04-01`;
     const good = archiveLine({
