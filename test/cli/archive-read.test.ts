@@ -117,6 +117,9 @@ describe('cli archive: one event per idempotency key', () => {
     const kept = new LatestAttempts((item) => item.envelopeId === 'a');
     for (const item of [...attempts, ...attempts]) kept.add(item);
     expect(kept.copies).toBe(4);
-    expect(kept.events().map(({ event: e }) => e.envelopeId)).toEqual(['z', 'a']);
+    expect(kept.events().map(({ event: e, attempts: n }) => [e.envelopeId, n])).toEqual([
+      ['z', 1],
+      ['a', 3],
+    ]);
   });
 });

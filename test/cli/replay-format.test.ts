@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { parseInstant } from '../../scripts/cli/flags.js';
 import { sendBatches } from '../../scripts/cli/queue.js';
@@ -54,6 +54,13 @@ describe('cli replay: times', () => {
   });
 
   it('reads a time without an offset as UTC, never the machine’s zone', () => {
+    const zone = process.env.TZ;
+    // Node reads TZ again when it changes: a zone west of UTC makes the difference show.
+    process.env.TZ = 'America/New_York';
+    onTestFinished(() => {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    });
     expect(parseInstant('2026-11-20T10:00:00', '--since', now).toISOString()).toBe(
       '2026-11-20T10:00:00.000Z',
     );
