@@ -54,6 +54,14 @@ export class UnavailableError extends CliError {
   }
 }
 
+/** Ctrl-C, SIGTERM or a closed stdout stopped a command before it acted: nothing more was done. */
+export class InterruptedError extends CliError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.Unexpected, options);
+    this.name = 'InterruptedError';
+  }
+}
+
 // Error names the AWS SDK v3 uses when credentials are absent, wrong, expired or not allowed.
 const CREDENTIAL_ERRORS = new Set([
   'CredentialsProviderError',

@@ -1,12 +1,19 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { RecordStatus } from '../../functions/core/idempotency.js';
 import type { ProviderName } from '../../functions/registry.js';
+import {
+  type ArchiveReadStats,
+  checkRange,
+  describeRead,
+  LatestAttempts,
+  readArchiveRange,
+} from './archive.js';
 import { CliError, ExitCode, fromAwsError } from './errors.js';
+import { parseInstant } from './flags.js';
 import type { Io } from './io.js';
 import { ReceiveLedger } from './ledger.js';
 import { collect, type HeldMessage, queueLimits, queueTotal, release } from './queue.js';
-import { Attr, type EventRecord, scanRecords, toEventRecord } from './records.js';
+import { Attr, type EventRecord, readRecord, scanRecords } from './records.js';
 import { CONSUMER_RESERVE, TAIL_HOLD_SECONDS } from './tail.js';
 import type { StoreTarget } from './target.js';
 
@@ -19,8 +26,19 @@ export interface FindOptions {
   /** Messages to look through per queue at most. */
   readonly searchMax?: number | undefined;
   readonly json?: boolean | undefined;
+  /**
+   * The receive times the archive is searched over when the table has no match (ISO-8601
+   * or a duration ago); by default the {@link FIND_ARCHIVE_DAYS} days before `until` (now).
+   */
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
   readonly clock?: () => number;
+  /** Ctrl-C: stop reading the archive. */
+  readonly signal?: AbortSignal | undefined;
 }
+
+/** The archive has no index: without --since, find reads this many days of it. */
+export const FIND_ARCHIVE_DAYS = 30;
 
 export type MatchedBy = 'idempotencyKey' | 'envelopeId' | 'subject';
 
@@ -29,7 +47,9 @@ export type QueuePlace =
   | { readonly where: 'dead-letter queue'; readonly receiveCount: number }
   | { readonly where: 'queue'; readonly receiveCount: number }
   | { readonly where: 'not on the queues'; readonly why: string }
-  | { readonly where: 'unknown'; readonly why: string };
+  | { readonly where: 'unknown'; readonly why: string }
+  /** Found only in the audit archive: its idempotency record is gone (expired). */
+  | { readonly where: 'archive'; readonly object: string };
 
 export interface FoundEvent {
   readonly matchedBy: MatchedBy;
@@ -39,14 +59,31 @@ export interface FoundEvent {
   readonly type: string | undefined;
   readonly subject: string | undefined;
   readonly receivedAt: string | undefined;
-  /** `accepted` (on the queue since receivedAt) or `in progress` (claim not completed). */
-  readonly state: 'accepted' | 'in progress';
+  /**
+   * `accepted` (on the queue since receivedAt), `in progress` (claim not completed), or
+   * `archived` (found only in the audit archive: its idempotency record is gone).
+   */
+  readonly state: 'accepted' | 'in progress' | 'archived';
   readonly messageId: string | undefined;
   /** When the record (and so deduplication) expires. */
   readonly expiresAt: string | undefined;
-  readonly envelopeStored: boolean;
+  /** Archived events: who sent it, as the API saw it. */
+  readonly sourceIp?: string | undefined;
+  readonly requestId?: string | undefined;
+  /** Archived events: attempts of this key read (a 503 and its retry are two). */
+  readonly attempts?: number | undefined;
   readonly place: QueuePlace;
 }
+
+/** Whether the archive was searched (only when the table had no match), and what it cost. */
+export type ArchiveSearch =
+  | {
+      readonly searched: true;
+      readonly since: string;
+      readonly until: string;
+      readonly read: ArchiveReadStats;
+    }
+  | { readonly searched: false; readonly why: string };
 
 export interface FindReport {
   readonly found: FoundEvent[];
@@ -54,6 +91,8 @@ export interface FindReport {
   readonly scanned: number;
   /** Records of this provider written before subjects were recorded, when nothing matched. */
   readonly withoutSubject: number;
+  /** Present when the table had no match. */
+  readonly archive?: ArchiveSearch | undefined;
   readonly exitCode: ExitCode;
 }
 
@@ -95,25 +134,22 @@ async function lookFor(
 /**
  * `find`: did an event arrive, when, with which envelope id, and where is it now?
  * By idempotency key (one GetItem), else by envelope id or the provider's own
- * identifier (a Scan of the table). The dead-letter queue is searched (a receive
- * there wears nothing); the main queue only with `searchQueue`, as `tail` would.
+ * identifier (a Scan of the table), else — the record expired — in the audit archive
+ * over a bounded range. The dead-letter queue is searched (a receive there wears
+ * nothing); the main queue only with `searchQueue`, as `tail` would.
  */
 export async function find(target: StoreTarget, options: FindOptions, io: Io): Promise<FindReport> {
-  const { dynamodb, sqs } = target.clients();
   const clock = options.clock ?? Date.now;
+  // Flags first: a malformed range is refused before anything is read.
+  const range = archiveRange(options, new Date(clock()));
+  const { dynamodb, sqs } = target.clients();
   const { queue, deadLetterQueue } = target.queues[options.provider];
   let records: { record: EventRecord; matchedBy: MatchedBy }[] = [];
   let scanned = 0;
   let withoutSubject = 0;
   try {
-    const { Item } = await dynamodb.send(
-      new GetItemCommand({
-        TableName: target.table,
-        Key: { [Attr.key]: { S: `${options.provider}#${options.id}` } },
-        ConsistentRead: true,
-      }),
-    );
-    if (Item) records = [{ record: toEventRecord(Item), matchedBy: 'idempotencyKey' }];
+    const byKey = await readRecord(dynamodb, target.table, options.provider, options.id);
+    if (byKey) records = [{ record: byKey, matchedBy: 'idempotencyKey' }];
     else {
       const result = await scanRecords(dynamodb, target.table, {
         expression: '#provider = :provider AND (#envelopeId = :id OR #subject = :id)',
@@ -175,7 +211,6 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
         record.expiration === undefined
           ? undefined
           : new Date(record.expiration * 1000).toISOString(),
-      envelopeStored: record.envelope !== undefined,
       place: completed
         ? (places.get(record.envelopeId ?? '') ?? {
             where: 'unknown',
@@ -187,8 +222,12 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
           },
     };
   });
+  let archive: ArchiveSearch | undefined;
+  if (found.length === 0) {
+    archive = await searchArchive(target, options, range, io, found);
+  }
   const exitCode = found.length > 0 ? ExitCode.Ok : ExitCode.Unexpected;
-  const report: FindReport = { found, scanned, withoutSubject, exitCode };
+  const report: FindReport = { found, scanned, withoutSubject, archive, exitCode };
   if (options.json) {
     io.out(JSON.stringify(report, null, 2));
     return report;
@@ -202,21 +241,121 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
         `${withoutSubject} ${options.provider} record(s) predate subjects and can be found only by key or envelope id`,
       );
     }
+    if (archive?.searched) {
+      io.err(
+        `nor in the archive from ${archive.since} to ${archive.until} (${describeRead(archive.read)}; --since/--until for another range)`,
+      );
+    } else if (archive) io.err(archive.why);
     return report;
   }
   for (const event of found) {
-    io.out(`${event.provider} event, matched by ${event.matchedBy}`);
+    const archived = event.state === 'archived';
+    io.out(
+      `${event.provider} event, matched by ${event.matchedBy}${archived ? ', in the archive only (no idempotency record: expired)' : ''}`,
+    );
     io.out(`  arrived       ${event.receivedAt ?? '(unknown)'} (${event.state})`);
     io.out(`  envelope id   ${event.envelopeId ?? '(none)'}`);
     io.out(`  key           ${event.idempotencyKey}`);
     io.out(`  type          ${event.type ?? '(unknown)'}`);
     io.out(`  subject       ${event.subject ?? '(not recorded: an older record)'}`);
     if (event.messageId) io.out(`  message id    ${event.messageId}`);
+    if (archived) {
+      io.out(`  source ip     ${event.sourceIp ?? '(not recorded)'}`);
+      io.out(`  request id    ${event.requestId ?? '(not recorded)'}`);
+      if ((event.attempts ?? 1) > 1) {
+        io.out(
+          `  attempts      ${event.attempts} archived (the latest shown; the others were answered 503 and retried)`,
+        );
+      }
+    }
     io.out(`  now           ${describePlace(event.place)}`);
     if (event.expiresAt) io.out(`  deduplicated until ${event.expiresAt}`);
   }
   if (scanned > 0) io.err(`(${scanned} record(s) scanned: a Scan reads the whole table)`);
+  if (archive?.searched) {
+    io.err(`(archive from ${archive.since} to ${archive.until}: ${describeRead(archive.read)})`);
+  }
   return report;
+}
+
+/** The archive range of a find: `--since`/`--until`, else the last {@link FIND_ARCHIVE_DAYS} days. */
+function archiveRange(
+  options: FindOptions,
+  now: Date,
+): { since: Date; until: Date; defaulted: boolean } {
+  const until = options.until === undefined ? now : parseInstant(options.until, '--until', now);
+  const since =
+    options.since === undefined
+      ? new Date(until.getTime() - FIND_ARCHIVE_DAYS * 86_400_000)
+      : parseInstant(options.since, '--since', now);
+  checkRange(since, until);
+  return { since, until, defaulted: options.since === undefined };
+}
+
+/**
+ * The table has no match: look in the archive over the range, by key, envelope id or
+ * subject. One event per idempotency key (the latest attempt, or the one whose envelope
+ * id was asked for); appended to `found`.
+ */
+async function searchArchive(
+  target: StoreTarget,
+  options: FindOptions,
+  range: { since: Date; until: Date; defaulted: boolean },
+  io: Io,
+  found: FoundEvent[],
+): Promise<ArchiveSearch> {
+  if (target.archive === undefined) {
+    return {
+      searched: false,
+      why: `the archive is off (${target.kind === 'stack' ? 'no ArchiveBucketName output: the stack’s archive setting' : 'no "archive" key in the endpoints file'}): older events cannot be found`,
+    };
+  }
+  const since = range.since.toISOString();
+  const until = range.until.toISOString();
+  io.err(
+    `no idempotency record matches; searching the ${options.provider} archive from ${since} to ${until}${range.defaulted ? ` (the last ${FIND_ARCHIVE_DAYS} days by default; --since/--until for another range)` : ''}`,
+  );
+  const id = options.id;
+  const attempts = new LatestAttempts((event) => event.envelopeId === id);
+  const read = await readArchiveRange(
+    target.clients().s3,
+    target.archive,
+    {
+      provider: options.provider,
+      since: range.since,
+      until: range.until,
+      matches: (record) =>
+        record.idempotencyKey === id || record.envelopeId === id || record.subject === id,
+      signal: options.signal,
+    },
+    io,
+    (event) => attempts.add(event),
+  );
+  const bucket = target.archive.bucket;
+  for (const { event, attempts: count } of attempts.events()) {
+    found.push({
+      matchedBy:
+        event.idempotencyKey === id
+          ? 'idempotencyKey'
+          : event.envelopeId === id
+            ? 'envelopeId'
+            : 'subject',
+      provider: event.provider,
+      idempotencyKey: event.idempotencyKey,
+      envelopeId: event.envelopeId,
+      type: event.type,
+      subject: event.subject,
+      receivedAt: event.receivedAt,
+      state: 'archived',
+      messageId: undefined,
+      expiresAt: undefined,
+      sourceIp: event.sourceIp,
+      requestId: event.requestId,
+      attempts: count,
+      place: { where: 'archive', object: `s3://${bucket}/${event.objectKey}` },
+    });
+  }
+  return { searched: true, since, until, read };
 }
 
 function describePlace(place: QueuePlace): string {
@@ -225,6 +364,8 @@ function describePlace(place: QueuePlace): string {
       return `on the dead-letter queue (received ${place.receiveCount}×): redrive brings it back`;
     case 'queue':
       return `on the queue, waiting for the consumer (received ${place.receiveCount}×)`;
+    case 'archive':
+      return `archive: ${place.object} (the queues were not searched: its record has expired)`;
     default:
       return `${place.where}: ${place.why}`;
   }

@@ -3,13 +3,10 @@ import {
   ListStackResourcesCommand,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { ProviderName } from '../../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
 import type { ShownMessage } from './format.js';
 import { type Io, showLine } from './io.js';
-import { Attr } from './records.js';
-import type { StoreTarget } from './target.js';
 
 /**
  * The one log line each webhook request writes (Powertools Logger, message
@@ -103,17 +100,15 @@ export interface FollowLogsOptions {
 
 /**
  * `tail --follow` on a stack: polls FilterLogEvents on each function's log group
- * for accepted events since it started, and shows each once — the stored envelope
- * (one GetItem) when the stack keeps envelopes, else the log line's facts.
+ * for accepted events since it started, and shows each once: the log line's facts. It
+ * reads nothing else — the envelope is in the audit archive, a minute or two later.
  */
 export async function followLogs(
-  target: StoreTarget,
   groups: Record<string, string>,
   filter: FilterLogEvents,
   options: FollowLogsOptions,
   io: Io,
 ): Promise<{ shown: number; perProvider: Record<string, number>; outputClosed: boolean }> {
-  const { dynamodb } = target.clients();
   const clock = options.clock ?? Date.now;
   const max = options.max ?? Number.POSITIVE_INFINITY;
   const deadline = clock() + (options.durationMs ?? Number.POSITIVE_INFINITY);
@@ -146,17 +141,7 @@ export async function followLogs(
             seen.add(id);
             const line = parseLine(event.message);
             if (!line) continue;
-            const message = await messageFor(line, event.message ?? '', async (key) => {
-              const { Item } = await dynamodb.send(
-                new GetItemCommand({
-                  TableName: target.table,
-                  Key: { [Attr.key]: { S: `${provider}#${key}` } },
-                  ProjectionExpression: '#envelope',
-                  ExpressionAttributeNames: { '#envelope': Attr.envelope },
-                }),
-              );
-              return Item?.[Attr.envelope]?.S;
-            });
+            const message = messageFor(line, event.message ?? '');
             if (!(await showLine(io, options.render(options.format, message)))) {
               outputClosed = true;
               break;
@@ -177,14 +162,8 @@ export async function followLogs(
   return { shown, perProvider, outputClosed };
 }
 
-/** The stored envelope when there is one, else the log line as an envelope-shaped summary. */
-async function messageFor(
-  line: WebhookLine,
-  raw: string,
-  envelopeOf: (key: string) => Promise<string | undefined>,
-): Promise<ShownMessage> {
-  const envelope = line.key ? await envelopeOf(line.key) : undefined;
-  if (envelope) return { messageId: line.messageId ?? '', body: envelope, receiveCount: 0 };
+/** The log line as an envelope-shaped summary (its facts, then the line itself). */
+function messageFor(line: WebhookLine, raw: string): ShownMessage {
   let parsed: Record<string, unknown> = {};
   try {
     parsed = JSON.parse(raw) as Record<string, unknown>;
@@ -202,7 +181,7 @@ async function messageFor(
       receivedAt: line.timestamp,
       ...(line.subject ? { subject: line.subject } : {}),
       ...(line.messageId ? { messageId: line.messageId } : {}),
-      envelope: 'not stored (the stack’s storeEnvelopes is off): the log line follows',
+      shown: 'the function’s log line (the envelope itself is in the audit archive)',
       log: parsed,
     }),
   };

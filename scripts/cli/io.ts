@@ -107,20 +107,20 @@ function duration(seconds: number): string {
 
 /**
  * A one-line progress display redrawn in place on stderr, only on a terminal:
- * `sigmate [#####.....] 250/500 · 180/s · ETA 2s · 3 errors`.
+ * `sigmate [#####.....] 250/500 · 180/s · ETA 2s · 3 errors`; a `detail` replaces the error count.
  */
 export function progressBar(
   io: Io,
   total: number,
   label: string,
   clock: () => number = Date.now,
-): (done: number, errors?: number) => void {
+): (done: number, errors?: number, detail?: string) => void {
   const write = io.progress;
   if (!write || total <= 1) return () => {};
   const width = 20;
   const started = clock();
   let lastDraw = Number.NEGATIVE_INFINITY;
-  return (done, errors = 0) => {
+  return (done, errors = 0, detail) => {
     const now = clock();
     // Redraw at most 10 times a second, and always at the end.
     if (now - lastDraw < 100 && done !== total) return;
@@ -130,7 +130,7 @@ export function progressBar(
     const rate = done / seconds;
     const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
     write(
-      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} · ${rate.toFixed(0)}/s · ETA ${duration(eta)} · ${errors} error${errors === 1 ? '' : 's'}\u001b[K`,
+      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} · ${rate.toFixed(0)}/s · ETA ${duration(eta)} · ${detail ?? `${errors} error${errors === 1 ? '' : 's'}`}\u001b[K`,
     );
     if (done === total) write('\n');
   };

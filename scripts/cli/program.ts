@@ -115,7 +115,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   const program = new Command('webhook-ingress')
     .description(
       'Operator CLI for the webhook ingress: send signed sample deliveries, tail the\n' +
-        'provider queues, find an event, redrive dead letters, replay recorded events,\n' +
+        'provider queues, find an event, redrive dead letters, replay archived events,\n' +
         'show status.\n' +
         'Works against the local ingress (npm start) or a deployed stack (--stack).',
     )
@@ -310,11 +310,23 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .description(
         'Did an event arrive, when, with which envelope id, and where is it now?\n' +
           'By idempotency key, envelope id or the provider’s own identifier (its subject:\n' +
-          'Sigma data.transaction_id and the like, Sigmate id, Signifyd caseId/signifydId/orderId).',
+          'Sigma data.transaction_id and the like, Sigmate id, Signifyd caseId/signifydId/orderId).\n' +
+          'No idempotency record (expired after 7 days)? The audit archive is searched over\n' +
+          '--since/--until, the last 30 days by default.',
       )
       .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
       .argument('<id>', 'idempotency key, envelope id or subject')
       .option('--search-queue', 'also look through the main queue (a receive, bounded as tail is)')
+      .option(
+        '--since <time>',
+        'no record in the table: search the archive from then (default: 30 days before --until)',
+        nonEmpty,
+      )
+      .option(
+        '--until <time>',
+        'no record in the table: search the archive until then (default: now)',
+        nonEmpty,
+      )
       .option('--max <N>', 'messages to look through per queue', wholeNumber(1, 10_000), 1_000)
       .option('--json', 'machine-readable output'),
     false,
@@ -330,6 +342,9 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
           searchQueue: options.searchQueue === true,
           searchMax: options.max as number,
           json: options.json === true,
+          since: options.since as string | undefined,
+          until: options.until as string | undefined,
+          signal: context.signal,
         },
         io,
       );
@@ -382,16 +397,30 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
   withTargetOptions(
     program
       .command('replay')
-      .summary('re-enqueue recorded events, marked replay')
+      .summary('re-enqueue archived events, marked replay')
       .description(
-        'Re-enqueue events the ingress recorded (envelope storage on) within its retention,\n' +
-          'marked "replay": true, keeping id and idempotencyKey. A stack asks first (--yes).\n' +
-          'Exits 1 when nothing matched or SQS refused an entry.',
+        'Re-enqueue events from the audit archive (S3), one per idempotency key, marked\n' +
+          '"replay": true, keeping id and idempotencyKey. Reads only the day partitions the\n' +
+          'selection needs. A stack asks first (--yes). Exits 1 when nothing matched or an\n' +
+          'event was not replayed.',
       )
       .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
-      .option('--since <time>', 'ISO-8601 time or a duration ago (15m, 2h, 3d)', nonEmpty)
+      .option(
+        '--since <time>',
+        'ISO-8601 time (UTC unless it has an offset) or a duration ago (15m, 2h, 3d)',
+        nonEmpty,
+      )
       .option('--until <time>', 'ISO-8601 time or a duration ago (default: now)', nonEmpty)
-      .option('--key <idempotencyKey>', 'only this event (a direct read, no scan)', nonEmpty)
+      .option(
+        '--key <idempotencyKey>',
+        'only this event; alone, its idempotency record (one read) gives the day to read',
+        nonEmpty,
+      )
+      .option(
+        '--subject <id>',
+        'only events about this provider identifier (needs --since)',
+        nonEmpty,
+      )
       .option('--dry-run', 'list what would be replayed; send nothing'),
     false,
   ).action(async (providerName: string, options: Record<string, unknown>) => {
@@ -405,7 +434,9 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
           since: options.since as string | undefined,
           until: options.until as string | undefined,
           key: options.key as string | undefined,
+          subject: options.subject as string | undefined,
           dryRun: options.dryRun === true,
+          signal: context.signal,
           ...(store.kind === 'local'
             ? {}
             : {

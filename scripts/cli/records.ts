@@ -1,4 +1,9 @@
-import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { RecordAttributes } from '../../functions/core/idempotency.js';
 
 /**
@@ -20,8 +25,6 @@ export interface EventRecord {
   readonly receivedAt: string | undefined;
   readonly subject: string | undefined;
   readonly messageId: string | undefined;
-  /** The envelope as it was enqueued, when envelope storage is on. */
-  readonly envelope: string | undefined;
   /** TTL, epoch seconds. */
   readonly expiration: number | undefined;
 }
@@ -40,9 +43,25 @@ export function toEventRecord(item: Record<string, AttributeValue>): EventRecord
     receivedAt: item[Attr.receivedAt]?.S,
     subject: item[Attr.subject]?.S,
     messageId: item[Attr.messageId]?.S,
-    envelope: item[Attr.envelope]?.S,
     expiration: number === undefined ? undefined : Number(number),
   };
+}
+
+/** One record by its key: a consistent GetItem (one read unit for a record this size). */
+export async function readRecord(
+  dynamodb: DynamoDBClient,
+  table: string,
+  provider: string,
+  idempotencyKey: string,
+): Promise<EventRecord | undefined> {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: { [Attr.key]: { S: `${provider}#${idempotencyKey}` } },
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? toEventRecord(Item) : undefined;
 }
 
 export interface ScanFilter {

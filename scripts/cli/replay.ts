@@ -1,13 +1,21 @@
-import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { buildEnvelope, type EnvelopeHeader } from '../../functions/core/envelope.js';
-import { RecordStatus } from '../../functions/core/idempotency.js';
 import type { ProviderName } from '../../functions/registry.js';
-import { ExitCode, fromAwsError, UsageError } from './errors.js';
+import {
+  type ArchivedEvent,
+  type ArchiveReadStats,
+  checkRange,
+  describeRead,
+  LatestAttempts,
+  readArchiveRange,
+  requireArchive,
+} from './archive.js';
+import { ExitCode, fromAwsError, InterruptedError, UsageError } from './errors.js';
+import { parseInstant } from './flags.js';
 import { oneLine } from './format.js';
-import type { Io } from './io.js';
+import { type Io, showLine } from './io.js';
 import { describeRefusals, type RefusedEntry, refusedEntries, sendBatches } from './queue.js';
-import { Attr, type EventRecord, scanRecords, toEventRecord } from './records.js';
+import { readRecord } from './records.js';
 import type { StoreTarget } from './target.js';
 
 export interface ReplayOptions {
@@ -15,49 +23,40 @@ export interface ReplayOptions {
   /** ISO-8601 time, or a duration ago: `90s`, `15m`, `2h`, `3d`. */
   readonly since?: string | undefined;
   readonly until?: string | undefined;
-  /** One event by its idempotency key (a direct read, no scan). */
+  /** One event by its idempotency key; alone, its idempotency record gives the day to read. */
   readonly key?: string | undefined;
+  /** The provider's own identifier, as the archive record's `subject` holds it (needs `since`). */
+  readonly subject?: string | undefined;
   readonly dryRun?: boolean | undefined;
   readonly now?: () => Date;
   /** Asked with the number of events before anything is sent; throws to stop. */
   readonly confirm?: ((count: number) => Promise<void>) | undefined;
+  /** Ctrl-C, SIGTERM or a closed stdout: stop reading, or stop after the batch in hand. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ReplayReport {
-  /** Completed records of the provider in the window. */
+  /** Events that matched: one per idempotency key, after dropping copies and earlier attempts. */
   readonly matched: number;
   readonly replayed: number;
-  /** Matched, but recorded without their envelope (storage was off). */
-  readonly withoutEnvelope: number;
-  /** Items the scan read (its cost driver). */
-  readonly scanned: number;
+  /** Lines dropped as exact copies of an archived record (same envelope id). */
+  readonly copies: number;
+  /** Earlier attempts of a matched key (answered 503, then retried): not replayed. */
+  readonly earlierAttempts: number;
+  /** Matched, but the archived envelope is not an envelope v1: not replayed. */
+  readonly unreplayable: number;
+  /** What was read from the archive. */
+  readonly read: ArchiveReadStats;
   /** Entries SQS refused (`Failed` in its answer). */
   readonly refused: number;
-  /** 0 when every matched event was replayed (or listed); 1 when none matched or SQS refused some. */
+  /** 0 when every matched event was replayed (or listed); 1 when none matched, or some were not. */
   readonly exitCode: ExitCode;
-}
-
-const DURATION = /^(\d+)(s|m|h|d)$/;
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** An instant from `--since`/`--until`: ISO-8601, or a duration before `now`. */
-export function parseInstant(text: string, flag: string, now: Date): Date {
-  const duration = DURATION.exec(text.trim());
-  if (duration) {
-    const unit = duration[2] as keyof typeof UNIT_MS;
-    return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[unit]);
-  }
-  const date = new Date(text);
-  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {
-    throw new UsageError(`${flag} must be an ISO-8601 time or a duration like 15m, 2h, 3d`);
-  }
-  return date;
 }
 
 const PAYLOAD_SPLIT = ',"payload":';
 
 /**
- * The stored envelope, marked `replay: true`; everything else — id, idempotencyKey,
+ * The archived envelope, marked `replay: true`; everything else — id, idempotencyKey,
  * receivedAt and the payload's exact bytes — kept. The header is JSON without the
  * payload, so the first `,"payload":` (which cannot occur inside a JSON string) ends it.
  */
@@ -70,43 +69,32 @@ export function markReplay(envelope: string): string {
   return buildEnvelope({ ...header, replay: true }, payload);
 }
 
-function typeOf(envelope: string): string {
-  return (JSON.parse(envelope) as { type?: string }).type ?? '';
-}
+/** Within this long of now, "nothing matched" may only mean the archiver has not written yet. */
+const ARCHIVE_LAG_MS = 5 * 60_000;
 
-/** Completed records of `provider` received in [since, until] and not yet expired. */
-function scanWindow(
-  dynamodb: DynamoDBClient,
-  table: string,
-  provider: ProviderName,
-  since: string,
-  until: string,
-  nowSeconds: number,
-): Promise<{ records: EventRecord[]; scanned: number }> {
-  // A filter does not lower the cost: a scan pays for every item it reads.
-  return scanRecords(dynamodb, table, {
-    expression:
-      '#provider = :provider AND #status = :completed AND #receivedAt BETWEEN :since AND :until AND #expiration > :now',
-    names: {
-      '#provider': Attr.provider,
-      '#status': Attr.status,
-      '#receivedAt': Attr.receivedAt,
-      '#expiration': Attr.expiration,
-    },
-    values: {
-      ':provider': { S: provider },
-      ':completed': { S: RecordStatus.Completed },
-      ':since': { S: since },
-      ':until': { S: until },
-      ':now': { N: String(nowSeconds) },
-    },
-  });
+/** What was asked for, in the words of the report lines. */
+function describeSelection(
+  options: ReplayOptions,
+  range: { since: Date | undefined; until: Date },
+  keyRecord: { receivedAt: string } | undefined,
+): string {
+  const parts = keyRecord
+    ? [
+        `key ${options.key} (received ${keyRecord.receivedAt}: partition date=${keyRecord.receivedAt.slice(0, 10)})`,
+      ]
+    : [
+        `${range.since?.toISOString()} … ${range.until.toISOString()}`,
+        ...(options.key !== undefined ? [`key ${options.key}`] : []),
+      ];
+  if (options.subject !== undefined) parts.push(`subject ${options.subject}`);
+  return parts.join(', ');
 }
 
 /**
- * `replay`: re-enqueues events the ingress recorded (with their envelope) within
- * its retention — for a consumer that acknowledged messages and then lost them.
- * Replays carry `replay: true` and keep their id and idempotencyKey.
+ * `replay`: re-enqueues archived events — for a consumer that acknowledged messages and
+ * then lost them. Reads the audit archive (S3): only the day partitions the selection
+ * needs, each object streamed, only matches held. One replay per idempotency key
+ * ({@link LatestAttempts}), marked `replay: true`, id and idempotencyKey kept.
  */
 export async function replay(
   target: StoreTarget,
@@ -114,94 +102,138 @@ export async function replay(
   io: Io,
 ): Promise<ReplayReport> {
   const now = (options.now ?? (() => new Date()))();
+  if (options.subject !== undefined && options.since === undefined) {
+    throw new UsageError(
+      '--subject needs --since: the archive has no index by subject, so a time range bounds what is read',
+    );
+  }
   if (options.since === undefined && options.key === undefined) {
     throw new UsageError('replay needs --since (or --key for one event)');
   }
-  const since = options.since ? parseInstant(options.since, '--since', now) : new Date(0);
   const until = options.until ? parseInstant(options.until, '--until', now) : now;
-  if (since > until) throw new UsageError('--since is after --until');
-  const { dynamodb, sqs } = target.clients();
-  const sinceIso = since.toISOString();
-  const untilIso = until.toISOString();
+  const since = options.since ? parseInstant(options.since, '--since', now) : undefined;
+  if (since !== undefined) checkRange(since, until);
+  const { location, s3 } = requireArchive(target, 'replay');
+  const { sqs, dynamodb } = target.clients();
 
-  let events: EventRecord[];
-  let scanned = 0;
-  try {
-    if (options.key !== undefined) {
-      const { Item } = await dynamodb.send(
-        new GetItemCommand({
-          TableName: target.table,
-          Key: { [Attr.key]: { S: `${options.provider}#${options.key}` } },
-          ConsistentRead: true,
-        }),
-      );
-      scanned = Item ? 1 : 0;
-      const found = Item ? toEventRecord(Item) : undefined;
-      const at = found?.receivedAt ?? '';
-      events =
-        found?.status === RecordStatus.Completed && at >= sinceIso && at <= untilIso ? [found] : [];
-    } else {
-      ({ records: events, scanned } = await scanWindow(
-        dynamodb,
-        target.table,
-        options.provider,
-        sinceIso,
-        untilIso,
-        Math.floor(now.getTime() / 1000),
-      ));
+  // --key alone: its idempotency record (one GetItem) says which day to read, and which
+  // attempt was acknowledged.
+  let keyRecord: { receivedAt: string; envelopeId: string | undefined } | undefined;
+  if (since === undefined && options.key !== undefined) {
+    let record: Awaited<ReturnType<typeof readRecord>>;
+    try {
+      record = await readRecord(dynamodb, target.table, options.provider, options.key);
+    } catch (error) {
+      throw fromAwsError(error, 'reading the idempotency table');
     }
-  } catch (error) {
-    throw fromAwsError(error, 'reading the idempotency table');
+    if (record?.receivedAt === undefined) {
+      throw new UsageError(
+        `no idempotency record for ${options.provider} key "${options.key}": it expired after the deduplication window (7 days by default), or never arrived (pass --since, and --until, to search the archive by time)`,
+      );
+    }
+    keyRecord = { receivedAt: record.receivedAt, envelopeId: record.envelopeId };
   }
-  events.sort((left, right) => (left.receivedAt ?? '').localeCompare(right.receivedAt ?? ''));
-  const replayable = events.filter((event) => event.envelope !== undefined);
-  const withoutEnvelope = events.length - replayable.length;
-  const window = options.key ? `key ${options.key}` : `${sinceIso} … ${untilIso}`;
-  if (withoutEnvelope > 0) {
+  const selection = describeSelection(options, { since, until }, keyRecord);
+
+  const acknowledged = keyRecord?.envelopeId;
+  const attempts = new LatestAttempts(
+    acknowledged === undefined ? undefined : (event) => event.envelopeId === acknowledged,
+  );
+  const read = await readArchiveRange(
+    s3,
+    location,
+    {
+      provider: options.provider,
+      since: since ?? new Date(0),
+      until,
+      dates: keyRecord ? [keyRecord.receivedAt.slice(0, 10)] : undefined,
+      matches: (record) =>
+        (options.key === undefined || record.idempotencyKey === options.key) &&
+        (options.subject === undefined || record.subject === options.subject),
+      signal: options.signal,
+    },
+    io,
+    (event) => attempts.add(event),
+  );
+  const chosen = attempts.events();
+  const counts = {
+    copies: attempts.copies,
+    earlierAttempts: attempts.earlierAttempts,
+    read,
+  };
+  if (counts.copies > 0 || counts.earlierAttempts > 0) {
     io.err(
-      `${withoutEnvelope} event(s) were recorded without their envelope (envelope storage was off) and cannot be replayed`,
+      `one replay per idempotency key: dropped ${counts.copies} exact cop${counts.copies === 1 ? 'y' : 'ies'} (same envelope id) and ${counts.earlierAttempts} earlier attempt(s) of a key (answered 503, then retried)`,
     );
   }
-  if (events.length === 0) {
+  if (chosen.length === 0) {
+    const recent = now.getTime() - until.getTime() < ARCHIVE_LAG_MS;
     io.err(
-      `nothing matched: no completed ${options.provider} event recorded for ${window} (${scanned} record(s) read)`,
+      `nothing matched: no ${options.provider} event in the archive for ${selection} (${describeRead(read)})${recent ? '; an event reaches the archive up to ~2 minutes after its acknowledgement on a stack: try again shortly' : ''}`,
     );
     return {
       matched: 0,
       replayed: 0,
-      withoutEnvelope,
-      scanned,
+      ...counts,
+      unreplayable: 0,
       refused: 0,
       exitCode: ExitCode.Unexpected,
     };
   }
-  const bodies = replayable.map((event) => markReplay(event.envelope ?? ''));
+
+  const replays: { body: string; event: ArchivedEvent }[] = [];
+  for (const { event } of chosen) {
+    try {
+      replays.push({ body: markReplay(event.envelope), event });
+    } catch (error) {
+      io.err(
+        `cannot replay key ${event.idempotencyKey} (s3://${location.bucket}/${event.objectKey}): ${(error as Error).message}`,
+      );
+    }
+  }
+  const unreplayable = chosen.length - replays.length;
+  const base = { matched: chosen.length, ...counts, unreplayable };
+
   if (options.dryRun) {
-    for (const body of bodies) io.out(oneLine({ messageId: '', body, receiveCount: 0 }));
-    io.err(`dry run: would replay ${replayable.length} ${options.provider} event(s), ${window}`);
+    for (const { body } of replays) {
+      if (!(await showLine(io, oneLine({ messageId: '', body, receiveCount: 0 })))) {
+        // The reader has gone (`| head`): it has what it wanted; nothing was sent anyway.
+        return { ...base, replayed: 0, refused: 0, exitCode: ExitCode.Ok };
+      }
+    }
+    io.err(
+      `dry run: would replay ${replays.length} ${options.provider} event(s), ${selection} (${describeRead(read)})`,
+    );
     return {
-      matched: events.length,
+      ...base,
       replayed: 0,
-      withoutEnvelope,
-      scanned,
       refused: 0,
-      exitCode: replayable.length > 0 ? ExitCode.Ok : ExitCode.Unexpected,
+      exitCode: replays.length > 0 && unreplayable === 0 ? ExitCode.Ok : ExitCode.Unexpected,
     };
   }
-  if (replayable.length > 0) await options.confirm?.(replayable.length);
+  if (options.signal?.aborted) throw new InterruptedError('interrupted: nothing was sent');
+  if (replays.length > 0) await options.confirm?.(replays.length);
+
   let replayed = 0;
+  let interrupted = false;
   const refused: RefusedEntry[] = [];
-  for (const batch of sendBatches(bodies, (body) => body)) {
+  for (const batch of sendBatches(replays, (item) => item.body)) {
+    // A batch is one call: it is sent whole or not at all, never cut in half.
+    if (options.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
     try {
       const { Successful, Failed } = await sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: target.queues[options.provider].queue,
-          Entries: batch.map((body, index) => ({
+          Entries: batch.map(({ body, event }, index) => ({
             Id: String(index),
             MessageBody: body,
             MessageAttributes: {
               provider: { DataType: 'String', StringValue: options.provider },
-              type: { DataType: 'String', StringValue: typeOf(body) },
+              // The record keeps the type as the original message attribute carried it.
+              type: { DataType: 'String', StringValue: event.type },
               replay: { DataType: 'String', StringValue: 'true' },
             },
           })),
@@ -211,24 +243,28 @@ export async function replay(
       const failed = refusedEntries(Failed);
       refused.push(...failed.values());
       for (const index of failed.keys()) {
-        const body = batch[index];
-        if (body) io.err(`refused: ${oneLine({ messageId: '', body, receiveCount: 0 })}`);
+        const item = batch[index];
+        if (item)
+          io.err(`refused: ${oneLine({ messageId: '', body: item.body, receiveCount: 0 })}`);
       }
     } catch (error) {
       throw fromAwsError(error, `replaying to the ${options.provider} queue (${replayed} sent)`);
     }
   }
-  io.out(
-    `replayed ${replayed} ${options.provider} event(s), ${window} (${scanned} record(s) read)`,
-  );
-  if (refused.length > 0)
-    io.err(`the queue ${describeRefusals(refused)}: run the same replay again for them`);
-  const complete = refused.length === 0 && replayed > 0;
+  io.out(`replayed ${replayed} ${options.provider} event(s), ${selection} (${describeRead(read)})`);
+  if (interrupted) {
+    io.err(`interrupted: ${replays.length - replayed - refused.length} event(s) were not sent`);
+  }
+  if (refused.length > 0) {
+    io.err(
+      `the queue ${describeRefusals(refused)}: those were not replayed (replay each with --key; the same selection again would replay the others a second time)`,
+    );
+  }
+  const complete =
+    !interrupted && refused.length === 0 && unreplayable === 0 && replayed === replays.length;
   return {
-    matched: events.length,
+    ...base,
     replayed,
-    withoutEnvelope,
-    scanned,
     refused: refused.length,
     exitCode: complete ? ExitCode.Ok : ExitCode.Unexpected,
   };

@@ -255,7 +255,6 @@ async function followStack(target: StoreTarget, options: TailOptions, io: Io): P
     : await cloudWatchLogsFilter(target.region, target.profile, groups);
   try {
     const result = await followLogs(
-      target,
       groups,
       logs.filter,
       {
@@ -277,9 +276,11 @@ async function followStack(target: StoreTarget, options: TailOptions, io: Io): P
   }
 }
 
-/** What `--follow` shows of a record: its envelope when stored, else the record's facts. */
+/**
+ * What `--follow` shows of a record: its facts. The functions no longer keep the envelope
+ * in the record; it is in the audit archive, a minute or two later (`find`, `replay --dry-run`).
+ */
 function recordMessage(record: EventRecord): ShownMessage {
-  if (record.envelope) return { messageId: record.key, body: record.envelope, receiveCount: 0 };
   return {
     messageId: record.key,
     receiveCount: 0,
@@ -291,7 +292,7 @@ function recordMessage(record: EventRecord): ShownMessage {
       receivedAt: record.receivedAt,
       ...(record.subject ? { subject: record.subject } : {}),
       ...(record.messageId ? { messageId: record.messageId } : {}),
-      envelope: 'not stored (envelope storage is off)',
+      shown: 'the idempotency record (the envelope itself is in the audit archive)',
     }),
   };
 }
@@ -301,7 +302,7 @@ const FOLLOW_OVERLAP_MS = 30_000;
 
 /**
  * `tail --follow`: polls the idempotency records for events completed since it
- * started and shows each once, envelope included when stored. It never receives
+ * started and shows each once, from the record's facts. It never receives
  * from a queue, so it cannot compete with the consumer or wear a receive count.
  */
 async function followRecords(

@@ -3,9 +3,12 @@ import { dirname, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ArchiveLocation } from '../../functions/core/archive.js';
 import type { Env } from '../../functions/core/config.js';
 import { type ProviderName, ProviderNames } from '../../functions/registry.js';
+import { localS3Client } from '../local/archiver.js';
 import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/ingress.js';
 import {
   CliError,
@@ -34,7 +37,15 @@ export const StackOutputs = {
   table: 'IdempotencyTableName',
   queue: (provider: ProviderName) => `${capitalise(provider)}QueueUrl`,
   deadLetterQueue: (provider: ProviderName) => `${capitalise(provider)}DeadLetterQueueUrl`,
+  /** Present only when the stack's `archive` setting is on. */
+  archiveBucket: 'ArchiveBucketName',
 } as const;
+
+/**
+ * The key prefix the stack's archiver writes under (infra/archive.ts `ARCHIVE_PREFIX`;
+ * test/cli/archive-read.test.ts checks they agree). Not an output: it never changes.
+ */
+export const STACK_ARCHIVE_PREFIX = 'events';
 
 /** The stack `npx cdk deploy` creates with the default stage (infra/ingress-app.ts). */
 export const DEFAULT_STACK_NAME = 'WebhookIngress-prod';
@@ -80,11 +91,19 @@ export interface Target {
   readonly profile?: string | undefined;
   readonly table?: string | undefined;
   readonly queues?: Record<ProviderName, QueueUrls> | undefined;
+  /** The audit archive's bucket and prefix; undefined when the archive is off. */
+  readonly archive?: ArchiveLocation | undefined;
   /** Where `tail` remembers the receive counts it saw (never a tracked file). */
   readonly ledgerFile: string;
-  /** SDK clients for the queues and the table; created once, destroyed by `close`. */
-  clients(): { dynamodb: DynamoDBClient; sqs: SQSClient };
+  /** SDK clients for the queues, the table and the archive; created once, destroyed by `close`. */
+  clients(): Clients;
   close(): void;
+}
+
+export interface Clients {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
 }
 
 /** A target with queues and a table (local or a stack): what tail, redrive, replay and status need. */
@@ -111,8 +130,8 @@ async function readSecretsFile(file: string | undefined): Promise<Env> {
   return parseEnv(text);
 }
 
-function lazyClients(make: () => { dynamodb: DynamoDBClient; sqs: SQSClient }) {
-  let made: { dynamodb: DynamoDBClient; sqs: SQSClient } | undefined;
+function lazyClients(make: () => Clients) {
+  let made: Clients | undefined;
   return {
     clients: () => {
       made ??= make();
@@ -121,6 +140,7 @@ function lazyClients(make: () => { dynamodb: DynamoDBClient; sqs: SQSClient }) {
     close: () => {
       made?.dynamodb.destroy();
       made?.sqs.destroy();
+      made?.s3.destroy();
       made = undefined;
     },
   };
@@ -162,6 +182,8 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
       endpoint: endpoints.sqs,
       credentials: LOCAL_CREDENTIALS,
     }),
+    // fauxqs serves S3 on its SQS endpoint.
+    s3: localS3Client(endpoints.sqs, endpoints.region, LOCAL_CREDENTIALS),
   }));
   return {
     kind: 'local',
@@ -172,6 +194,9 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
     region: endpoints.region,
     table: endpoints.table,
     queues,
+    archive: endpoints.archive
+      ? { bucket: endpoints.archive.bucket, prefix: endpoints.archive.prefix }
+      : undefined,
     clients,
     close,
   };
@@ -235,7 +260,9 @@ export async function stackTarget(
   const { clients, close } = lazyClients(() => ({
     dynamodb: new DynamoDBClient({ ...aws, region }),
     sqs: new SQSClient({ ...aws, region }),
+    s3: new S3Client({ ...aws, region }),
   }));
+  const archiveBucket = outputs[StackOutputs.archiveBucket];
   return {
     kind: 'stack',
     description: `stack ${options.stack} (${region})`,
@@ -256,6 +283,7 @@ export async function stackTarget(
     profile: options.profile,
     table: need(StackOutputs.table),
     queues,
+    archive: archiveBucket ? { bucket: archiveBucket, prefix: STACK_ARCHIVE_PREFIX } : undefined,
     clients,
     close,
   };

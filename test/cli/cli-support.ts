@@ -1,10 +1,24 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type ArchiveLocation,
+  archiveBatch,
+  archiveMessage,
+} from '../../functions/core/archive.js';
+import { buildEnvelope } from '../../functions/core/envelope.js';
+import type { ProviderName } from '../../functions/registry.js';
 import { MemoryIo } from '../../scripts/cli/io.js';
 import { run } from '../../scripts/cli/program.js';
+import { send } from '../../scripts/cli/send.js';
+import type { StoreTarget } from '../../scripts/cli/target.js';
 import type { LocalEndpoints } from '../../scripts/local/ingress.js';
+import type { TestIngress } from '../support/harness.js';
 
 /** A temporary endpoints.json for a test ingress, as `npm start` would write it. */
 export async function writeEndpoints(
@@ -56,14 +70,24 @@ export function runProcess(
   });
 }
 
+/** The archive bucket of the mocked stacks below (its `ArchiveBucketName` output). */
+export const STACK_ARCHIVE_BUCKET = 'ingress-archive';
+
 /** A fake queue URL of the mocked stacks below. */
 export const stackQueueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/1/${name}`;
 
 /** DescribeStacks' answer for a stack with every output the CLI reads (for aws-sdk-client-mock). */
-export function describeStacksAnswer(name: string, extra: [string, string][] = []) {
+export function describeStacksAnswer(
+  name: string,
+  extra: [string, string][] = [],
+  options: { archive?: boolean } = {},
+) {
   const outputs: [string, string][] = [
     ['ApiEndpoint', 'https://abc.execute-api.eu-west-1.amazonaws.com'],
     ['IdempotencyTableName', 'ingress-table'],
+    ...(options.archive === false
+      ? []
+      : [['ArchiveBucketName', STACK_ARCHIVE_BUCKET] as [string, string]]),
     ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title): [string, string][] => [
       [`${title}QueueUrl`, stackQueueUrl(title)],
       [`${title}DeadLetterQueueUrl`, stackQueueUrl(`${title}-dlq`)],
@@ -80,4 +104,114 @@ export function describeStacksAnswer(name: string, extra: [string, string][] = [
       },
     ],
   };
+}
+
+/** One archived delivery, as the functions would archive it (an envelope v1 inside). */
+export interface ArchivedFields {
+  readonly provider?: ProviderName;
+  readonly key: string;
+  readonly envelopeId: string;
+  readonly receivedAt: string;
+  readonly subject?: string;
+  readonly type?: string;
+  /** The provider's JSON text; `{"id":"<key>"}` by default. */
+  readonly payload?: string;
+}
+
+/** The archive queue message the functions would send for `fields`. */
+export function archiveLine(fields: ArchivedFields): string {
+  const provider = fields.provider ?? 'sigmate';
+  const type = fields.type ?? 'signal.fired';
+  return archiveMessage({
+    provider,
+    type,
+    product: undefined,
+    subject: fields.subject,
+    idempotencyKey: fields.key,
+    envelopeId: fields.envelopeId,
+    receivedAt: fields.receivedAt,
+    sourceIp: '203.0.113.7',
+    requestId: `req-${fields.envelopeId}`,
+    envelope: buildEnvelope(
+      {
+        id: fields.envelopeId,
+        provider,
+        type,
+        idempotencyKey: fields.key,
+        receivedAt: fields.receivedAt,
+      },
+      fields.payload ?? JSON.stringify({ id: fields.key }),
+    ),
+  });
+}
+
+/**
+ * Writes archive queue messages to the archive with the real archiver (`archiveBatch`):
+ * one object per (provider, date) of this batch, as one Lambda invocation would.
+ */
+export async function writeArchive(
+  s3: S3Client,
+  location: ArchiveLocation,
+  bodies: readonly string[],
+): Promise<void> {
+  const log = { warn: () => {}, error: () => {} };
+  const messages = bodies.map((body) => ({ messageId: randomUUID(), body }));
+  const { batchItemFailures } = await archiveBatch(s3, location, messages, log);
+  if (batchItemFailures.length > 0) throw new Error('the archiver refused a test record');
+}
+
+/** Runs `body` while a queue refuses messages over 1 KiB (its smallest setting). */
+export async function withSmallQueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  body: () => Promise<void>,
+): Promise<void> {
+  const resize = (bytes: number) =>
+    sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: { MaximumMessageSize: String(bytes) },
+      }),
+    );
+  await resize(1024);
+  try {
+    await body();
+  } finally {
+    await resize(262_144);
+  }
+}
+
+/**
+ * Sends one signed sample through the ingress, drains its queue (a consumer took it)
+ * and the archive queue (the archiver wrote it); its idempotency record and key.
+ */
+export async function acceptOneArchived(
+  ingress: TestIngress,
+  target: StoreTarget,
+  provider: ProviderName,
+): Promise<{ envelopeId: string; key: string; record: Record<string, unknown> | undefined }> {
+  const sent = await send(
+    target,
+    { provider, count: 1, duplicates: 0, concurrency: 1 },
+    new MemoryIo(),
+  );
+  const envelopeId = sent.acceptedIds[0] ?? '';
+  await ingress.drain(provider);
+  await ingress.archive?.archiver.drain();
+  const record = (await ingress.records()).find((item) => item.envelopeId === envelopeId);
+  return { envelopeId, key: String(record?.id).replace(`${provider}#`, ''), record };
+}
+
+/** Deletes an idempotency record, as DynamoDB's TTL does once the deduplication window passed. */
+export async function expireRecord(
+  ingress: TestIngress,
+  provider: ProviderName,
+  key: string,
+): Promise<void> {
+  await ingress.clients.dynamodb.send(
+    new DeleteItemCommand({
+      TableName: ingress.endpoints.table,
+      Key: { id: { S: `${provider}#${key}` } },
+    }),
+  );
 }

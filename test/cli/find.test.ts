@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   DynamoDBClient,
@@ -5,6 +7,7 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
@@ -18,7 +21,16 @@ import { MemoryIo } from '../../scripts/cli/io.js';
 import { send } from '../../scripts/cli/send.js';
 import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
-import { cli, describeStacksAnswer, stackQueueUrl, writeEndpoints } from './cli-support.js';
+import {
+  acceptOneArchived,
+  archiveLine,
+  cli,
+  describeStacksAnswer,
+  expireRecord,
+  STACK_ARCHIVE_BUCKET,
+  stackQueueUrl,
+  writeEndpoints,
+} from './cli-support.js';
 
 const HOUR = 3600;
 
@@ -28,7 +40,7 @@ describe('cli find: did it arrive, and where is it now? (local)', () => {
   let target: StoreTarget;
 
   beforeAll(async () => {
-    ingress = await startTestIngress({ env: { WEBHOOK_STORE_ENVELOPES: 'true' } });
+    ingress = await startTestIngress();
     endpoints = await writeEndpoints(ingress.endpoints);
     target = await localTarget(endpoints.file, {});
   });
@@ -79,7 +91,7 @@ describe('cli find: did it arrive, and where is it now? (local)', () => {
     const found = JSON.parse(byKey.stdout.join('\n'));
     expect(found).toMatchObject({
       scanned: 0,
-      found: [{ matchedBy: 'idempotencyKey', envelopeId, state: 'accepted', envelopeStored: true }],
+      found: [{ matchedBy: 'idempotencyKey', envelopeId, state: 'accepted' }],
     });
     // Not searched: the queue holds a message, and a look would count as a receive.
     expect(found.found[0].place).toMatchObject({ where: 'unknown' });
@@ -132,12 +144,114 @@ describe('cli find: did it arrive, and where is it now? (local)', () => {
     await putRecord({ provider: 'signifyd', key: 'cases/creation:old', envelopeId: 'env-old' });
     const run = await cli(['find', 'signifyd', 'no-such-case', '--endpoints', endpoints.file]);
     expect(run.code).toBe(1);
-    expect(run.stderr[0]).toMatch(
-      /^no signifyd event with idempotency key, envelope id or subject "no-such-case"/,
+    expect(run.stderr).toEqual([
+      expect.stringMatching(
+        /^no idempotency record matches; searching the signifyd archive from \S+ to \S+ \(the last 30 days by default; --since\/--until for another range\)$/,
+      ),
+      expect.stringMatching(
+        /^no signifyd event with idempotency key, envelope id or subject "no-such-case" \(records are kept/,
+      ),
+      '1 signifyd record(s) predate subjects and can be found only by key or envelope id',
+      expect.stringMatching(
+        /^nor in the archive from \S+ to \S+ \(read 0 object\(s\) in 31 day partition\(s\), 0 line\(s\), 0 B from the archive; --since\/--until for another range\)$/,
+      ),
+    ]);
+  });
+
+  it('falls back to the archive for an event whose idempotency record is gone', async () => {
+    const { envelopeId, key, record } = await acceptOneArchived(ingress, target, 'signifyd');
+    const subject = String(record?.subject);
+    expect(subject).toMatch(/\S/);
+    await expireRecord(ingress, 'signifyd', key);
+
+    const byKey = await cli(['find', 'signifyd', key, '--endpoints', endpoints.file, '--json']);
+    expect(byKey.code, byKey.stderr.join('\n')).toBe(0);
+    const report = JSON.parse(byKey.stdout.join('\n'));
+    const today = String(record?.receivedAt).slice(0, 10);
+    expect(report.found).toEqual([
+      {
+        matchedBy: 'idempotencyKey',
+        provider: 'signifyd',
+        idempotencyKey: key,
+        envelopeId,
+        type: record?.type,
+        subject,
+        receivedAt: record?.receivedAt,
+        state: 'archived',
+        sourceIp: expect.stringMatching(/127\.0\.0\.1/),
+        requestId: expect.any(String),
+        attempts: 1,
+        place: {
+          where: 'archive',
+          object: expect.stringMatching(
+            new RegExp(
+              `^s3://${ingress.endpoints.archive?.bucket}/events/provider=signifyd/date=${today}/[0-9a-f]{32}\\.jsonl\\.gz$`,
+            ),
+          ),
+        },
+      },
+    ]);
+    expect(report.archive).toMatchObject({
+      searched: true,
+      read: { partitions: 31, objects: 1, lines: 1, skippedLines: 0 },
+    });
+
+    const byEnvelope = await cli(['find', 'signifyd', envelopeId, '--endpoints', endpoints.file]);
+    expect(byEnvelope.code).toBe(0);
+    const text = byEnvelope.stdout.join('\n');
+    expect(text).toMatch(
+      /^signifyd event, matched by envelopeId, in the archive only \(no idempotency record: expired\)/,
     );
-    expect(run.stderr[1]).toMatch(
-      /1 signifyd record\(s\) predate subjects and can be found only by key or envelope id/,
+    expect(text).toMatch(/arrived\s+\S+ \(archived\)/);
+    expect(text).toMatch(/now\s+archive: s3:\/\/\S+\.jsonl\.gz \(the queues were not searched/);
+    expect(byEnvelope.stderr.join('\n')).toMatch(
+      /\(archive from \S+ to \S+: read 1 object\(s\) in 31 day partition\(s\), 1 line\(s\)/,
     );
+
+    const bySubject = await cli([
+      'find',
+      'signifyd',
+      subject,
+      '--endpoints',
+      endpoints.file,
+      '--json',
+    ]);
+    expect(JSON.parse(bySubject.stdout.join('\n')).found).toMatchObject([
+      { matchedBy: 'subject', envelopeId, state: 'archived' },
+    ]);
+
+    // A range that leaves the event out finds nothing; the range is the operator's.
+    const before = await cli([
+      'find',
+      'signifyd',
+      key,
+      '--endpoints',
+      endpoints.file,
+      '--since',
+      '2020-01-01',
+      '--until',
+      '2020-01-02',
+    ]);
+    expect(before.code).toBe(1);
+    expect(before.stderr.join('\n')).toMatch(
+      /nor in the archive from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z \(read 0 object\(s\) in 2 day partition\(s\)/,
+    );
+  });
+
+  it('refuses a backwards range before reading anything', async () => {
+    const run = await cli([
+      'find',
+      'sigmate',
+      'x',
+      '--endpoints',
+      endpoints.file,
+      '--since',
+      '1h',
+      '--until',
+      '2h',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toEqual(['webhook-ingress: --since is after --until']);
   });
 });
 
@@ -207,7 +321,6 @@ describe('cli find: a deployed stack (mocked AWS)', () => {
         state: 'accepted',
         messageId: 'msg-1',
         expiresAt: new Date(1795000000 * 1000).toISOString(),
-        envelopeStored: false,
         place: {
           where: 'not on the queues',
           why: 'the queue is empty and the dead-letter queue does not hold it: consumed (or expired)',
@@ -227,6 +340,111 @@ describe('cli find: a deployed stack (mocked AWS)', () => {
     });
     expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input.QueueUrl).toBe(
       queue('Sigma-dlq'),
+    );
+  });
+});
+
+describe('cli find: the archive of a deployed stack (mocked AWS)', () => {
+  let cloudFormation: AwsClientStub<CloudFormationClient>;
+  let dynamodb: AwsClientStub<DynamoDBClient>;
+  let s3: AwsClientStub<S3Client>;
+  let sqs: AwsClientStub<SQSClient>;
+  const stack = ['--stack', 'WebhookIngress-prod', '--region', 'eu-west-1'];
+  const day = (offset: number) =>
+    new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
+  // Received 40 days ago: long past the table's 7 days, and past find's default 30.
+  const old = `${day(40)}T10:00:00.000Z`;
+  const objectKey = `events/provider=sigma/date=${day(40)}/0f.jsonl.gz`;
+
+  beforeAll(() => {
+    cloudFormation = mockClient(CloudFormationClient);
+    dynamodb = mockClient(DynamoDBClient);
+    s3 = mockClient(S3Client);
+    sqs = mockClient(SQSClient);
+    cloudFormation.on(DescribeStacksCommand).resolves(describeStacksAnswer('WebhookIngress-prod'));
+    dynamodb.on(GetItemCommand).resolves({});
+    dynamodb.on(ScanCommand).resolves({ Items: [], ScannedCount: 900, Count: 0 });
+    s3.on(ListObjectsV2Command).callsFake((input: { Prefix?: string }) => ({
+      Contents: objectKey.startsWith(input.Prefix ?? '-') ? [{ Key: objectKey }] : [],
+      IsTruncated: false,
+    }));
+    s3.on(GetObjectCommand).resolves({
+      Body: Readable.from([
+        gzipSync(
+          `${archiveLine({
+            provider: 'sigma',
+            type: 'transaction.decision',
+            key: 'transaction-monitoring:9f2c',
+            envelopeId: 'env-txn-001',
+            subject: 'txn-001',
+            receivedAt: old,
+          })}\n`,
+        ),
+      ]) as never,
+    });
+  });
+  afterAll(() => {
+    for (const client of [cloudFormation, dynamodb, s3, sqs]) client.restore();
+  });
+
+  it('reads the last 30 days by default, one listing per day, and says so', async () => {
+    s3.resetHistory();
+    const run = await cli(['find', 'sigma', 'txn-001', ...stack]);
+    expect(run.code).toBe(1);
+    const prefixes = s3
+      .commandCalls(ListObjectsV2Command)
+      .map(({ args: [{ input }] }) => input.Prefix)
+      .sort();
+    expect(prefixes).toHaveLength(31);
+    expect(prefixes[0]).toBe(`events/provider=sigma/date=${day(30)}/`);
+    expect(prefixes.at(-1)).toBe(`events/provider=sigma/date=${day(0)}/`);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(run.stderr[0]).toMatch(
+      /the last 30 days by default; --since\/--until for another range/,
+    );
+    // No receive: an archived event's queues are not searched, and nothing matched here.
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it('finds an event older than the default window with --since, in the stack’s bucket', async () => {
+    s3.resetHistory();
+    const run = await cli(['find', 'sigma', 'txn-001', ...stack, '--since', '45d', '--json']);
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    const report = JSON.parse(run.stdout.join('\n'));
+    expect(report.found).toEqual([
+      {
+        matchedBy: 'subject',
+        provider: 'sigma',
+        idempotencyKey: 'transaction-monitoring:9f2c',
+        envelopeId: 'env-txn-001',
+        type: 'transaction.decision',
+        subject: 'txn-001',
+        receivedAt: old,
+        state: 'archived',
+        sourceIp: '203.0.113.7',
+        requestId: 'req-env-txn-001',
+        attempts: 1,
+        place: { where: 'archive', object: `s3://${STACK_ARCHIVE_BUCKET}/${objectKey}` },
+      },
+    ]);
+    expect(report).toMatchObject({
+      scanned: 900,
+      archive: { searched: true, read: { partitions: 46, objects: 1, lines: 1 } },
+    });
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: STACK_ARCHIVE_BUCKET,
+      Key: objectKey,
+    });
+  });
+
+  it('says when the stack has no archive, and exits 1', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .resolves(describeStacksAnswer('WebhookIngress-prod', [], { archive: false }));
+    const run = await cli(['find', 'sigma', 'txn-001', ...stack]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.at(-1)).toBe(
+      'the archive is off (no ArchiveBucketName output: the stack’s archive setting): older events cannot be found',
     );
   });
 });

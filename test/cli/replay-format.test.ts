@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildEnvelope } from '../../functions/core/envelope.js';
+import { parseInstant } from '../../scripts/cli/flags.js';
 import { sendBatches } from '../../scripts/cli/queue.js';
-import { markReplay, parseInstant } from '../../scripts/cli/replay.js';
+import { markReplay } from '../../scripts/cli/replay.js';
 
 describe('cli replay: marking an envelope', () => {
   const payload = '{"id":"e-1","amount":1.10,"note":",\\"payload\\":x"}';
@@ -49,6 +50,23 @@ describe('cli replay: times', () => {
       '2026-11-20T00:00:00.000Z',
     );
     expect(() => parseInstant('yesterday', '--since', now)).toThrow(/--since must be/);
+    expect(() => parseInstant('2026-02-30Tnope', '--since', now)).toThrow(/--since must be/);
+  });
+
+  it('reads a time without an offset as UTC, never the machine’s zone', () => {
+    const zone = process.env.TZ;
+    // Node reads TZ again when it changes: a zone west of UTC makes the difference show.
+    process.env.TZ = 'America/New_York';
+    onTestFinished(() => {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    });
+    expect(parseInstant('2026-11-20T10:00:00', '--since', now).toISOString()).toBe(
+      '2026-11-20T10:00:00.000Z',
+    );
+    expect(parseInstant('2026-11-20T10:00:00+02:00', '--since', now).toISOString()).toBe(
+      '2026-11-20T08:00:00.000Z',
+    );
   });
 });
 

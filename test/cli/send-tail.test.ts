@@ -172,10 +172,10 @@ describe('cli: send and tail against a local ingress', () => {
     const io = new MemoryIo();
     const following = tail(
       target,
-      { providers: ['sigmate'], follow: true, max: 3, format: 'oneline', pollMs: 50 },
+      { providers: ['sigmate'], follow: true, max: 3, format: 'json', pollMs: 50 },
       io,
     );
-    await send(
+    const sent = await send(
       target,
       { provider: 'sigmate', count: 3, duplicates: 0, concurrency: 3 },
       new MemoryIo(),
@@ -183,6 +183,18 @@ describe('cli: send and tail against a local ingress', () => {
     const followed = await following;
     expect(followed.shown).toBe(3);
     expect(io.stdout).toHaveLength(3);
+    // The record's facts (the envelope is in the archive, not in the record).
+    const shown = io.stdout.map((line) => JSON.parse(line));
+    expect(shown.map((event) => event.id).sort()).toEqual([...sent.acceptedIds].sort());
+    for (const event of shown) {
+      expect(event).toMatchObject({
+        provider: 'sigmate',
+        type: 'signal.fired',
+        idempotencyKey: event.subject,
+        receivedAt: expect.any(String),
+        shown: 'the idempotency record (the envelope itself is in the audit archive)',
+      });
+    }
     expect(io.stderr.join('\n')).toMatch(/nothing was received from the queues/);
     // Never received: the messages are all there, none in flight.
     const status = await cli(['status', '--endpoints', endpoints.file, '--json']);

@@ -20,7 +20,7 @@ describe('cli tail: safe on a live queue', () => {
   let target: StoreTarget;
 
   beforeAll(async () => {
-    ingress = await startTestIngress({ env: { WEBHOOK_STORE_ENVELOPES: 'true' } });
+    ingress = await startTestIngress();
   });
   // Each test its own endpoints folder, so its own memory of receive counts (tail-ledger.json).
   beforeEach(async () => {
