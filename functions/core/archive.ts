@@ -26,25 +26,58 @@ export interface ArchiveRecord {
 }
 
 /**
- * Of what SQS refuses, `JSON.stringify` leaves only U+FFFE and U+FFFF raw (it escapes
- * controls and lone surrogates): a key or subject may hold them, as in the envelope.
+ * The metadata an archive queue message carries as message attributes, beside the
+ * `provider` and `type` every envelope carries: what the envelope itself does not hold.
  */
-const SQS_FORBIDDEN_IN_JSON = /[\uFFFE\uFFFF]/g;
+export const ArchiveAttributeNames = ['subject', 'sourceIp', 'requestId'] as const;
+export type ArchiveAttributeName = (typeof ArchiveAttributeNames)[number];
 
-/** The archive queue message for one verified event: JSON that SQS accepts as it is. */
-export function archiveMessage(record: Omit<ArchiveRecord, 'archiveVersion'>): string {
-  const full: ArchiveRecord = { archiveVersion: 1, ...record };
-  // Inside JSON strings a code point and its escape are the same value.
-  return JSON.stringify(full).replace(
-    SQS_FORBIDDEN_IN_JSON,
-    (char) => `\\u${char.charCodeAt(0).toString(16)}`,
-  );
+/**
+ * The archive queue message's attributes for one event: the metadata the envelope does
+ * not hold, each only when known (SQS refuses an empty value). Values must already be
+ * SQS-safe text (`sqsSafeText`).
+ */
+export function archiveAttributes(
+  metadata: Readonly<Partial<Record<ArchiveAttributeName, string | undefined>>>,
+): Partial<Record<ArchiveAttributeName, string>> {
+  const attributes: Partial<Record<ArchiveAttributeName, string>> = {};
+  for (const name of ArchiveAttributeNames) {
+    const value = metadata[name];
+    if (value !== undefined && value !== '') attributes[name] = value;
+  }
+  return attributes;
 }
 
-/** One message of an archive-queue batch, as SQS's Lambda event source delivers it. */
+/**
+ * One message of an archive-queue batch, as SQS's Lambda event source delivers it: the
+ * body is the envelope exactly as enqueued, the metadata is in message attributes.
+ */
 export interface ArchiveQueueMessage {
   readonly messageId: string;
   readonly body: string;
+  readonly messageAttributes?:
+    | Readonly<Record<string, { readonly stringValue?: string | undefined } | undefined>>
+    | undefined;
+}
+
+/**
+ * The Lambda-shaped archive queue message the functions send for `record` (tests and
+ * tools that feed {@link archiveBatch} directly).
+ */
+export function toArchiveQueueMessage(
+  messageId: string,
+  record: Omit<ArchiveRecord, 'archiveVersion'>,
+): ArchiveQueueMessage {
+  const attributes = archiveAttributes(record);
+  return {
+    messageId,
+    body: record.envelope,
+    messageAttributes: Object.fromEntries(
+      Object.entries({ provider: record.provider, type: record.type, ...attributes }).map(
+        ([name, value]) => [name, { stringValue: value }],
+      ),
+    ),
+  };
 }
 
 /** The result Lambda's SQS event source reads with `ReportBatchItemFailures`. */
@@ -87,28 +120,61 @@ interface Parsed {
   readonly receivedAt: string;
 }
 
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const stringOrUndefined = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/**
+ * The archive record of one queue message: the envelope's own fields (it is the body)
+ * and the attributes' metadata. The line is written with `JSON.stringify`, so it is one
+ * line whatever whitespace the body holds; a body that is not an envelope v1 is refused.
+ */
 function parse(message: ArchiveQueueMessage): Parsed | undefined {
+  let envelope: Record<string, unknown>;
   try {
-    const record = JSON.parse(message.body) as Partial<ArchiveRecord>;
-    if (
-      record.archiveVersion !== 1 ||
-      typeof record.provider !== 'string' ||
-      typeof record.receivedAt !== 'string' ||
-      !/^\d{4}-\d{2}-\d{2}T/.test(record.receivedAt) ||
-      typeof record.envelope !== 'string'
-    ) {
-      return undefined;
-    }
-    // The body is kept as sent (one line: JSON.stringify never emits a raw newline).
-    return {
-      messageId: message.messageId,
-      line: message.body,
-      partition: partitionOf(record.provider, record.receivedAt),
-      receivedAt: record.receivedAt,
-    };
+    envelope = JSON.parse(message.body) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  if (
+    envelope === null ||
+    typeof envelope !== 'object' ||
+    envelope.version !== 1 ||
+    typeof envelope.id !== 'string' ||
+    typeof envelope.provider !== 'string' ||
+    !/^[a-z0-9-]{1,64}$/.test(envelope.provider) ||
+    typeof envelope.type !== 'string' ||
+    typeof envelope.idempotencyKey !== 'string' ||
+    typeof envelope.receivedAt !== 'string' ||
+    !ISO_INSTANT.test(envelope.receivedAt)
+  ) {
+    return undefined;
+  }
+  const attribute = (name: ArchiveAttributeName) =>
+    message.messageAttributes?.[name]?.stringValue || undefined;
+  const record: ArchiveRecord = {
+    archiveVersion: 1,
+    provider: envelope.provider,
+    type: envelope.type,
+    product: stringOrUndefined(envelope.product),
+    subject: attribute('subject'),
+    idempotencyKey: envelope.idempotencyKey,
+    envelopeId: envelope.id,
+    receivedAt: envelope.receivedAt,
+    sourceIp: attribute('sourceIp'),
+    requestId: attribute('requestId'),
+    envelope: message.body,
+  };
+  return {
+    messageId: message.messageId,
+    line: archiveLine(record),
+    partition: partitionOf(record.provider, record.receivedAt),
+    receivedAt: record.receivedAt,
+  };
+}
+
+/** One archive record as a JSON line of the archive (never a raw newline inside). */
+export function archiveLine(record: ArchiveRecord): string {
+  return JSON.stringify(record);
 }
 
 /** Logs of the archiver; Powertools Logger fits it. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { archiveMessage } from './archive.js';
+import { archiveAttributes } from './archive.js';
 import type { SourceAllowlist } from './cidr.js';
 import { sha256Hex } from './crypto.js';
 import { buildEnvelope, SQS_MAX_MESSAGE_BYTES, sqsSafeText } from './envelope.js';
@@ -18,7 +18,7 @@ import {
 import { type HttpResult, normaliseEvent, type WebhookRequest } from './http.js';
 import type { CallOptions, IdempotencyStore } from './idempotency.js';
 import type { ProviderAdapter, RouteMatch, Verification } from './provider.js';
-import type { EnvelopeAttributes, EventPublisher } from './publisher.js';
+import type { EnvelopeAttributes, EventPublisher, MessageAttributes } from './publisher.js';
 import { type Answer, accepted, answerForError, duplicate, ignored, Outcome } from './respond.js';
 import type { SecretSource } from './secrets.js';
 
@@ -368,14 +368,14 @@ export interface RequestOrigin {
 export async function enqueue<TSecrets>(
   deps: PipelineDependencies<TSecrets>,
   event: DescribedEvent,
-  archiveBody: string | undefined,
+  archiveAttributes: MessageAttributes | undefined,
   budget: Budget,
   notes: Notes,
 ): Promise<string | undefined> {
   let step: 'archive' | 'enqueue' = 'archive';
   try {
-    if (deps.archive !== undefined && archiveBody !== undefined) {
-      await archive(deps.archive, event, archiveBody, budget);
+    if (deps.archive !== undefined && archiveAttributes !== undefined) {
+      await archive(deps.archive, event, archiveAttributes, budget);
     }
     step = 'enqueue';
     const { messageId } = await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
@@ -392,45 +392,47 @@ export async function enqueue<TSecrets>(
 }
 
 /**
- * The archive queue message: the envelope as enqueued and the verified metadata. Built
- * before the claim, so an event whose archive message SQS could never carry is refused
- * with a definitive `400` (like an oversized envelope) instead of a `503` loop.
+ * The archive queue message's attributes: the envelope's `provider` and `type`, and the
+ * metadata the envelope does not hold (subject, source IP, request id); the body is the
+ * envelope itself, byte for byte, so the archive message is no larger than the enqueued
+ * one but for these few attributes. Built before the claim: an event whose archive
+ * message SQS could never carry (a subject as large as the rest of the queue's limit) is
+ * refused with a definitive `400`, like an oversized envelope, never a `503` loop.
  */
-export function archiveRecordOf(event: DescribedEvent, origin: RequestOrigin): string {
-  const body = archiveMessage({
-    provider: event.attributes.provider,
-    type: event.type,
-    product: event.product,
-    subject: event.subject,
-    idempotencyKey: event.idempotencyKey,
-    envelopeId: event.envelopeId,
-    receivedAt: event.receivedAt,
-    sourceIp: origin.sourceIp,
-    requestId: origin.requestId,
-    envelope: event.envelope,
-  });
-  const attributeBytes = Object.entries(event.attributes).reduce(
+export function archiveAttributesOf(
+  event: DescribedEvent,
+  origin: RequestOrigin,
+): MessageAttributes {
+  const attributes: MessageAttributes = {
+    ...event.attributes,
+    ...archiveAttributes({
+      subject: event.subject,
+      sourceIp: origin.sourceIp === undefined ? undefined : sqsSafeText(origin.sourceIp),
+      requestId: origin.requestId === undefined ? undefined : sqsSafeText(origin.requestId),
+    }),
+  };
+  const attributeBytes = Object.entries(attributes).reduce(
     (sum, [name, value]) =>
       sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
     0,
   );
-  if (Buffer.byteLength(body) + attributeBytes > SQS_MAX_MESSAGE_BYTES) {
+  if (Buffer.byteLength(event.envelope) + attributeBytes > SQS_MAX_MESSAGE_BYTES) {
     throw new InvalidPayloadError(
-      `the event's archive record is larger than the queue's ${SQS_MAX_MESSAGE_BYTES}-byte message limit`,
+      `the event's archive message is larger than the queue's ${SQS_MAX_MESSAGE_BYTES}-byte message limit`,
     );
   }
-  return body;
+  return attributes;
 }
 
-/** Step 6b — archive: one SendMessage of the archive record to the archive queue. */
+/** Step 6a — archive: one SendMessage of the envelope, with its metadata, to the archive queue. */
 export async function archive(
   archiveQueue: EventPublisher,
   event: DescribedEvent,
-  body: string,
+  attributes: MessageAttributes,
   budget: Budget,
 ): Promise<void> {
   await budget.run(RESERVE_FOR_RELEASE_MS, (options) =>
-    archiveQueue.publish(body, event.attributes, options),
+    archiveQueue.publish(event.envelope, attributes, options),
   );
 }
 
@@ -480,13 +482,13 @@ async function process<TSecrets>(
   if (event.kind === 'ignored') return ignored(event.reason);
   notes.key = event.idempotencyKey;
   if (event.subject !== undefined) notes.subject = event.subject;
-  const archiveBody =
+  const archived =
     deps.archive === undefined
       ? undefined
-      : archiveRecordOf(event, { sourceIp: request.sourceIp, requestId: request.requestId });
+      : archiveAttributesOf(event, { sourceIp: request.sourceIp, requestId: request.requestId });
   const early = await claim(deps, event, budget, (deps.now ?? Date.now)(), notes);
   if (early !== undefined) return early;
-  const messageId = await enqueue(deps, event, archiveBody, budget, notes);
+  const messageId = await enqueue(deps, event, archived, budget, notes);
   notes.id = event.envelopeId;
   if (messageId !== undefined) notes.messageId = messageId;
   await complete(deps, event, messageId, budget);

@@ -4,10 +4,14 @@ import { DependencyError } from './errors.js';
 import type { CallOptions } from './idempotency.js';
 
 /** Message attributes the contract puts on every envelope, for filtering. */
-export interface EnvelopeAttributes {
+// A type literal, not an interface, so it is assignable to `MessageAttributes`.
+export type EnvelopeAttributes = {
   readonly provider: string;
   readonly type: string;
-}
+};
+
+/** The envelope's attributes and any more (the archive queue's metadata), all String. */
+export type MessageAttributes = EnvelopeAttributes & Readonly<Record<string, string>>;
 
 /** What the queue said when it took the message. */
 export interface Published {
@@ -18,7 +22,7 @@ export interface Published {
 /** Puts a verified event on its provider's queue. */
 export interface EventPublisher {
   /** Resolves once the queue has accepted the message; throws {@link DependencyError}. */
-  publish(body: string, attributes: EnvelopeAttributes, options?: CallOptions): Promise<Published>;
+  publish(body: string, attributes: MessageAttributes, options?: CallOptions): Promise<Published>;
 }
 
 /**
@@ -34,7 +38,7 @@ export class SqsPublisher implements EventPublisher {
 
   async publish(
     body: string,
-    attributes: EnvelopeAttributes,
+    attributes: MessageAttributes,
     options: CallOptions = {},
   ): Promise<Published> {
     try {
@@ -42,10 +46,12 @@ export class SqsPublisher implements EventPublisher {
         new SendMessageCommand({
           QueueUrl: this.queueUrl,
           MessageBody: body,
-          MessageAttributes: {
-            provider: { DataType: 'String', StringValue: attributes.provider },
-            type: { DataType: 'String', StringValue: attributes.type },
-          },
+          MessageAttributes: Object.fromEntries(
+            Object.entries(attributes).map(([name, value]) => [
+              name,
+              { DataType: 'String', StringValue: value },
+            ]),
+          ),
         }),
         { abortSignal: options.signal },
       );

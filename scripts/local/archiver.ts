@@ -8,16 +8,32 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   DeleteMessageBatchCommand,
+  type Message,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
   type ArchiveLocation,
+  type ArchiveQueueMessage,
   type ArchiveRecord,
   type ArchiverLog,
   archiveBatch,
 } from '../../functions/core/archive.js';
 import { ensureQueuePair, type QueuePair } from './resources.js';
+
+/** An SQS message as Lambda's SQS event source hands it to the archiver. */
+export function asLambdaRecord(message: Message): ArchiveQueueMessage {
+  return {
+    messageId: message.MessageId ?? '',
+    body: message.Body ?? '',
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        { stringValue: value.StringValue },
+      ]),
+    ),
+  };
+}
 
 /** Where the local archive lives; written to `.local/endpoints.json` as `archive`. */
 export interface LocalArchiveEndpoints {
@@ -79,13 +95,13 @@ export class LocalArchiver {
         QueueUrl: this.queueUrl,
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: waitSeconds,
+        MessageAttributeNames: ['All'],
       }),
       { abortSignal: this.abort.signal },
     );
     if (Messages.length === 0) return 0;
     const batch = Messages.map((message) => ({
-      messageId: message.MessageId ?? '',
-      body: message.Body ?? '',
+      ...asLambdaRecord(message),
       receiptHandle: message.ReceiptHandle ?? '',
     }));
     const { batchItemFailures } = await archiveBatch(this.s3, this.location, batch, this.log);

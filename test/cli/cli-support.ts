@@ -8,8 +8,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   type ArchiveLocation,
+  type ArchiveRecord,
   archiveBatch,
-  archiveMessage,
+  archiveLine as archiveRecordLine,
+  toArchiveQueueMessage,
 } from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import type { ProviderName } from '../../functions/registry.js';
@@ -118,11 +120,12 @@ export interface ArchivedFields {
   readonly payload?: string;
 }
 
-/** The archive queue message the functions would send for `fields`. */
+/** The archive's JSON line for `fields`, as the archiver writes it. */
 export function archiveLine(fields: ArchivedFields): string {
   const provider = fields.provider ?? 'sigmate';
   const type = fields.type ?? 'signal.fired';
-  return archiveMessage({
+  return archiveRecordLine({
+    archiveVersion: 1,
     provider,
     type,
     product: undefined,
@@ -155,7 +158,10 @@ export async function writeArchive(
   bodies: readonly string[],
 ): Promise<void> {
   const log = { warn: () => {}, error: () => {} };
-  const messages = bodies.map((body) => ({ messageId: randomUUID(), body }));
+  // Each line back into the queue message the functions send, through the real archiver.
+  const messages = bodies.map((line) =>
+    toArchiveQueueMessage(randomUUID(), JSON.parse(line) as ArchiveRecord),
+  );
   const { batchItemFailures } = await archiveBatch(s3, location, messages, log);
   if (batchItemFailures.length > 0) throw new Error('the archiver refused a test record');
 }

@@ -332,13 +332,20 @@ describe('cli replay: from the archive of a local ingress', () => {
     expect(await drainedIds()).toEqual(['env-p-1']);
 
     // A record whose envelope is not an envelope v1 cannot be replayed: named, exit 1.
-    await archiveLines([
-      archiveLine({
-        key: 'p-2',
-        envelopeId: 'env-p-2',
-        receivedAt: '2026-04-02T10:00:00.000Z',
-      }).replace(/"envelope":".*"}$/, '"envelope":"{\\"hello\\":1}"}'),
-    ]);
+    // (The archiver refuses to write one; an object written by other hands may hold it.)
+    await archive.s3.send(
+      new PutObjectCommand({
+        Bucket: archive.location.bucket,
+        Key: `${archive.location.prefix}/provider=sigmate/date=2026-04-02/foreign.jsonl.gz`,
+        Body: gzipSync(
+          `${archiveLine({
+            key: 'p-2',
+            envelopeId: 'env-p-2',
+            receivedAt: '2026-04-02T10:00:00.000Z',
+          }).replace(/"envelope":".*"}$/, '"envelope":"{\\"hello\\":1}"}')}\n`,
+        ),
+      }),
+    );
     const bad = await replayCli('--since', '2026-04-02', '--until', '2026-04-02T23:59:59Z');
     expect(bad.code).toBe(1);
     expect(bad.stderr.join('\n')).toMatch(

@@ -10,8 +10,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { archiveMessage } from '../../functions/core/archive.js';
+import { toArchiveQueueMessage } from '../../functions/core/archive.js';
 import { EnvNames } from '../../functions/core/config.js';
+import { buildEnvelope } from '../../functions/core/envelope.js';
 import { RecordAttributes } from '../../functions/core/idempotency.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/observability.js';
 import { lambdaEsbuildOptions } from '../../infra/bundling.js';
@@ -445,7 +446,7 @@ describe('infra: the synthesized archiver asset, run as Lambda runs it', () => {
     const bucket = `asset-test-${Date.now().toString(36)}`;
     const s3 = localS3Client(emulators.sqs, LOCAL_REGION, LOCAL_CREDENTIALS);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const record = archiveMessage({
+    const message = toArchiveQueueMessage('m-1', {
       provider: 'sigmate',
       type: 'signal.fired',
       product: undefined,
@@ -455,7 +456,16 @@ describe('infra: the synthesized archiver asset, run as Lambda runs it', () => {
       receivedAt: '2026-11-23T10:00:00.000Z',
       sourceIp: '203.0.113.9',
       requestId: 'r-1',
-      envelope: '{"version":1,"id":"e-asset-1","payload":{"id":"asset-1"}}',
+      envelope: buildEnvelope(
+        {
+          id: 'e-asset-1',
+          provider: 'sigmate',
+          type: 'signal.fired',
+          idempotencyKey: 'asset-1',
+          receivedAt: '2026-11-23T10:00:00.000Z',
+        },
+        '{"id":"asset-1"}',
+      ),
     });
     // The Lambda runtime's way: import index.mjs from the asset and call its `handler`,
     // in a process whose environment is the function's (the archiver's variables set).
@@ -478,16 +488,15 @@ describe('infra: the synthesized archiver asset, run as Lambda runs it', () => {
           ),
           [EnvNames.archiveBucket]: bucket,
           EVENT: JSON.stringify({
-            Records: [
-              { messageId: 'm-1', body: record },
-              { messageId: 'm-poison', body: 'not an archive record' },
-            ],
+            Records: [message, { messageId: 'm-poison', body: 'not an envelope' }],
           }),
         },
       },
     );
     expect(JSON.parse(stdout)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-poison' }] });
     const records = await readArchive(s3, { bucket, prefix: 'events' });
-    expect(records.map((r) => r.envelopeId)).toEqual(['e-asset-1']);
+    expect(records.map((r) => [r.envelopeId, r.subject, r.sourceIp])).toEqual([
+      ['e-asset-1', 'asset-1', '203.0.113.9'],
+    ]);
   });
 });

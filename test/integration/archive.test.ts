@@ -6,7 +6,8 @@ import {
   GetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveBatch, archiveMessage } from '../../functions/core/archive.js';
+import { archiveBatch, toArchiveQueueMessage } from '../../functions/core/archive.js';
+import { buildEnvelope } from '../../functions/core/envelope.js';
 import { readArchive } from '../../scripts/local/archiver.js';
 import { DEMO_SECRETS } from '../../scripts/local/ingress.js';
 import { ensureQueuePair } from '../../scripts/local/resources.js';
@@ -78,22 +79,28 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
   it('writes one object per (provider, date) and overwrites it when the same batch is retried', async () => {
     const s3 = archive().s3;
     const location = { bucket: archive().location.bucket, prefix: 'retried' };
-    const line = (provider: string, receivedAt: string, id: string) =>
-      JSON.stringify({
-        archiveVersion: 1,
+    const message = (messageId: string, provider: string, receivedAt: string, id: string) =>
+      toArchiveQueueMessage(messageId, {
         provider,
         type: 't',
+        product: undefined,
+        subject: id,
         idempotencyKey: id,
         envelopeId: id,
         receivedAt,
-        envelope: `{"id":"${id}"}`,
+        sourceIp: undefined,
+        requestId: undefined,
+        envelope: buildEnvelope(
+          { id, provider, type: 't', idempotencyKey: id, receivedAt },
+          `{"id":"${id}"}`,
+        ),
       });
     const batch = [
-      { messageId: 'm1', body: line('sigma', '2026-01-01T10:00:00.000Z', 'a') },
-      { messageId: 'm2', body: line('sigma', '2026-01-01T23:59:59.999Z', 'b') },
-      { messageId: 'm3', body: line('sigma', '2026-01-02T00:00:00.000Z', 'c') },
-      { messageId: 'm4', body: line('signifyd', '2026-01-01T12:00:00.000Z', 'd') },
-      { messageId: 'm5', body: 'not an archive record' },
+      message('m1', 'sigma', '2026-01-01T10:00:00.000Z', 'a'),
+      message('m2', 'sigma', '2026-01-01T23:59:59.999Z', 'b'),
+      message('m3', 'sigma', '2026-01-02T00:00:00.000Z', 'c'),
+      message('m4', 'signifyd', '2026-01-01T12:00:00.000Z', 'd'),
+      { messageId: 'm5', body: 'not an envelope' },
     ];
     const log = new MemoryLog();
     const first = await archiveBatch(s3, location, batch, log);
@@ -118,22 +125,45 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
     expect(lines.map((item) => JSON.parse(item).idempotencyKey)).toEqual(['a', 'b']);
   });
 
-  it('escapes the code points SQS refuses in the metadata too, keeping their values', () => {
-    const record = {
+  it('writes an envelope that spans lines as one JSON line, and refuses bodies that are not envelopes', async () => {
+    const s3 = archive().s3;
+    const location = { bucket: archive().location.bucket, prefix: 'lines' };
+    const envelope = buildEnvelope(
+      {
+        id: 'multi',
+        provider: 'sigmate',
+        type: 'signal.fired',
+        idempotencyKey: 'multi',
+        receivedAt: '2026-02-01T00:00:00.000Z',
+      },
+      '{\n  "id": "multi"\r\n}',
+    );
+    const good = toArchiveQueueMessage('m-multi', {
       provider: 'sigmate',
       type: 'signal.fired',
       product: undefined,
-      subject: 'a\uFFFEb',
-      idempotencyKey: 'k\uFFFF',
-      envelopeId: 'e',
-      receivedAt: '2026-01-01T00:00:00.000Z',
+      subject: 'multi',
+      idempotencyKey: 'multi',
+      envelopeId: 'multi',
+      receivedAt: '2026-02-01T00:00:00.000Z',
       sourceIp: undefined,
       requestId: undefined,
-      envelope: '{}',
-    };
-    const text = archiveMessage(record);
-    expect(text).not.toMatch(/[\uFFFE\uFFFF]/);
-    expect(JSON.parse(text)).toMatchObject({ subject: 'a\uFFFEb', idempotencyKey: 'k\uFFFF' });
+      envelope,
+    });
+    const refused = [
+      { messageId: 'not-json', body: '{"version":1,' },
+      { messageId: 'v2', body: envelope.replace('"version":1', '"version":2') },
+      { messageId: 'bad-provider', body: envelope.replace('"sigmate"', '"../x"') },
+      { messageId: 'bad-time', body: envelope.replace('2026-02-01T00:00:00.000Z', 'yesterday') },
+    ];
+    const result = await archiveBatch(s3, location, [good, ...refused], new MemoryLog());
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      refused.map((m) => m.messageId).sort(),
+    );
+    const records = await readArchive(s3, location);
+    expect(records).toHaveLength(1);
+    // The envelope kept byte for byte, line breaks included, inside one line.
+    expect(records[0]?.envelope).toBe(envelope);
   });
 
   it('reports a failed write as failed items, so only that group comes back', async () => {
@@ -144,12 +174,16 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
       [
         {
           messageId: 'only',
-          body: JSON.stringify({
-            archiveVersion: 1,
-            provider: 'sigma',
-            receivedAt: '2026-01-01T00:00:00.000Z',
-            envelope: '{}',
-          }),
+          body: buildEnvelope(
+            {
+              id: 'only',
+              provider: 'sigma',
+              type: 't',
+              idempotencyKey: 'only',
+              receivedAt: '2026-01-01T00:00:00.000Z',
+            },
+            '{}',
+          ),
         },
       ],
       log,

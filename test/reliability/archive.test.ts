@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveBatch } from '../../functions/core/archive.js';
-import { readArchive } from '../../scripts/local/archiver.js';
+import { asLambdaRecord, readArchive } from '../../scripts/local/archiver.js';
 import { DEMO_SECRETS } from '../../scripts/local/ingress.js';
 import { MemoryLog, startTestIngress, type TestIngress } from '../support/harness.js';
 import { signedSigmate } from '../support/sign.js';
@@ -30,11 +30,14 @@ describe('reliability: the archiver crashes mid-batch', () => {
     const queueUrl = archive.endpoints.queue;
     // Crash 1: a batch written to S3, then the process dies before deleting it.
     const first = await ingress.clients.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
     );
     const written = (first.Messages ?? []).map((m) => ({
-      messageId: m.MessageId ?? '',
-      body: m.Body ?? '',
+      ...asLambdaRecord(m),
       receiptHandle: m.ReceiptHandle ?? '',
     }));
     expect(written.length).toBeGreaterThan(0);
