@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -27,8 +27,10 @@ export const ARCHIVE_BATCH_SIZE = 1_000;
 /** How long the event source gathers a batch: one object per (provider, date) per window. */
 export const ARCHIVE_BATCHING_WINDOW = Duration.seconds(60);
 export const ARCHIVER_TIMEOUT = Duration.seconds(60);
-/** Six times the archiver's timeout, as AWS advises for SQS event sources. */
-export const ARCHIVE_QUEUE_VISIBILITY = Duration.seconds(360);
+/** Six times the archiver's timeout plus the batching window, as AWS advises for SQS event sources. */
+export const ARCHIVE_QUEUE_VISIBILITY = Duration.seconds(420);
+/** At most this many archivers at once: a backlog must not take the providers' concurrency. */
+export const ARCHIVER_MAX_CONCURRENCY = 2;
 /** Receives before an archive message is dead-lettered (a broken bucket policy, say). */
 export const ARCHIVE_MAX_RECEIVE_COUNT = 10;
 /** Lifecycle: objects move to Standard-IA, then Glacier Instant Retrieval (still queryable). */
@@ -70,15 +72,19 @@ export class IngressArchive extends Construct {
     const queueEncryption = key
       ? { encryption: QueueEncryption.KMS, encryptionMasterKey: key }
       : { encryption: QueueEncryption.SQS_MANAGED };
+    // Both queues hold acknowledged events not yet in S3: kept when the archive is turned
+    // off or the stack destroyed (deleting them would lose those records).
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       ...queueEncryption,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       maxMessageSizeBytes: 1024 * 1024,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.queue = new Queue(this, 'Queue', {
       ...queueEncryption,
       enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
       retentionPeriod: Duration.days(14),
       visibilityTimeout: ARCHIVE_QUEUE_VISIBILITY,
       maxMessageSizeBytes: 1024 * 1024,
@@ -99,7 +105,13 @@ export class IngressArchive extends Construct {
           objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
           versioned: true,
           removalPolicy: RemovalPolicy.RETAIN,
-          lifecycleRules: [{ expiration: Duration.days(Math.max(props.retentionDays, 365)) }],
+          lifecycleRules: [
+            {
+              expiration: Duration.days(Math.max(props.retentionDays, 365)),
+              // Versioned: expired logs become noncurrent versions, removed a month later.
+              noncurrentVersionExpiration: Duration.days(30),
+            },
+          ],
         })
       : undefined;
     const lockDays = Duration.days(props.retentionDays);
@@ -130,12 +142,27 @@ export class IngressArchive extends Construct {
             (t) => ({ storageClass: t.storageClass, transitionAfter: Duration.days(t.afterDays) }),
           ),
           expiration: lockDays,
-          // A retried batch overwrites its object: the old version goes after a day.
-          noncurrentVersionExpiration: Duration.days(1),
+          // The archiver never overwrites (If-None-Match, enforced below): a noncurrent
+          // version exists only after someone deleted or replaced an object, and is kept
+          // 90 days so the mistake can be undone.
+          noncurrentVersionExpiration: Duration.days(90),
         },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
+
+    // Write-once under the prefix, for everyone: an upload must say If-None-Match, so no
+    // one (the archiver included) can replace an archived object with other bytes.
+    this.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'ArchivedObjectsAreWrittenOnce',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${ARCHIVE_PREFIX}/*`)],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
 
     if (!this.accessLogBucket) {
       Validations.of(this.bucket).acknowledge({
@@ -176,6 +203,7 @@ export class IngressArchive extends Construct {
         batchSize: ARCHIVE_BATCH_SIZE,
         maxBatchingWindow: ARCHIVE_BATCHING_WINDOW,
         reportBatchItemFailures: true,
+        maxConcurrency: ARCHIVER_MAX_CONCURRENCY,
       }),
     );
 

@@ -452,15 +452,20 @@ export class WebhookIngress extends Construct {
             'Replay and find read archive objects whose keys the archiver derives per batch (provider=…/date=…/<hash>.jsonl.gz): GetObject must cover the archive prefix, and grants nothing else (no put, no delete).',
         });
       }
-      // Redriving the archive's dead letters into the archive queue (runbook).
+      // The archive's queues: look, never write or delete. An operator who could send to
+      // the archive queue could forge audit records, and one who could delete could drop
+      // them before the archiver writes them; redriving its dead letters is an
+      // administrator's act (docs/runbook.md#archive-dead-letters).
       principal.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: [
-            ...OPERATOR_QUEUE_ACTIONS,
-            'sqs:StartMessageMoveTask',
-            'sqs:ListMessageMoveTasks',
-          ],
+          actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
           resources: [this.archive.queue.queueArn, this.archive.deadLetterQueue.queueArn],
+        }),
+      );
+      principal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility'],
+          resources: [this.archive.deadLetterQueue.queueArn],
         }),
       );
     }

@@ -177,6 +177,15 @@ export function archiveLine(record: ArchiveRecord): string {
   return JSON.stringify(record);
 }
 
+/**
+ * S3's answer when the key exists: the same message ids, so the same records, were
+ * written by an earlier attempt of this batch.
+ */
+function alreadyWritten(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return (error as { name?: string }).name === 'PreconditionFailed' || status === 412;
+}
+
 /** Logs of the archiver; Powertools Logger fits it. */
 export interface ArchiverLog {
   warn(message: string, attributes: Record<string, unknown>): void;
@@ -226,9 +235,13 @@ export async function archiveBatch(
             Body: body,
             ContentType: 'application/x-ndjson',
             ContentEncoding: 'gzip',
+            // Write once (the bucket policy refuses any other upload): a batch Lambda hands
+            // over again after a crash finds its object written and leaves it as it is.
+            IfNoneMatch: '*',
           }),
         );
       } catch (error) {
+        if (alreadyWritten(error)) return;
         log.warn('archive write failed', {
           key,
           records: group.length,

@@ -176,6 +176,33 @@ describe('infra: the audit archive', () => {
     );
   });
 
+  it('is write-once for everyone, keeps its queues when turned off, and cannot starve the providers', () => {
+    const s = synth({});
+    const policies = s.props('AWS::S3::BucketPolicy').map((p) => JSON.stringify(p.PolicyDocument));
+    const writeOnce = policies.find((p) => p.includes('ArchivedObjectsAreWrittenOnce'));
+    expect(writeOnce).toBeDefined();
+    expect(JSON.parse(writeOnce ?? '{}').Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 's3:PutObject',
+          Condition: { Null: { 's3:if-none-match': 'true' } },
+        }),
+      ]),
+    );
+    // The archive queues hold acknowledged records not yet in S3: never deleted with the stack.
+    const queues = Object.entries(s.template.findResources('AWS::SQS::Queue')).filter(([id]) =>
+      id.startsWith('Archive'),
+    );
+    expect(queues).toHaveLength(2);
+    for (const [, queue] of queues) expect((queue as Json).DeletionPolicy).toBe('Retain');
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1_000,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
   it('can be turned off: no bucket, no archive queue, no archive variable', () => {
     const s = synth({ archive: 'false' });
     expect(archiveBucket(s)).toBeUndefined();

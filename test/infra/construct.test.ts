@@ -126,6 +126,15 @@ describe('WebhookIngress in your own app, with no props', () => {
     const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
     expect(s3.flatMap((s) => [s.Action].flat()).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(JSON.stringify(s3)).toContain('events/*');
+    // The archive's queues: looked at, never written or deleted (no forged or dropped records).
+    const archiveQueue = stack.getLogicalId(ingress.archive?.queue.node.defaultChild as never);
+    const onArchiveQueue = statements.filter((s) =>
+      JSON.stringify(stack.resolve(s)).includes(archiveQueue),
+    );
+    expect(onArchiveQueue.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+    ]);
   });
 
   it('grants a polling consumer one queue, or every queue', () => {
