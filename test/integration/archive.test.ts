@@ -260,3 +260,30 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
     expect(queued.map((message) => message.body.id)).toEqual([retried.json.id]);
   });
 });
+
+describe('archive: events near a raised body limit', () => {
+  let ingress: TestIngress;
+  beforeAll(async () => {
+    ingress = await startTestIngress({ env: { WEBHOOK_MAX_BODY_BYTES: '1000000' } });
+  });
+  afterAll(async () => {
+    await ingress?.stop();
+  });
+
+  it('accepts and archives 600 KB of escaped quotes: the archive message is the envelope, not an escaped copy', async () => {
+    // Inside a JSON string every \" is two bytes; escaped once more it would be four, and
+    // the archive message would pass SQS's 1 MiB although the envelope does not.
+    const body = `{"id":"big-quotes","note":"${'\\"'.repeat(300_000)}"}`;
+    expect(Buffer.byteLength(body)).toBeGreaterThan(600_000);
+    const delivery = signedSigmate(body, SECRET);
+    const answer = await ingress.post(delivery.path, delivery.body, delivery.headers);
+    expect(answer.status, JSON.stringify(answer.json)).toBe(200);
+    expect(answer.json.status).toBe('accepted');
+    const archive = ingress.archive;
+    if (!archive) throw new Error('the archive is off');
+    await archive.archiver.drain();
+    const records = await readArchive(archive.s3, archive.location);
+    const record = records.find((item) => item.idempotencyKey === 'big-quotes');
+    expect(record?.envelope.endsWith(`"payload":${body}}`)).toBe(true);
+  });
+});
