@@ -113,13 +113,22 @@ export function archiveDesigns(): ArchiveDesign[] {
   ];
 }
 
-/** Storage of one million events for the default five years with the lifecycle (30 d Standard, 60 d IA, then Glacier IR). */
-export function storagePerMillionFiveYears(): number {
+/**
+ * Storage of one million events for the default five years. With the lifecycle (30 days
+ * Standard, 60 days Standard-IA, then Glacier Instant Retrieval) when objects reach S3's
+ * 128 KB minimum for transitions (about 250 events per object: busy providers); in S3
+ * Standard throughout when they do not (a quiet provider's objects of a few events each:
+ * S3 leaves objects under 128 KB where they are, and IA would bill them as 128 KB anyway).
+ */
+export function storagePerMillionFiveYears(): { largeObjects: number; smallObjects: number } {
   const gb = (1_000_000 * GZIP_KB_PER_EVENT) / 1024 / 1024;
   const p = ARCHIVE_PRICES;
-  return round(
-    gb * (1 * p.s3StandardGbMonth + 2 * p.s3StandardIaGbMonth + 57 * p.s3GlacierIrGbMonth),
-  );
+  return {
+    largeObjects: round(
+      gb * (1 * p.s3StandardGbMonth + 2 * p.s3StandardIaGbMonth + 57 * p.s3GlacierIrGbMonth),
+    ),
+    smallObjects: round(gb * 60 * p.s3StandardGbMonth),
+  };
 }
 
 const round = (value: number) => Math.round(value * 10_000) / 10_000;
