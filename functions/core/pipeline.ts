@@ -256,12 +256,7 @@ export function describe<TSecrets>(
     provider: sqsSafeText(adapter.provider),
     type: sqsSafeText(description.type),
   };
-  const attributeBytes = Object.entries(attributes).reduce(
-    (sum, [name, value]) =>
-      sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
-    0,
-  );
-  if (Buffer.byteLength(envelope) + attributeBytes > SQS_MAX_MESSAGE_BYTES) {
+  if (!fitsOneMessage(envelope, attributes)) {
     throw new InvalidPayloadError(
       `the event is larger than the queue's ${SQS_MAX_MESSAGE_BYTES}-byte message limit`,
     );
@@ -391,6 +386,16 @@ export async function enqueue<TSecrets>(
   }
 }
 
+/** Whether SQS takes a message of this body and these String attributes (names, type, values). */
+function fitsOneMessage(body: string, attributes: Readonly<Record<string, string>>): boolean {
+  const attributeBytes = Object.entries(attributes).reduce(
+    (sum, [name, value]) =>
+      sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
+    0,
+  );
+  return Buffer.byteLength(body) + attributeBytes <= SQS_MAX_MESSAGE_BYTES;
+}
+
 /**
  * The archive queue message's attributes: the envelope's `provider` and `type`, and the
  * metadata the envelope does not hold (subject, source IP, request id); the body is the
@@ -411,12 +416,7 @@ export function archiveAttributesOf(
       requestId: origin.requestId === undefined ? undefined : sqsSafeText(origin.requestId),
     }),
   };
-  const attributeBytes = Object.entries(attributes).reduce(
-    (sum, [name, value]) =>
-      sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
-    0,
-  );
-  if (Buffer.byteLength(event.envelope) + attributeBytes > SQS_MAX_MESSAGE_BYTES) {
+  if (!fitsOneMessage(event.envelope, attributes)) {
     throw new InvalidPayloadError(
       `the event's archive message is larger than the queue's ${SQS_MAX_MESSAGE_BYTES}-byte message limit`,
     );
