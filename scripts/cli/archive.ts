@@ -363,6 +363,14 @@ function readableOf(body: unknown): Readable | undefined {
  * that is not gzip, or that expired after the listing, is reported as `unreadable`;
  * any other failure (the network, permissions) is thrown.
  */
+/**
+ * No archive line is longer than this: an SQS message (1 MiB) escaped into a JSON string
+ * at most doubles, plus the metadata. A longer one is not an archive record.
+ */
+const MAX_LINE_CHARS = 4 * 1024 * 1024;
+/** What a line past {@link MAX_LINE_CHARS} is reported as: never parsed as a record. */
+const OVERLONG_LINE = '(a line longer than 4 MiB)';
+
 async function readLines(
   s3: S3Client,
   bucket: string,
@@ -384,7 +392,18 @@ async function readLines(
   }
   if (body === undefined) return { bytes, unreadable: 'no body' };
   const decoder = new StringDecoder('utf8');
-  let rest = '';
+  // The unfinished line, in pieces: each chunk is searched for newlines once (linear),
+  // and a line past MAX_LINE_BYTES is dropped whole instead of growing without bound.
+  let pieces: string[] = [];
+  let pending = 0;
+  let overlong = false;
+  const finishLine = (tail: string) => {
+    const line = overlong ? undefined : pieces.join('') + tail;
+    pieces = [];
+    pending = 0;
+    overlong = false;
+    onLine(line ?? OVERLONG_LINE);
+  };
   const counting = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
@@ -394,9 +413,21 @@ async function readLines(
   const split = new Writable({
     write(chunk: Buffer, _encoding, done) {
       try {
-        const lines = (rest + decoder.write(chunk)).split('\n');
-        rest = lines.pop() ?? '';
-        for (const line of lines) onLine(line);
+        const text = decoder.write(chunk);
+        let start = 0;
+        for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+          finishLine(text.slice(start, end));
+          start = end + 1;
+        }
+        if (start < text.length && !overlong) {
+          pending += text.length - start;
+          if (pending > MAX_LINE_CHARS) {
+            overlong = true;
+            pieces = [];
+          } else {
+            pieces.push(text.slice(start));
+          }
+        }
         done();
       } catch (error) {
         done(error as Error);
@@ -404,8 +435,8 @@ async function readLines(
     },
     final(done) {
       try {
-        rest += decoder.end();
-        if (rest !== '') onLine(rest);
+        const tail = decoder.end();
+        if (tail !== '' || pieces.length > 0 || overlong) finishLine(tail);
         done();
       } catch (error) {
         done(error as Error);

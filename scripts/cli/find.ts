@@ -10,6 +10,7 @@ import {
 } from './archive.js';
 import { CliError, ExitCode, fromAwsError } from './errors.js';
 import { parseInstant } from './flags.js';
+import { printable } from './format.js';
 import type { Io } from './io.js';
 import { ReceiveLedger } from './ledger.js';
 import { collect, type HeldMessage, queueLimits, queueTotal, release } from './queue.js';
@@ -253,22 +254,22 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
     io.out(
       `${event.provider} event, matched by ${event.matchedBy}${archived ? ', in the archive only (no idempotency record: expired)' : ''}`,
     );
-    io.out(`  arrived       ${event.receivedAt ?? '(unknown)'} (${event.state})`);
-    io.out(`  envelope id   ${event.envelopeId ?? '(none)'}`);
-    io.out(`  key           ${event.idempotencyKey}`);
-    io.out(`  type          ${event.type ?? '(unknown)'}`);
-    io.out(`  subject       ${event.subject ?? '(not recorded: an older record)'}`);
-    if (event.messageId) io.out(`  message id    ${event.messageId}`);
+    io.out(printable(`  arrived       ${event.receivedAt ?? '(unknown)'} (${event.state})`));
+    io.out(printable(`  envelope id   ${event.envelopeId ?? '(none)'}`));
+    io.out(printable(`  key           ${event.idempotencyKey}`));
+    io.out(printable(`  type          ${event.type ?? '(unknown)'}`));
+    io.out(printable(`  subject       ${event.subject ?? '(not recorded: an older record)'}`));
+    if (event.messageId) io.out(printable(`  message id    ${event.messageId}`));
     if (archived) {
-      io.out(`  source ip     ${event.sourceIp ?? '(not recorded)'}`);
-      io.out(`  request id    ${event.requestId ?? '(not recorded)'}`);
+      io.out(printable(`  source ip     ${event.sourceIp ?? '(not recorded)'}`));
+      io.out(printable(`  request id    ${event.requestId ?? '(not recorded)'}`));
       if ((event.attempts ?? 1) > 1) {
         io.out(
           `  attempts      ${event.attempts} archived (the latest shown; the others were answered 503 and retried)`,
         );
       }
     }
-    io.out(`  now           ${describePlace(event.place)}`);
+    io.out(printable(`  now           ${describePlace(event.place)}`));
     if (event.expiresAt) io.out(`  deduplicated until ${event.expiresAt}`);
   }
   if (scanned > 0) io.err(`(${scanned} record(s) scanned: a Scan reads the whole table)`);

@@ -39,9 +39,23 @@ function flags(envelope: EnvelopeView): string {
 /** `receivedAt provider type[/product] key=… id=… [replay]` — one event per line. */
 export function oneLine(message: ShownMessage): string {
   const envelope = parse(message.body);
-  if (!envelope) return `(not an envelope) ${message.body.slice(0, 120)}`;
+  if (!envelope) return `(not an envelope) ${printable(message.body.slice(0, 120))}`;
   const type = envelope.product ? `${envelope.type} (${envelope.product})` : `${envelope.type}`;
-  return `${envelope.receivedAt} ${envelope.provider} ${type} key=${envelope.idempotencyKey} id=${envelope.id}${flags(envelope)}`;
+  return printable(
+    `${envelope.receivedAt} ${envelope.provider} ${type} key=${envelope.idempotencyKey} id=${envelope.id}${flags(envelope)}`,
+  );
+}
+
+/** C0 and C1 controls (newline and ESC included), DEL, and the Unicode line separators. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * Provider-controlled text made safe for a terminal and for line-oriented pipes: every
+ * control character shown as its `\uXXXX` escape, so one event stays one line and an
+ * identifier cannot move the cursor, clear the screen or forge a line.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROLS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -427,6 +427,12 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
     const provider = parseProvider(providerName);
     await withTarget(options, async (target) => {
       const store = requireStore(target, 'replay');
+      // Without a terminal to ask and without --yes, refuse before reading the archive.
+      if (store.kind !== 'local' && options.dryRun !== true && options.yes !== true && !io.ask) {
+        throw new UsageError(
+          `refusing to replay onto the ${provider} queue (${store.description}) without confirmation: stdin is not a terminal (pass --yes)`,
+        );
+      }
       const report = await replay(
         store,
         {

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { buildEnvelope, type EnvelopeHeader } from '../../functions/core/envelope.js';
+import { buildEnvelope, type EnvelopeHeader, sqsSafeText } from '../../functions/core/envelope.js';
 import type { ProviderName } from '../../functions/registry.js';
 import {
   type ArchivedEvent,
@@ -60,11 +60,24 @@ const PAYLOAD_SPLIT = ',"payload":';
  * receivedAt and the payload's exact bytes — kept. The header is JSON without the
  * payload, so the first `,"payload":` (which cannot occur inside a JSON string) ends it.
  */
-export function markReplay(envelope: string): string {
+export function markReplay(
+  envelope: string,
+  record?: { provider: string; envelopeId: string; idempotencyKey: string },
+): string {
   const split = envelope.indexOf(PAYLOAD_SPLIT);
   if (split < 0 || !envelope.endsWith('}')) throw new Error('not an envelope v1');
   const header = JSON.parse(`${envelope.slice(0, split)}}`) as EnvelopeHeader & { version: number };
   if (header.version !== 1) throw new Error(`unknown envelope version ${header.version}`);
+  // The archive line's fields select what is replayed; the envelope is what is sent. A
+  // line whose envelope names another event (written by other hands) is not replayed.
+  if (
+    record !== undefined &&
+    (header.provider !== record.provider ||
+      header.id !== record.envelopeId ||
+      header.idempotencyKey !== record.idempotencyKey)
+  ) {
+    throw new Error('its envelope names another event than its archive record');
+  }
   const payload = envelope.slice(split + PAYLOAD_SPLIT.length, -1);
   return buildEnvelope({ ...header, replay: true }, payload);
 }
@@ -184,7 +197,7 @@ export async function replay(
   const replays: { body: string; event: ArchivedEvent }[] = [];
   for (const { event } of chosen) {
     try {
-      replays.push({ body: markReplay(event.envelope), event });
+      replays.push({ body: markReplay(event.envelope, event), event });
     } catch (error) {
       io.err(
         `cannot replay key ${event.idempotencyKey} (s3://${location.bucket}/${event.objectKey}): ${(error as Error).message}`,
@@ -232,8 +245,8 @@ export async function replay(
             MessageBody: body,
             MessageAttributes: {
               provider: { DataType: 'String', StringValue: options.provider },
-              // The record keeps the type as the original message attribute carried it.
-              type: { DataType: 'String', StringValue: event.type },
+              // As the functions set it: the type made SQS-safe (the record keeps it raw).
+              type: { DataType: 'String', StringValue: sqsSafeText(event.type) },
               replay: { DataType: 'String', StringValue: 'true' },
             },
           })),

@@ -1,6 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { parseInstant } from '../../scripts/cli/flags.js';
+import { oneLine, printable } from '../../scripts/cli/format.js';
 import { sendBatches } from '../../scripts/cli/queue.js';
 import { markReplay } from '../../scripts/cli/replay.js';
 
@@ -35,6 +36,37 @@ describe('cli replay: marking an envelope', () => {
   it('refuses text that is not an envelope', () => {
     expect(() => markReplay('{"hello":1}')).toThrow(/not an envelope/);
   });
+
+  it('refuses an envelope that names another event than the archive line selecting it', () => {
+    const record = { provider: 'sigmate', envelopeId: 'env-1', idempotencyKey: 'e-1' };
+    expect(() => markReplay(stored, record)).not.toThrow();
+    for (const other of [
+      { ...record, provider: 'sigma' },
+      { ...record, envelopeId: 'env-2' },
+      { ...record, idempotencyKey: 'poison-1' },
+    ]) {
+      expect(() => markReplay(stored, other)).toThrow(/names another event/);
+    }
+  });
+});
+
+describe('cli output: provider text on a terminal', () => {
+  it('shows control characters as escapes: one event stays one line, no escape sequence runs', () => {
+    const forged = buildEnvelope(
+      {
+        id: 'env-x',
+        provider: 'sigmate',
+        type: 'signal.fired',
+        idempotencyKey: 'k1\u001b[2J\n2026-07-01T00:00:00.000Z sigmate signal.fired key=FAKE',
+        receivedAt: '2026-11-23T10:00:00.000Z',
+      },
+      '{}',
+    );
+    const line = oneLine({ messageId: '', body: forged, receiveCount: 0 });
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(line).toContain('key=k1\\u001b[2J\\u000a2026-07-01');
+    expect(printable('a\u2028b\u0085c')).toBe('a\\u2028b\\u0085c');
+  });
 });
 
 describe('cli replay: times', () => {
@@ -51,6 +83,14 @@ describe('cli replay: times', () => {
     );
     expect(() => parseInstant('yesterday', '--since', now)).toThrow(/--since must be/);
     expect(() => parseInstant('2026-02-30Tnope', '--since', now)).toThrow(/--since must be/);
+    // Days the calendar lacks are refused, not rolled over into the next month.
+    for (const missing of ['2026-02-30', '2026-02-29', '2026-04-31T00:00', '2026-03-29T24:00']) {
+      expect(() => parseInstant(missing, '--since', now), missing).toThrow(/--since must be/);
+    }
+    expect(parseInstant('2028-02-29', '--since', now).toISOString()).toBe(
+      '2028-02-29T00:00:00.000Z',
+    );
+    expect(() => parseInstant('99999999999d', '--since', now)).toThrow(/--since must be/);
   });
 
   it('reads a time without an offset as UTC, never the machine’s zone', () => {
@@ -66,6 +106,13 @@ describe('cli replay: times', () => {
     );
     expect(parseInstant('2026-11-20T10:00:00+02:00', '--since', now).toISOString()).toBe(
       '2026-11-20T08:00:00.000Z',
+    );
+    // The space form too (Date would read it in the machine's zone).
+    expect(parseInstant('2026-03-29 01:30', '--since', now).toISOString()).toBe(
+      '2026-03-29T01:30:00.000Z',
+    );
+    expect(parseInstant('2026-11-20T10:00-0130', '--since', now).toISOString()).toBe(
+      '2026-11-20T11:30:00.000Z',
     );
   });
 });

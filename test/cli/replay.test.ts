@@ -354,6 +354,32 @@ describe('cli replay: from the archive of a local ingress', () => {
     expect(await ingress.drain('sigmate')).toHaveLength(0);
   });
 
+  it('drops a line over 4 MiB whole and reads on', async () => {
+    const good = archiveLine({
+      key: 'long-1',
+      envelopeId: 'env-long-1',
+      receivedAt: '2026-04-05T10:00:00.000Z',
+    });
+    // 12 MiB without a newline compresses to a few KB: the reader stops keeping it at 4 MiB.
+    await archive.s3.send(
+      new PutObjectCommand({
+        Bucket: archive.location.bucket,
+        Key: `${archive.location.prefix}/provider=sigmate/date=2026-04-05/long.jsonl.gz`,
+        Body: gzipSync(`${'x'.repeat(12 * 1024 * 1024)}\n${good}\n`),
+      }),
+    );
+    const run = await replayCli(
+      '--since',
+      '2026-04-05',
+      '--until',
+      '2026-04-05T23:59:59Z',
+      '--dry-run',
+    );
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    expect(run.stdout.join('\n')).toContain('key=long-1');
+    expect(run.stderr.join('\n')).toContain('skipped line 1 of');
+  });
+
   it('exits 1 and names the event when SQS refuses an entry of the batch', async () => {
     const at = '2026-05-01T10:00:0';
     await archiveLines([
@@ -384,7 +410,12 @@ describe('cli replay: from the archive of a local ingress', () => {
       ['--since', '2000-01-01'],
       /^a range of \d+ days lists \d+ archive partitions: at most 3660 \(ten years\) at once; split it$/,
     ],
-    [['--since', 'yesterday'], /^--since must be an ISO-8601 time or a duration like 15m, 2h, 3d$/],
+    [
+      ['--since', 'yesterday'],
+      /^--since must be an ISO-8601 time \(UTC unless it carries an offset\) or a duration like 15m, 2h, 3d$/,
+    ],
+    [['--since', '2026-02-30'], /^--since must be an ISO-8601 time/],
+    [['--since', '2026-03-29T24:00'], /^--since must be an ISO-8601 time/],
     [['--since', '99999999999d'], /^--since must be an ISO-8601 time/],
     [[], /^replay needs --since \(or --key for one event\)$/],
   ])('refuses %j before reading anything (exit 2)', async (args, message) => {
@@ -531,7 +562,7 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
     );
   });
 
-  it('asks first: without a terminal and --yes it sends nothing (exit 2)', async () => {
+  it('asks first: without a terminal and --yes it reads and sends nothing (exit 2)', async () => {
     const run = await cli([
       'replay',
       'sigma',
@@ -543,8 +574,10 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
     ]);
     expect(run.code).toBe(2);
     expect(run.stderr.at(-1)).toMatch(
-      /refusing to replay 3 sigma event\(s\) onto the queue \(stack WebhookIngress-prod \(eu-west-1\)\) without confirmation/,
+      /refusing to replay onto the sigma queue \(stack WebhookIngress-prod \(eu-west-1\)\) without confirmation: stdin is not a terminal \(pass --yes\)/,
     );
+    // Refused before the archive was read: a ten-year range costs nothing to refuse.
+    expect(s3.commandCalls(ListObjectsV2Command)).toHaveLength(0);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
   });
 
