@@ -47,6 +47,7 @@ export function oneLine(message: ShownMessage): string {
 }
 
 /** C0 and C1 controls (newline and ESC included), DEL, and the Unicode line separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes.
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /**

@@ -63,6 +63,7 @@ describe('cli output: provider text on a terminal', () => {
       '{}',
     );
     const line = oneLine({ messageId: '', body: forged, receiveCount: 0 });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must not appear.
     expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(line).toContain('key=k1\\u001b[2J\\u000a2026-07-01');
     expect(printable('a\u2028b\u0085c')).toBe('a\\u2028b\\u0085c');
