@@ -79,15 +79,17 @@ const bodies = fc.oneof(
 function requests(fixture: ProviderFixture): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
-      // Weighted so that a run of RUNS draws reaches a verified delivery many times over
-      // (about one draw in twelve: a correct signature, the provider's body, no duplicated
-      // header, an honest encoding), not by luck: unweighted, one run in forty saw none.
+      // Weighted so that a run of RUNS draws reaches both a verified delivery (about one
+      // draw in thirteen: a correct signature, the provider's body, no duplicated header,
+      // an honest encoding) and an oversized body (one in five) many times over, not by
+      // luck: unweighted, one run in forty saw no verified delivery.
       body: fc.oneof(
         { weight: 1, arbitrary: bodies },
         {
-          weight: 2,
+          weight: 3,
           arbitrary: fc.string({ maxLength: 12 }).map((seed) => fixture.event(seed).body),
         },
+        { weight: 1, arbitrary: fc.constant(Buffer.alloc(300 * 1024, 0xff)) },
       ),
       pathIndex: fc.nat(5),
       signature: fc.oneof(
