@@ -18,9 +18,9 @@ import type { ProviderName } from '../../functions/registry.js';
 import { MemoryIo } from '../../scripts/cli/io.js';
 import { run } from '../../scripts/cli/program.js';
 import { send } from '../../scripts/cli/send.js';
-import type { StoreTarget } from '../../scripts/cli/target.js';
+import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
 import type { LocalEndpoints } from '../../scripts/local/ingress.js';
-import type { TestIngress } from '../support/harness.js';
+import { startTestIngress, type TestIngress } from '../support/harness.js';
 
 /** A temporary endpoints.json for a test ingress, as `npm start` would write it. */
 export async function writeEndpoints(
@@ -30,6 +30,28 @@ export async function writeEndpoints(
   const file = join(dir, 'endpoints.json');
   await writeFile(file, JSON.stringify(endpoints));
   return { file, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A test ingress, its endpoints file as `npm start` writes it, and the CLI's target on it. */
+export interface LocalCli {
+  readonly ingress: TestIngress;
+  readonly endpoints: Awaited<ReturnType<typeof writeEndpoints>>;
+  readonly target: StoreTarget;
+}
+
+/** Starts a test ingress and points the CLI at it (pair with {@link stopLocalCli}). */
+export async function startLocalCli(): Promise<LocalCli> {
+  const ingress = await startTestIngress();
+  const endpoints = await writeEndpoints(ingress.endpoints);
+  const target = await localTarget(endpoints.file, {});
+  return { ingress, endpoints, target };
+}
+
+/** Undoes {@link startLocalCli}, whatever part of it had started. */
+export async function stopLocalCli(local: Partial<LocalCli>): Promise<void> {
+  local.target?.close();
+  await local.ingress?.stop();
+  await local.endpoints?.remove();
 }
 
 /** Runs the CLI in-process; resolves to its exit code and what it printed. */

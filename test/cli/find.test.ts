@@ -19,36 +19,32 @@ import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryIo } from '../../scripts/cli/io.js';
 import { send } from '../../scripts/cli/send.js';
-import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
-import { startTestIngress, type TestIngress } from '../support/harness.js';
+import type { StoreTarget } from '../../scripts/cli/target.js';
+import type { TestIngress } from '../support/harness.js';
 import {
   acceptOneArchived,
   archiveLine,
   cli,
   describeStacksAnswer,
   expireRecord,
+  type LocalCli,
   STACK_ARCHIVE_BUCKET,
   stackQueueUrl,
-  writeEndpoints,
+  startLocalCli,
+  stopLocalCli,
 } from './cli-support.js';
 
 const HOUR = 3600;
 
 describe('cli find: did it arrive, and where is it now? (local)', () => {
   let ingress: TestIngress;
-  let endpoints: Awaited<ReturnType<typeof writeEndpoints>>;
+  let endpoints: LocalCli['endpoints'];
   let target: StoreTarget;
 
   beforeAll(async () => {
-    ingress = await startTestIngress();
-    endpoints = await writeEndpoints(ingress.endpoints);
-    target = await localTarget(endpoints.file, {});
+    ({ ingress, endpoints, target } = await startLocalCli());
   });
-  afterAll(async () => {
-    target?.close();
-    await ingress?.stop();
-    await endpoints?.remove();
-  });
+  afterAll(() => stopLocalCli({ ingress, endpoints, target }));
 
   /** A record as the functions write it, `subject` included (or left out, as on older records). */
   async function putRecord(record: {

@@ -2,25 +2,19 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryIo } from '../../scripts/cli/io.js';
 import { redrive } from '../../scripts/cli/redrive.js';
-import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
-import { startTestIngress, type TestIngress } from '../support/harness.js';
-import { cli, withSmallQueue, writeEndpoints } from './cli-support.js';
+import type { StoreTarget } from '../../scripts/cli/target.js';
+import type { TestIngress } from '../support/harness.js';
+import { cli, type LocalCli, startLocalCli, stopLocalCli, withSmallQueue } from './cli-support.js';
 
 describe('cli: redrive against a local ingress', () => {
   let ingress: TestIngress;
-  let endpoints: Awaited<ReturnType<typeof writeEndpoints>>;
+  let endpoints: LocalCli['endpoints'];
   let target: StoreTarget;
 
   beforeAll(async () => {
-    ingress = await startTestIngress();
-    endpoints = await writeEndpoints(ingress.endpoints);
-    target = await localTarget(endpoints.file, {});
+    ({ ingress, endpoints, target } = await startLocalCli());
   });
-  afterAll(async () => {
-    target?.close();
-    await ingress?.stop();
-    await endpoints?.remove();
-  });
+  afterAll(() => stopLocalCli({ ingress, endpoints, target }));
 
   async function deadLetter(count: number): Promise<void> {
     for (let index = 0; index < count; index += 1) {

@@ -5,27 +5,21 @@ import { availableProviders } from '../../functions/registry.js';
 import { MemoryIo } from '../../scripts/cli/io.js';
 import { send } from '../../scripts/cli/send.js';
 import { tail } from '../../scripts/cli/tail.js';
-import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
-import { startTestIngress, type TestIngress } from '../support/harness.js';
-import { cli, runProcess, writeEndpoints } from './cli-support.js';
+import type { StoreTarget } from '../../scripts/cli/target.js';
+import type { TestIngress } from '../support/harness.js';
+import { cli, type LocalCli, runProcess, startLocalCli, stopLocalCli } from './cli-support.js';
 
 const served = availableProviders();
 
 describe('cli: send and tail against a local ingress', () => {
   let ingress: TestIngress;
-  let endpoints: Awaited<ReturnType<typeof writeEndpoints>>;
+  let endpoints: LocalCli['endpoints'];
   let target: StoreTarget;
 
   beforeAll(async () => {
-    ingress = await startTestIngress();
-    endpoints = await writeEndpoints(ingress.endpoints);
-    target = await localTarget(endpoints.file, {});
+    ({ ingress, endpoints, target } = await startLocalCli());
   });
-  afterAll(async () => {
-    target?.close();
-    await ingress?.stop();
-    await endpoints?.remove();
-  });
+  afterAll(() => stopLocalCli({ ingress, endpoints, target }));
 
   it('sends 500 with 20% redeliveries: exactly the 400 unique events reach the queue', async () => {
     const io = new MemoryIo();
