@@ -6,8 +6,8 @@
  * Run: `npx tsx bench/archive.ts [events per round]`.
  */
 import { createHmac } from 'node:crypto';
-import { startDynamoDbLocal, startSqsEmulator } from '../scripts/local/emulators.js';
-import { DEMO_SECRETS, startLocalIngress } from '../scripts/local/ingress.js';
+import { startDynamoDbLocal, startSqsEmulator } from '../local/emulators.js';
+import { DEMO_SECRETS, startLocalIngress } from '../local/ingress.js';
 
 /** List prices (us-east-1) of the parts each design adds, per unit. */
 export const ARCHIVE_PRICES = {

@@ -1,12 +1,12 @@
 /**
  * End to end on this machine: the `npm start` stack (DynamoDB Local + fauxqs + the
- * local API server, from scripts/local/ingress.ts) under N concurrent senders in a
+ * local API server, from local/ingress.ts) under N concurrent senders in a
  * separate process, with the CPU of every process read from /proc.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLocalIngress } from '../scripts/local/ingress.js';
+import { startLocalIngress } from '../local/ingress.js';
 import { projectRoot } from './bundles.js';
 
 const LOAD = join(projectRoot, 'bench', 'load.mjs');

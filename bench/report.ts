@@ -239,7 +239,7 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.e2e.length > 0) {
     const { rate, senders } = results.settings.e2e;
     out.push(
-      `## 5. End to end locally (scripts/local/ingress.ts on DynamoDB Local + fauxqs, ${senders} senders in a separate process)`,
+      `## 5. End to end locally (local/ingress.ts on DynamoDB Local + fauxqs, ${senders} senders in a separate process)`,
       '',
       table(
         [
@@ -312,7 +312,7 @@ function archiveTable(results: BenchResults): string[] {
   return [
     '## 8. The audit archive (on by default): what it adds to each event',
     '',
-    'Ours (Sigmate) with the archive off — today’s figures — and on (the archive queue set, as the stack sets it), in this run: warm CPU and calls on the loopback endpoint, cost at the memory above, local latency through `scripts/local/ingress.ts` on DynamoDB Local + fauxqs (sequential deliveries, modes alternated in rounds, the first round not counted). The archive record is sent before the envelope, so in AWS it adds one SQS round trip to each new event (modelled at the assumed SQS latency).',
+    'Ours (Sigmate) with the archive off — today’s figures — and on (the archive queue set, as the stack sets it), in this run: warm CPU and calls on the loopback endpoint, cost at the memory above, local latency through `local/ingress.ts` on DynamoDB Local + fauxqs (sequential deliveries, modes alternated in rounds, the first round not counted). The archive record is sent before the envelope, so in AWS it adds one SQS round trip to each new event (modelled at the assumed SQS latency).',
     '',
     table(
       ['measure', 'archive off → on'],

@@ -5,4 +5,4 @@ import { requireSupportedNode } from './node-check.mjs';
 requireSupportedNode();
 const { register } = await import('tsx/esm/api');
 register();
-await import('../scripts/cli/main.ts');
+await import('../cli/main.ts');

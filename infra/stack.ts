@@ -58,7 +58,7 @@ export function propsFromSettings(
 
 /**
  * The shipped app's stack (`npx cdk deploy`): a {@link WebhookIngress} and the outputs
- * the README and the operator CLI read (scripts/cli/target.ts, `StackOutputs`).
+ * the README and the operator CLI read (cli/target.ts, `StackOutputs`).
  */
 export class WebhookIngressStack extends Stack {
   readonly ingress: WebhookIngress;

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_PREFIX } from '../../infra/archive.js';
 import {
   type ArchivedEvent,
   checkRange,
   datesOf,
   LatestAttempts,
   parseArchiveLine,
-} from '../../scripts/cli/archive.js';
-import { STACK_ARCHIVE_PREFIX, StackOutputs } from '../../scripts/cli/target.js';
+} from '../../cli/archive.js';
+import { STACK_ARCHIVE_PREFIX, StackOutputs } from '../../cli/target.js';
+import { ARCHIVE_PREFIX } from '../../infra/archive.js';
 import { archiveLine } from './cli-support.js';
 
 describe('cli archive: where a read looks', () => {

@@ -6,6 +6,10 @@ import { join, resolve } from 'node:path';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { MemoryIo } from '../../cli/io.js';
+import { run } from '../../cli/program.js';
+import { send } from '../../cli/send.js';
+import { localTarget, type StoreTarget } from '../../cli/target.js';
 import {
   type ArchiveLocation,
   type ArchiveRecord,
@@ -15,11 +19,7 @@ import {
 } from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import type { ProviderName } from '../../functions/registry.js';
-import { MemoryIo } from '../../scripts/cli/io.js';
-import { run } from '../../scripts/cli/program.js';
-import { send } from '../../scripts/cli/send.js';
-import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
-import type { LocalEndpoints } from '../../scripts/local/ingress.js';
+import type { LocalEndpoints } from '../../local/ingress.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
 
 /** A temporary endpoints.json for a test ingress, as `npm start` would write it. */

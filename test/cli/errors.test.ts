@@ -1,8 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stackTarget } from '../../scripts/cli/target.js';
-import type { LocalEndpoints } from '../../scripts/local/ingress.js';
+import { stackTarget } from '../../cli/target.js';
+import type { LocalEndpoints } from '../../local/ingress.js';
 import { cli, describeStacksAnswer, runNode, writeEndpoints } from './cli-support.js';
 
 // Nothing listens here: these tests must fail before any request is made.

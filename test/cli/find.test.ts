@@ -17,9 +17,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryIo } from '../../scripts/cli/io.js';
-import { send } from '../../scripts/cli/send.js';
-import type { StoreTarget } from '../../scripts/cli/target.js';
+import { MemoryIo } from '../../cli/io.js';
+import { send } from '../../cli/send.js';
+import type { StoreTarget } from '../../cli/target.js';
 import type { TestIngress } from '../support/harness.js';
 import {
   acceptOneArchived,

@@ -7,10 +7,10 @@ import {
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCEPTED_FILTER_PATTERN, type FilterLogEvents } from '../../scripts/cli/follow-logs.js';
-import { MemoryIo } from '../../scripts/cli/io.js';
-import { tail } from '../../scripts/cli/tail.js';
-import { stackTarget } from '../../scripts/cli/target.js';
+import { ACCEPTED_FILTER_PATTERN, type FilterLogEvents } from '../../cli/follow-logs.js';
+import { MemoryIo } from '../../cli/io.js';
+import { tail } from '../../cli/tail.js';
+import { stackTarget } from '../../cli/target.js';
 import { cli, describeStacksAnswer } from './cli-support.js';
 
 const logsClientInstalled = (() => {

@@ -1,8 +1,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryIo } from '../../scripts/cli/io.js';
-import { redrive } from '../../scripts/cli/redrive.js';
-import type { StoreTarget } from '../../scripts/cli/target.js';
+import { MemoryIo } from '../../cli/io.js';
+import { redrive } from '../../cli/redrive.js';
+import type { StoreTarget } from '../../cli/target.js';
 import type { TestIngress } from '../support/harness.js';
 import { cli, type LocalCli, startLocalCli, stopLocalCli, withSmallQueue } from './cli-support.js';
 

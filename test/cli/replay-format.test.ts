@@ -1,9 +1,9 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { parseInstant } from '../../cli/flags.js';
+import { oneLine, printable } from '../../cli/format.js';
+import { sendBatches } from '../../cli/queue.js';
+import { markReplay } from '../../cli/replay.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
-import { parseInstant } from '../../scripts/cli/flags.js';
-import { oneLine, printable } from '../../scripts/cli/format.js';
-import { sendBatches } from '../../scripts/cli/queue.js';
-import { markReplay } from '../../scripts/cli/replay.js';
 
 describe('cli replay: marking an envelope', () => {
   const payload = '{"id":"e-1","amount":1.10,"note":",\\"payload\\":x"}';

@@ -11,11 +11,11 @@ import {
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryIo } from '../../scripts/cli/io.js';
-import { replay } from '../../scripts/cli/replay.js';
-import { send } from '../../scripts/cli/send.js';
-import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
-import type { LocalArchive } from '../../scripts/local/archiver.js';
+import { MemoryIo } from '../../cli/io.js';
+import { replay } from '../../cli/replay.js';
+import { send } from '../../cli/send.js';
+import { localTarget, type StoreTarget } from '../../cli/target.js';
+import type { LocalArchive } from '../../local/archiver.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
 import {
   acceptOneArchived,

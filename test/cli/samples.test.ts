@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseProvider, samplers } from '../../scripts/cli/samples/index.js';
-import { localEnv } from '../../scripts/local/ingress.js';
+import { parseProvider, samplers } from '../../cli/samples/index.js';
+import { localEnv } from '../../local/ingress.js';
 
 // Known answers, computed outside the project with OpenSSL:
 //   printf '%s' '{"id":"kat-1"}' | openssl dgst -sha256 -hmac 'demo-sigmate-webhook-secret'

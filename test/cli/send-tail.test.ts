@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryIo } from '../../cli/io.js';
+import { send } from '../../cli/send.js';
+import { tail } from '../../cli/tail.js';
+import type { StoreTarget } from '../../cli/target.js';
 import { availableProviders } from '../../functions/registry.js';
-import { MemoryIo } from '../../scripts/cli/io.js';
-import { send } from '../../scripts/cli/send.js';
-import { tail } from '../../scripts/cli/tail.js';
-import type { StoreTarget } from '../../scripts/cli/target.js';
 import type { TestIngress } from '../support/harness.js';
 import { cli, type LocalCli, runProcess, startLocalCli, stopLocalCli } from './cli-support.js';
 

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
-import { indentJson, oneLine } from '../../scripts/cli/format.js';
-import { MemoryIo, progressBar } from '../../scripts/cli/io.js';
-import { run, VERSION } from '../../scripts/cli/program.js';
-import { markSynthetic } from '../../scripts/cli/send.js';
+import { indentJson, oneLine } from '../../cli/format.js';
+import { MemoryIo, progressBar } from '../../cli/io.js';
+import { run, VERSION } from '../../cli/program.js';
+import { markSynthetic } from '../../cli/send.js';
 import { cli, runNode, runProcess } from './cli-support.js';
 
 /** Runs a file the npm scripts run, as `node bin/run-ts.mjs <file> …`. */
@@ -28,7 +28,7 @@ describe('setup: an unsupported Node gets one clear line', () => {
   it.runIf(oldNode)('from the CLI and from npm start, with the fix', async () => {
     for (const entry of [
       ['bin/webhook-ingress.mjs', 'status'],
-      ['bin/run-ts.mjs', 'scripts/start.ts'],
+      ['bin/run-ts.mjs', 'local/start.ts'],
     ]) {
       const run = await runProcess(oldNode ?? '', entry);
       expect(run.code).toBe(1);
@@ -200,9 +200,9 @@ describe('cli: flags', () => {
 
   it('soak and reliability refuse a flag that is not a number, before starting anything', async () => {
     const [soak, reliability, both] = await Promise.all([
-      runScript(['scripts/soak.ts', '--concurrency', 'abc']),
-      runScript(['scripts/reliability.ts', '--deliveries', 'abc']),
-      runScript(['scripts/reliability.ts', '--write', '--out', '/tmp/r.md']),
+      runScript(['local/soak.ts', '--concurrency', 'abc']),
+      runScript(['local/reliability.ts', '--deliveries', 'abc']),
+      runScript(['local/reliability.ts', '--write', '--out', '/tmp/r.md']),
     ]);
     expect(soak.code).toBe(1);
     expect(soak.stderr).toMatch(

@@ -7,10 +7,10 @@ import {
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryIo } from '../../scripts/cli/io.js';
-import { send } from '../../scripts/cli/send.js';
-import { tail } from '../../scripts/cli/tail.js';
-import { localTarget, type StoreTarget } from '../../scripts/cli/target.js';
+import { MemoryIo } from '../../cli/io.js';
+import { send } from '../../cli/send.js';
+import { tail } from '../../cli/tail.js';
+import { localTarget, type StoreTarget } from '../../cli/target.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
 import { cli, runProcess, writeEndpoints } from './cli-support.js';
 

@@ -3,8 +3,8 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HttpResult } from '../../functions/core/http.js';
 import { handler as notFound } from '../../functions/not-found/handler.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localClients } from '../../scripts/local/ingress.js';
-import { ensureIdempotencyTable, ensureQueuePair } from '../../scripts/local/resources.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClients } from '../../local/ingress.js';
+import { ensureIdempotencyTable, ensureQueuePair } from '../../local/resources.js';
 import { httpApiDelivery } from '../fixtures/events.js';
 import { signedSigmate } from '../support/sign.js';
 

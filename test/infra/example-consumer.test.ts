@@ -6,8 +6,8 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { envelopeKey, ProcessedEvents } from '../../functions/example-consumer/dedupe.js';
 import { addIngressStack } from '../../infra/ingress-app.js';
 import type { WebhookIngressStack } from '../../infra/stack.js';
-import { localClients } from '../../scripts/local/ingress.js';
-import { ensureIdempotencyTable } from '../../scripts/local/resources.js';
+import { localClients } from '../../local/ingress.js';
+import { ensureIdempotencyTable } from '../../local/resources.js';
 
 describe('infra: example consumer wiring', () => {
   let app: App;

@@ -22,8 +22,8 @@ import { deployedProviders } from '../../infra/providers.js';
 import { SavedQueries } from '../../infra/queries.js';
 import type { WebhookIngressStack } from '../../infra/stack.js';
 import { PROJECT_ROOT } from '../../infra/webhook-function.js';
-import { localS3Client, readArchive } from '../../scripts/local/archiver.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/ingress.js';
+import { localS3Client, readArchive } from '../../local/archiver.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/ingress.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -8,9 +8,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveBatch, toArchiveQueueMessage } from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
-import { readArchive } from '../../scripts/local/archiver.js';
-import { DEMO_SECRETS } from '../../scripts/local/ingress.js';
-import { ensureQueuePair } from '../../scripts/local/resources.js';
+import { readArchive } from '../../local/archiver.js';
+import { DEMO_SECRETS } from '../../local/ingress.js';
+import { ensureQueuePair } from '../../local/resources.js';
 import { MemoryLog, startTestIngress, type TestIngress } from '../support/harness.js';
 import { signedSigmate } from '../support/sign.js';
 

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../functions/core/crypto.js';
-import { DEMO_SECRETS } from '../../scripts/local/ingress.js';
+import { DEMO_SECRETS } from '../../local/ingress.js';
 import {
   SIGMA_DEMO_HMAC,
   SIGMA_DEMO_LEGACY_SHA256,

@@ -2,12 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  attachEmulator,
-  startDynamoDbLocal,
-  startSqsEmulator,
-} from '../../scripts/local/emulators.js';
-import { DEMO_SECRETS, startLocalIngress } from '../../scripts/local/ingress.js';
+import { attachEmulator, startDynamoDbLocal, startSqsEmulator } from '../../local/emulators.js';
+import { DEMO_SECRETS, startLocalIngress } from '../../local/ingress.js';
 import { MemoryLog, startTestIngress, type TestIngress } from '../support/harness.js';
 import { signedSigmate } from '../support/sign.js';
 
@@ -164,7 +160,7 @@ describe('sigmate: dependency outages', () => {
       expect(down.status).toBe(503);
       expect(down.json.status).toBe('retry');
       const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
-      const { localClients: clientsFor } = await import('../../scripts/local/ingress.js');
+      const { localClients: clientsFor } = await import('../../local/ingress.js');
       const ddb = clientsFor({
         dynamodb: inject('emulators').dynamodb,
         sqs: sqs.endpoint,
@@ -179,7 +175,7 @@ describe('sigmate: dependency outages', () => {
       const again = await post(ingress.endpoints.api, delivery);
       expect(again.json).toEqual({ status: 'duplicate', id: retry.json.id });
       const { ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
-      const { localClients } = await import('../../scripts/local/ingress.js');
+      const { localClients } = await import('../../local/ingress.js');
       const clients = localClients({ dynamodb: inject('emulators').dynamodb, sqs: sqs.endpoint });
       const { Messages } = await clients.sqs.send(
         new ReceiveMessageCommand({

@@ -8,7 +8,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localClients } from '../../scripts/local/ingress.js';
+import { localClients } from '../../local/ingress.js';
 
 // SQS's rule for message bodies: #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF.
 const ACCEPTED = {

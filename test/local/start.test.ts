@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/local/emulators.js';
+import { freePort } from '../../local/emulators.js';
 
 const root = resolve(import.meta.dirname, '../..');
 

@@ -1,8 +1,8 @@
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveBatch } from '../../functions/core/archive.js';
-import { asLambdaRecord, readArchive } from '../../scripts/local/archiver.js';
-import { DEMO_SECRETS } from '../../scripts/local/ingress.js';
+import { asLambdaRecord, readArchive } from '../../local/archiver.js';
+import { DEMO_SECRETS } from '../../local/ingress.js';
 import { MemoryLog, startTestIngress, type TestIngress } from '../support/harness.js';
 import { signedSigmate } from '../support/sign.js';
 

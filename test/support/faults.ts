@@ -51,9 +51,9 @@ import {
 } from '../../functions/core/secrets.js';
 import type { ProviderName } from '../../functions/registry.js';
 import { type AnyProviderAdapter, providerAdapters } from '../../functions/registry.js';
-import { freePort, startSqsEmulator } from '../../scripts/local/emulators.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/ingress.js';
-import { ensureIdempotencyTable, ensureQueuePair } from '../../scripts/local/resources.js';
+import { freePort, startSqsEmulator } from '../../local/emulators.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/ingress.js';
+import { ensureIdempotencyTable, ensureQueuePair } from '../../local/resources.js';
 import {
   apiEvent,
   type Delivery,

@@ -1,9 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import {
-  type Emulator,
-  startDynamoDbLocal,
-  startSqsEmulator,
-} from '../../scripts/local/emulators.js';
+import { type Emulator, startDynamoDbLocal, startSqsEmulator } from '../../local/emulators.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -9,8 +9,8 @@ import { inject } from 'vitest';
 import type { Env } from '../../functions/core/config.js';
 import type { Log } from '../../functions/core/pipeline.js';
 import type { ProviderName } from '../../functions/registry.js';
-import { attachEmulator } from '../../scripts/local/emulators.js';
-import { type LocalIngress, localClients, startLocalIngress } from '../../scripts/local/ingress.js';
+import { attachEmulator } from '../../local/emulators.js';
+import { type LocalIngress, localClients, startLocalIngress } from '../../local/ingress.js';
 
 /** A log that keeps every line, for assertions (and for proving no secret is logged). */
 export class MemoryLog implements Log {

@@ -1,6 +1,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { RecordStatus } from '../../functions/core/idempotency.js';
-import type { ProviderName } from '../../functions/registry.js';
+import { RecordStatus } from '../functions/core/idempotency.js';
+import type { ProviderName } from '../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
 import {
   cloudWatchLogsFilter,

@@ -5,9 +5,9 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { ArchiveLocation } from '../../functions/core/archive.js';
-import type { Env } from '../../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../../functions/registry.js';
+import type { ArchiveLocation } from '../functions/core/archive.js';
+import type { Env } from '../functions/core/config.js';
+import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { localS3Client } from '../local/archiver.js';
 import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/ingress.js';
 import {
@@ -18,7 +18,7 @@ import {
   UsageError,
 } from './errors.js';
 
-export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 export const DEFAULT_ENDPOINTS_FILE = resolve(PROJECT_ROOT, '.local', 'endpoints.json');
 
 /**

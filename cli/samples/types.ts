@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../../functions/registry.js';
+import type { ProviderName } from '../../functions/registry.js';
 
 /** A delivery as the provider would make it: where to POST, the exact body bytes and headers. */
 export interface Delivery {

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { buildEnvelope, type EnvelopeHeader, sqsSafeText } from '../../functions/core/envelope.js';
-import type { ProviderName } from '../../functions/registry.js';
+import { buildEnvelope, type EnvelopeHeader, sqsSafeText } from '../functions/core/envelope.js';
+import type { ProviderName } from '../functions/registry.js';
 import {
   type ArchivedEvent,
   type ArchiveReadStats,

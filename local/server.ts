@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { PayloadTooLargeError, RouteNotFoundError } from '../../functions/core/errors.js';
-import type { HttpResult } from '../../functions/core/http.js';
-import type { WebhookHandler } from '../../functions/core/pipeline.js';
-import { answerForError } from '../../functions/core/respond.js';
+import { PayloadTooLargeError, RouteNotFoundError } from '../functions/core/errors.js';
+import type { HttpResult } from '../functions/core/http.js';
+import type { WebhookHandler } from '../functions/core/pipeline.js';
+import { answerForError } from '../functions/core/respond.js';
 
 /** API Gateway HTTP APIs refuse bodies over 10 MB before Lambda sees them. */
 export const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;

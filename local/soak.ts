@@ -4,9 +4,9 @@
  * mixed in, then a check that the queues hold exactly the unique events.
  */
 import { Command } from 'commander';
+import { oneLineErrors, ratio, wholeNumber } from '../cli/flags.js';
 import { loadRun, reliabilityTable } from '../test/support/faults.js';
-import { oneLineErrors, ratio, wholeNumber } from './cli/flags.js';
-import { startDynamoDbLocal, startSqsEmulator } from './local/emulators.js';
+import { startDynamoDbLocal, startSqsEmulator } from './emulators.js';
 
 const program = new Command('soak')
   .description('sustained load on local emulators; fails if an event is lost or enqueued twice')

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { ProviderName } from '../../functions/registry.js';
+import type { ProviderName } from '../functions/registry.js';
 import { CliError, ExitCode, UnavailableError, UsageError } from './errors.js';
 import { type Io, progressBar } from './io.js';
 import {

@@ -6,7 +6,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { RecordAttributes } from '../../functions/core/idempotency.js';
+import { RecordAttributes } from '../functions/core/idempotency.js';
 
 /** Creates the idempotency table (key `id`, TTL on `expiration`) unless it exists. */
 export async function ensureIdempotencyTable(

@@ -1,4 +1,4 @@
-import { type ProviderName, ProviderNames } from '../../../functions/registry.js';
+import { type ProviderName, ProviderNames } from '../../functions/registry.js';
 import { UsageError } from '../errors.js';
 import { sigmaSampler } from './sigma.js';
 import { sigmateSampler } from './sigmate.js';

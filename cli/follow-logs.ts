@@ -3,7 +3,7 @@ import {
   ListStackResourcesCommand,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
-import type { ProviderName } from '../../functions/registry.js';
+import type { ProviderName } from '../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
 import type { ShownMessage } from './format.js';
 import { type Io, showLine } from './io.js';

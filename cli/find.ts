@@ -1,6 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { RecordStatus } from '../../functions/core/idempotency.js';
-import type { ProviderName } from '../../functions/registry.js';
+import { RecordStatus } from '../functions/core/idempotency.js';
+import type { ProviderName } from '../functions/registry.js';
 import {
   type ArchiveReadStats,
   checkRange,

@@ -1,5 +1,5 @@
 import { type MessageAttributeValue, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { ProviderName } from '../../functions/registry.js';
+import type { ProviderName } from '../functions/registry.js';
 import { fromAwsError } from './errors.js';
 import { oneLine } from './format.js';
 import type { Io } from './io.js';

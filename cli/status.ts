@@ -1,5 +1,5 @@
 import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { type ProviderName, ProviderNames } from '../../functions/registry.js';
+import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { CliError, fromAwsError } from './errors.js';
 import type { Io } from './io.js';
 import { type QueueDepth, queueDepth } from './queue.js';

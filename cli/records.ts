@@ -4,7 +4,7 @@ import {
   GetItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { RecordAttributes } from '../../functions/core/idempotency.js';
+import { RecordAttributes } from '../functions/core/idempotency.js';
 
 /**
  * The idempotency record's attribute names. `subject` (the provider's own

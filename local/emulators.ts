@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const projectRoot = resolve(here, '../..');
+const projectRoot = resolve(here, '..');
 const require = createRequire(import.meta.url);
 const run = promisify(execFile);
 

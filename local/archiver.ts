@@ -18,7 +18,7 @@ import {
   type ArchiveRecord,
   type ArchiverLog,
   archiveBatch,
-} from '../../functions/core/archive.js';
+} from '../functions/core/archive.js';
 import { ensureQueuePair, type QueuePair } from './resources.js';
 
 /** An SQS message as Lambda's SQS event source hands it to the archiver. */

@@ -7,8 +7,8 @@ import {
   type ArchiveLocation,
   type ArchiveRecord,
   partitionOf,
-} from '../../functions/core/archive.js';
-import type { ProviderName } from '../../functions/registry.js';
+} from '../functions/core/archive.js';
+import type { ProviderName } from '../functions/registry.js';
 import { fromAwsError, InterruptedError, TargetNotFoundError, UsageError } from './errors.js';
 import { type Io, progressBar } from './io.js';
 import type { StoreTarget } from './target.js';

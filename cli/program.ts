@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { Env } from '../../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../../functions/registry.js';
+import type { Env } from '../functions/core/config.js';
+import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { CliError, CredentialsError, ExitCode, UsageError } from './errors.js';
 import { find } from './find.js';
 import { oneLineErrors, ratio, wholeNumber } from './flags.js';

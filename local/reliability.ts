@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { oneLineErrors, wholeNumber } from '../cli/flags.js';
 import {
   faultScenarios,
   identicalBurst,
@@ -14,8 +15,7 @@ import {
   reliabilityTable,
   type ScenarioResult,
 } from '../test/support/faults.js';
-import { oneLineErrors, wholeNumber } from './cli/flags.js';
-import { startDynamoDbLocal, startSqsEmulator } from './local/emulators.js';
+import { startDynamoDbLocal, startSqsEmulator } from './emulators.js';
 
 const program = new Command('reliability')
   .description(

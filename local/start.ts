@@ -8,9 +8,9 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { readInteger } from '../functions/core/config.js';
 import { ConfigurationError } from '../functions/core/errors.js';
-import { freePort, stopAllEmulators } from './local/emulators.js';
-import { DEMO_SECRETS, type LocalIngress, startLocalIngress } from './local/ingress.js';
-import { HEALTH_PATH } from './local/server.js';
+import { freePort, stopAllEmulators } from './emulators.js';
+import { DEMO_SECRETS, type LocalIngress, startLocalIngress } from './ingress.js';
+import { HEALTH_PATH } from './server.js';
 
 const root = resolve(import.meta.dirname, '..');
 // WEBHOOK_LOCAL_DIR moves the whole local folder (state and endpoints.json), e.g. for tests.
