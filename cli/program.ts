@@ -66,7 +66,7 @@ function withTargetOptions(command: Command, urlTarget: boolean): Command {
   if (urlTarget) {
     command.option(
       '--target <local|URL>',
-      'where to send: "local" (.local/endpoints.json) or the base URL of an ingress',
+      'where to send: "local" (.local/endpoints.json) or an ingress base URL (https://; http:// only to loopback); redirects are never followed',
       'local',
     );
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ProviderName } from '../functions/registry.js';
 import { CliError, ExitCode, UnavailableError, UsageError } from './errors.js';
+import { printable } from './format.js';
 import { type Io, progressBar } from './io.js';
 import {
   type Delivery,
@@ -9,7 +10,7 @@ import {
   type SigningOptions,
   samplers,
 } from './samples/index.js';
-import type { Target } from './target.js';
+import { requireSafeTransport, type Target } from './target.js';
 
 export interface SendOptions {
   readonly provider: ProviderName;
@@ -114,6 +115,8 @@ async function post(url: string, delivery: Delivery, timeoutMs: number): Promise
       method: 'POST',
       headers: delivery.headers,
       body: delivery.body,
+      // A redirect would carry the signature (Sigma's is a constant credential) elsewhere.
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
@@ -125,6 +128,14 @@ async function post(url: string, delivery: Delivery, timeoutMs: number): Promise
     throw new UnavailableError(`could not reach ${url}: ${reason}`, { cause: error });
   }
   const text = await response.text();
+  if (response.status >= 300 && response.status < 400) {
+    const location = printable(response.headers.get('location') ?? '(no location)');
+    return {
+      statusCode: response.status,
+      status: '(redirect)',
+      text: `${response.status} redirect to ${location}: not followed (the signature is never sent on; point --target at the final URL)`,
+    };
+  }
   let status = '(not JSON)';
   let id: string | undefined;
   try {
@@ -245,6 +256,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   }
 
   const url = target.urlFor(originals[0]?.delivery.path ?? '/');
+  requireSafeTransport(url, 'the ingress URL');
   await options.confirm?.(url);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const counts: Record<string, number> = {};

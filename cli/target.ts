@@ -22,6 +22,7 @@ import {
   UnavailableError,
   UsageError,
 } from './errors.js';
+import { printable } from './format.js';
 import { type QueueUrls, readIngressOutputs } from './stack-outputs.js';
 
 export type { QueueUrls };
@@ -254,17 +255,43 @@ export async function stackTarget(
   };
 }
 
-/** A bare base URL: `send` only; secrets from the environment. */
-export function urlTarget(base: string, env: Env): Target {
+/**
+ * True for a URL hostname that can only be this machine: `localhost`, 127.0.0.0/8,
+ * `::1` and IPv4-mapped 127.0.0.0/8 (the URL parser has already normalised the forms).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host === '[::1]') return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  // `[::ffff:7f00:1]`: 127.0.0.1 written as IPv6.
+  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+}
+
+/**
+ * Refuses a URL that signed deliveries must not travel over: anything but `https:`,
+ * except plain `http:` to this machine (the local ingress). A Sigma signature is a
+ * constant bearer credential: whoever sees one request can replay it forever.
+ */
+export function requireSafeTransport(text: string, flag = '--target'): URL {
   let url: URL;
   try {
-    url = new URL(base);
+    url = new URL(text);
   } catch {
-    throw new UsageError(`--target must be "local" or an http(s) URL, not "${base}"`);
+    throw new UsageError(`${flag} must be "local" or an https:// URL, not "${printable(text)}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--target must be "local" or an http(s) URL, not "${base}"`);
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  if (url.protocol === 'http:') {
+    throw new UsageError(
+      `${flag} ${printable(text)}: plain http:// only to this machine (localhost, 127.0.0.0/8, ::1); use https:// — a signature sent in the clear can be replayed`,
+    );
   }
+  throw new UsageError(`${flag} must be "local" or an https:// URL, not "${printable(text)}"`);
+}
+
+/** A bare base URL: `send` only; secrets from the environment. */
+export function urlTarget(base: string, env: Env): Target {
+  const url = requireSafeTransport(base);
   const root = url.toString().replace(/\/+$/, '');
   return {
     kind: 'url',
