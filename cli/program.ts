@@ -6,7 +6,8 @@ import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { CliError, CredentialsError, ExitCode, UsageError } from './errors.js';
 import { find } from './find.js';
 import { oneLineErrors, ratio, wholeNumber } from './flags.js';
-import type { Io } from './io.js';
+import { printable } from './format.js';
+import { escapedMessages, type Io } from './io.js';
 import { redrive } from './redrive.js';
 import { replay } from './replay.js';
 import { parseProvider } from './samples/index.js';
@@ -116,7 +117,8 @@ function targetOptions(options: Record<string, unknown>): TargetOptions {
 
 /** Builds the CLI; every action records its exit code in `result`. */
 export function buildProgram(context: RunContext, result: { code: number }): Command {
-  const { io } = context;
+  // Commands' messages quote archive keys, provider identifiers and AWS errors: escaped.
+  const io = escapedMessages(context.io);
   const env = context.env ?? process.env;
   const program = new Command('webhook-ingress')
     .description(
@@ -128,8 +130,9 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
-      writeOut: (text) => io.out(text.replace(/\n$/, '')),
-      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+      // Commander's own text (help on several lines) is the CLI's, not a provider's.
+      writeOut: (text) => context.io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => context.io.err(text.replace(/\n$/, '')),
       ...oneLineErrors('webhook-ingress'),
     });
 
@@ -502,12 +505,14 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
     if (error instanceof CliError) {
-      context.io.err(`webhook-ingress: ${error.message}`);
+      context.io.err(printable(`webhook-ingress: ${error.message}`));
       return error.exitCode;
     }
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     context.io.err(
-      `webhook-ingress: unexpected failure: ${message.split('\n')[0]} (a bug: please report it with the command you ran)`,
+      printable(
+        `webhook-ingress: unexpected failure: ${message.split('\n')[0]} (a bug: please report it with the command you ran)`,
+      ),
     );
     return ExitCode.Unavailable;
   }

@@ -12,7 +12,7 @@ import {
 } from './archive.js';
 import { ExitCode, fromAwsError, InterruptedError, UsageError } from './errors.js';
 import { parseInstant } from './flags.js';
-import { oneLine } from './format.js';
+import { oneLine, printable } from './format.js';
 import { type Io, showLine } from './io.js';
 import { describeRefusals, type RefusedEntry, refusedEntries, sendBatches } from './queue.js';
 import { readRecord } from './records.js';
@@ -264,7 +264,11 @@ export async function replay(
       throw fromAwsError(error, `replaying to the ${options.provider} queue (${replayed} sent)`);
     }
   }
-  io.out(`replayed ${replayed} ${options.provider} event(s), ${selection} (${describeRead(read)})`);
+  io.out(
+    printable(
+      `replayed ${replayed} ${options.provider} event(s), ${selection} (${describeRead(read)})`,
+    ),
+  );
   if (interrupted) {
     io.err(`interrupted: ${replays.length - replayed - refused.length} event(s) were not sent`);
   }

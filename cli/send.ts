@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ProviderName } from '../functions/registry.js';
 import { CliError, ExitCode, UnavailableError, UsageError } from './errors.js';
-import { printable } from './format.js';
+import { jsonForTerminal, printable } from './format.js';
 import { type Io, progressBar } from './io.js';
 import {
   type Delivery,
@@ -291,7 +291,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
               }
             }
             if (!options.json && (options.verbose || options.count === 1))
-              io.out(`#${job.index + 1} ${answer.statusCode} ${answer.text}`);
+              io.out(printable(`#${job.index + 1} ${answer.statusCode} ${answer.text}`));
             queue.push(...(followers.get(job) ?? []));
             tick(done, unexpected);
             if (inFlight === 0 && queue.length === 0) finish();
@@ -313,7 +313,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   const exitCode = unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected;
   if (options.json) {
     io.out(
-      JSON.stringify({
+      jsonForTerminal({
         provider: options.provider,
         url,
         sent: options.count,
