@@ -400,6 +400,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       );
       const short = options.dryRun !== true && report.moved < report.found;
       if (report.failed > 0 || short) result.code = ExitCode.Unexpected;
+      if (report.unknown > 0) result.code = ExitCode.Ambiguous;
     });
   });
 

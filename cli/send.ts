@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { isAmbiguousFailure } from '../functions/core/aws.js';
 import type { ProviderName } from '../functions/registry.js';
 import { CliError, ExitCode, UnavailableError, UsageError } from './errors.js';
 import { jsonForTerminal, printable } from './format.js';
@@ -47,6 +48,8 @@ export interface Expectation {
 
 export interface SendReport {
   readonly sent: number;
+  /** Deliveries that got no answer (a timeout, a reset): not sent again. */
+  readonly unknown: number;
   readonly unique: number;
   readonly redeliveries: number;
   /** `"200 accepted"` → how many. */
@@ -108,6 +111,28 @@ export function predict(
   return { statusCode: 200, status: options.file ? ['accepted', 'duplicate'] : ['accepted'] };
 }
 
+/** A delivery that went out and got no answer: the ingress may have accepted it. */
+class UnknownOutcome extends Error {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(reason, options);
+    this.name = 'UnknownOutcome';
+  }
+}
+
+/**
+ * The functions' classification ({@link isAmbiguousFailure}) of a failed `fetch`, plus
+ * the two ways fetch fails before a request leaves: a port the Fetch standard blocks,
+ * and a connection that never opened (undici's connect timeout).
+ */
+function sentWithoutAnswer(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (cause?.code === 'UND_ERR_CONNECT_TIMEOUT' || cause?.message === 'bad port') return false;
+  return isAmbiguousFailure(cause ?? error);
+}
+
 async function post(url: string, delivery: Delivery, timeoutMs: number): Promise<Answer> {
   let response: Response;
   try {
@@ -125,6 +150,8 @@ async function post(url: string, delivery: Delivery, timeoutMs: number): Promise
       (error as Error).name === 'TimeoutError'
         ? `no answer within ${timeoutMs} ms`
         : (cause?.code ?? (error as Error).message);
+    // Sent, and no answer (a timeout, a reset): the functions' rule — never sent again.
+    if (sentWithoutAnswer(error)) throw new UnknownOutcome(reason, { cause: error });
     throw new UnavailableError(`could not reach ${url}: ${reason}`, { cause: error });
   }
   const text = await response.text();
@@ -262,6 +289,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   const counts: Record<string, number> = {};
   const acceptedIds: string[] = [];
   const surprises: string[] = [];
+  const unknown: { job: Job; reason: string; skipped: number }[] = [];
   let unexpected = 0;
   let done = 0;
   const tick = progressBar(io, options.count, `${options.provider}`);
@@ -298,8 +326,19 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
             else pump();
           },
           (error: unknown) => {
-            failed = true;
-            fail(error);
+            inFlight -= 1;
+            if (!(error instanceof UnknownOutcome)) {
+              failed = true;
+              fail(error);
+              return;
+            }
+            // Not sent again, and neither are its redeliveries: what it got is unknown.
+            const skipped = followers.get(job)?.length ?? 0;
+            done += 1 + skipped;
+            unknown.push({ job, reason: error.reason, skipped });
+            tick(done, unexpected);
+            if (inFlight === 0 && queue.length === 0) finish();
+            else pump();
           },
         );
       }
@@ -310,38 +349,60 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const what = fileBytes ? `copies of ${options.file}` : `${options.provider} deliveries`;
-  const exitCode = unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected;
+  const sent = options.count - unknown.reduce((sum, item) => sum + item.skipped, 0);
+  const unknowns = unknown.map(({ job, reason, skipped }) => ({
+    delivery: job.index + 1,
+    path: job.delivery.path,
+    bodySha256: createHash('sha256').update(job.delivery.body).digest('hex'),
+    reason,
+    redeliveriesNotSent: skipped,
+  }));
+  const exitCode =
+    unknown.length > 0 ? ExitCode.Ambiguous : unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected;
   if (options.json) {
     io.out(
       jsonForTerminal({
         provider: options.provider,
         url,
-        sent: options.count,
+        sent,
         unique,
         redeliveries,
         seconds: Number(seconds),
         counts,
         unexpected,
         surprises,
+        unknown: unknowns,
         acceptedIds,
         exitCode,
       }),
     );
   } else {
     io.out(
-      `sent ${options.count} ${what} to ${url} in ${seconds} s (${unique} unique, ${redeliveries} redeliveries)`,
+      `sent ${sent} ${what} to ${url} in ${seconds} s (${unique} unique, ${redeliveries} redeliveries)`,
     );
     for (const [label, count] of Object.entries(counts).sort()) {
       io.out(`  ${label.padEnd(24)} ${count}`);
     }
-    if (unexpected === 0) io.out(`all ${options.count} answers as expected`);
+    if (unexpected === 0 && unknown.length === 0)
+      io.out(`all ${options.count} answers as expected`);
   }
   if (unexpected > 0) {
     io.err(`${unexpected} of ${options.count} answers differed from what the flags predict:`);
     for (const line of surprises) io.err(`  ${line}`);
   }
+  for (const item of unknowns) {
+    io.err(
+      `#${item.delivery} POST ${item.path}: no answer (${item.reason}): the ingress may have accepted it; not sent again (body sha256 ${item.bodySha256})${item.redeliveriesNotSent > 0 ? `; nor its ${item.redeliveriesNotSent} redelivery(ies)` : ''}`,
+    );
+  }
+  if (unknown.length > 0) {
+    io.err(
+      `${unknown.length} deliver${unknown.length === 1 ? 'y' : 'ies'} got no answer: each was sent once and may or may not be on the queue (find ${options.provider} <its id> tells; the ingress answers a resend of the same bytes "duplicate" if it took the first)`,
+    );
+  }
   return {
-    sent: options.count,
+    sent,
+    unknown: unknown.length,
     unique,
     redeliveries,
     counts,

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveLocation } from '../functions/core/archive.js';
+import { UnambiguousRetryStrategy } from '../functions/core/aws.js';
 import type { Env } from '../functions/core/config.js';
 import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { SigmaProducts } from '../functions/sigma/names.js';
@@ -116,6 +117,15 @@ async function readSecretsFile(file: string | undefined): Promise<Env> {
   return parseEnv(text);
 }
 
+/**
+ * The functions' rule for SQS (functions/core/aws.ts): the SDK's standard retries,
+ * except after an ambiguous failure — a SendMessageBatch whose answer was lost may have
+ * been applied, and sending it again could put every entry on the queue twice.
+ */
+function sqsWriteRule() {
+  return { retryStrategy: new UnambiguousRetryStrategy(3) };
+}
+
 function lazyClients(make: () => Clients) {
   let made: Clients | undefined;
   return {
@@ -167,6 +177,7 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
       region: endpoints.region,
       endpoint: endpoints.sqs,
       credentials: LOCAL_CREDENTIALS,
+      ...sqsWriteRule(),
     }),
     // fauxqs serves S3 on its SQS endpoint.
     s3: localS3Client(endpoints.sqs, endpoints.region, LOCAL_CREDENTIALS),
@@ -233,7 +244,7 @@ export async function stackTarget(
   const ingress = readIngressOutputs(options.stack, outputs, options.ingress);
   const { clients, close } = lazyClients(() => ({
     dynamodb: new DynamoDBClient({ ...aws, region }),
-    sqs: new SQSClient({ ...aws, region }),
+    sqs: new SQSClient({ ...aws, region, ...sqsWriteRule() }),
     s3: new S3Client({ ...aws, region }),
   }));
   const base = ingress.baseUrl.replace(/\/+$/, '');
