@@ -84,7 +84,7 @@ describe('cli tail --follow on a stack: the functions’ logs, never the queue (
       io,
     );
     target.close();
-    expect(report).toMatchObject({ shown: 2, consumed: 0, refusedQueues: [] });
+    expect(report).toMatchObject({ shown: 2, consumed: 0, fromRecords: [] });
     expect(JSON.parse(io.stdout[0] ?? '')).toMatchObject({ id: 'env-1', idempotencyKey: 'k-1' });
     expect(JSON.parse(io.stdout[1] ?? '')).toMatchObject({
       id: 'env-2',
