@@ -107,6 +107,11 @@ export async function tail(target: StoreTarget, options: TailOptions, io: Io): P
   return look(target, options, io);
 }
 
+/** A delete whose answer was lost: the message may come back once its hold ends. */
+function unknownDeletes(provider: ProviderName, count: number): string {
+  return `${provider}: ${count} delete(s) got no answer: those messages may still be on the queue (shown here, they reappear when their hold ends)`;
+}
+
 /** A plain `tail` (or `tail --consume`): one bounded, short look at each queue. */
 async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
   const { sqs } = target.clients();
@@ -189,11 +194,12 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
         ledger.record(queueUrl, kept, limits.retentionSeconds, clock());
         // Only what was shown is deleted; everything else is visible again at once.
         if (options.consume && seen.length > 0) {
-          const { deleted, refused } = await remove(sqs, queueUrl, seen);
+          const { deleted, refused, unknown } = await remove(sqs, queueUrl, seen);
           consumed += deleted;
           if (refused.length > 0) {
             notes.push(`${provider}: delete ${describeRefusals(refused)}; those stay on the queue`);
           }
+          if (unknown.length > 0) notes.push(unknownDeletes(provider, unknown.length));
         }
         const refused = await release(sqs, queueUrl, kept);
         if (refused.length > 0) {
@@ -450,9 +456,10 @@ async function followConsume(
           }
         } finally {
           if (seen.length > 0) {
-            const { deleted, refused } = await remove(sqs, queueUrl, seen);
+            const { deleted, refused, unknown } = await remove(sqs, queueUrl, seen);
             consumed += deleted;
             if (refused.length > 0) io.err(`${provider}: delete ${describeRefusals(refused)}`);
+            if (unknown.length > 0) io.err(unknownDeletes(provider, unknown.length));
           }
           const unseen = batch.filter((message) => !seen.includes(message));
           if (unseen.length > 0) await release(sqs, queueUrl, unseen);
