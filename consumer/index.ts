@@ -7,7 +7,7 @@
  * import { dedupeKey, parseEnvelope } from 'webhook-ingress/consumer';
  * for (const record of event.Records) {
  *   const envelope = parseEnvelope(record.body);
- *   if (await seen(dedupeKey(envelope))) continue; // a redelivery, a replay, or a retry's copy
+ *   if (await seen(dedupeKey(envelope))) continue; // a redelivery or a retry's copy (replays: dedupeKey)
  *   await handle(envelope.type, envelope.payload);
  * }
  * ```
@@ -16,7 +16,7 @@
 /** The queue message of the contract (envelope version 1). */
 export interface Envelope<TPayload = Record<string, unknown>> {
   readonly version: 1;
-  /** This envelope's own id: a new one for every enqueue, replays included. */
+  /** This envelope's own id: a new one for every enqueue; a replay keeps the original's. */
   readonly id: string;
   /** The provider's name as configured: `sigma`, `sigmate`, `signifyd` or a declared one. */
   readonly provider: string;
@@ -93,7 +93,10 @@ export function parseEnvelope<TPayload = Record<string, unknown>>(
 /**
  * The key to deduplicate on: the provider and its idempotency key. Every copy of one event
  * shares it — a provider's redelivery the ingress let through after a lost answer, an SQS
- * redelivery, an operator's replay — while the envelope `id` differs between them.
+ * redelivery, an operator's replay. A replay (`replay: true`) is an operator asking for
+ * the event once more: the example consumer processes it again when the event's last
+ * processing started before SQS's `SentTimestamp` of the replay (docs/cli.md, "What a
+ * consumer does with a replay"); a consumer that drops it loses what the replay was for.
  */
 export function dedupeKey(envelope: Pick<Envelope<unknown>, 'provider' | 'idempotencyKey'>) {
   return `${envelope.provider}#${envelope.idempotencyKey}`;
