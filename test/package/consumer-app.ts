@@ -35,6 +35,13 @@ export function pinned(name: string): string {
 }
 
 /**
+ * Variables of npm run, vitest and this repository's tools, not of a user's shell.
+ * WEBHOOK_LOCAL_DIR would move the CLI's default .local/ that the tests look for.
+ */
+const RUNNER_VARIABLE =
+  /^(npm_.*|VITEST.*|TINYPOOL.*|INIT_CWD|NODE_OPTIONS|NODE_ENV|TEST|WEBHOOK_LOCAL_DIR)$/;
+
+/**
  * The environment a user's shell would give a child: none of the variables `npm run`
  * exports (npm_config_* would configure the app's npm), and no node_modules/.bin of this
  * repository on PATH (its esbuild, tsx or tsc must not be found by an app). `nodeDir`
@@ -43,9 +50,7 @@ export function pinned(name: string): string {
 export function userEnv(nodeDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_|VITEST|TINYPOOL)/.test(key)) continue;
-    if (['INIT_CWD', 'NODE_OPTIONS', 'NODE_ENV', 'TEST'].includes(key)) continue;
-    env[key] = value;
+    if (!RUNNER_VARIABLE.test(key)) env[key] = value;
   }
   const path = (process.env.PATH ?? '')
     .split(delimiter)
