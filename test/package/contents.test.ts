@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -102,4 +102,24 @@ describe('the repository: what is tracked and what is packed', () => {
       [],
     );
   }, 60_000);
+
+  it('declares its types against aws-cdk-lib and constructs only: no Lambda, SDK, esbuild or Node types', () => {
+    const declarations = readdirSync(join(REPO, 'lib', 'types'), { recursive: true })
+      .map(String)
+      .filter((path) => path.endsWith('.d.ts'));
+    expect(declarations).toContain(join('infra', 'index.d.ts'));
+    const imported = new Set<string>();
+    for (const path of declarations) {
+      const source = readFileSync(join(REPO, 'lib', 'types', path), 'utf8');
+      // Triple-slash references count; TSDoc examples and other comments do not.
+      const references = source.match(/^\/\/\/ <reference [^>]*>/gm) ?? [];
+      const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      for (const [, name] of `${references.join('\n')}\n${code}`.matchAll(
+        /(?:from |import\(|reference (?:types|path)=)["']([^"']+)["']/g,
+      )) {
+        if (name && !name.startsWith('.')) imported.add(name.split('/')[0] ?? name);
+      }
+    }
+    expect([...imported].sort()).toEqual(['aws-cdk-lib', 'constructs']);
+  });
 });
