@@ -36,10 +36,11 @@ export function pinned(name: string): string {
 
 /**
  * Variables of npm run, vitest and this repository's tools, not of a user's shell.
- * WEBHOOK_LOCAL_DIR would move the CLI's default .local/ that the tests look for.
+ * WEBHOOK_LOCAL_DIR would move the CLI's default .local/ that the tests look for;
+ * CDK_VALIDATION (vitest.config.ts) would skip the validation the apps' synth must run.
  */
 const RUNNER_VARIABLE =
-  /^(npm_.*|VITEST.*|TINYPOOL.*|INIT_CWD|NODE_OPTIONS|NODE_ENV|TEST|WEBHOOK_LOCAL_DIR)$/;
+  /^(npm_.*|VITEST.*|TINYPOOL.*|INIT_CWD|NODE_OPTIONS|NODE_ENV|TEST|WEBHOOK_LOCAL_DIR|CDK_VALIDATION)$/;
 
 /**
  * The environment a user's shell would give a child: none of the variables `npm run`
