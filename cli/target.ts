@@ -33,6 +33,15 @@ export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 /** `npm start` writes `.local/endpoints.json` where it runs: the CLI looks in its own directory. */
 export const DEFAULT_ENDPOINTS_FILE = resolve('.local', 'endpoints.json');
 
+/**
+ * Where the CLI keeps what it remembers about a stack or URL target (tail's ledger): the
+ * `.local/` folder of the directory it runs in, as for the endpoints file, or
+ * WEBHOOK_LOCAL_DIR. Never the package's own folder: installed, that is inside node_modules.
+ */
+function localStateFile(env: Env, name: string): string {
+  return resolve(env.WEBHOOK_LOCAL_DIR?.trim() || '.local', name);
+}
+
 /** The webhook paths the contract gives these providers (Sigma: one per product). */
 export function routePaths(providers: readonly string[]): string[] {
   return providers.flatMap((provider) =>
@@ -253,7 +262,7 @@ export async function stackTarget(
     description: `stack ${options.stack} (${region})`,
     urlFor: (path) => `${base}${path}`,
     signingEnv: env,
-    ledgerFile: resolve(PROJECT_ROOT, '.local', `tail-ledger.${options.stack}.json`),
+    ledgerFile: localStateFile(env, `tail-ledger.${options.stack}.json`),
     region,
     stack: options.stack,
     profile: options.profile,
@@ -309,7 +318,7 @@ export function urlTarget(base: string, env: Env): Target {
     description: root,
     urlFor: (path) => `${root}${path}`,
     signingEnv: env,
-    ledgerFile: resolve(PROJECT_ROOT, '.local', 'tail-ledger.url.json'),
+    ledgerFile: localStateFile(env, 'tail-ledger.url.json'),
     clients() {
       throw new UnavailableError('a URL target has no queues');
     },

@@ -24,7 +24,11 @@ const NODE_TARGET = 'node22';
 /** The only packages the construct library may leave to the app: its peer dependencies. */
 const LIBRARY_PEERS = ['aws-cdk-lib', 'constructs'];
 
-/** `import.meta.url` in a CommonJS bundle: the bundle's own file. */
+/**
+ * `import.meta.url` in a CommonJS bundle: the bundle's own file. Only for an entry that
+ * reads it (the construct finds its assets): the banner `require`s `node:url` and reads
+ * `__filename`, which a consumer's ESM bundle of `webhook-ingress/consumer` has neither of.
+ */
 const IMPORT_META_URL_SHIM = {
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__importMetaUrl' },
@@ -54,7 +58,12 @@ function externalPackages(metafile: Metafile): Set<string> {
   return names;
 }
 
-async function commonJsLibrary(entry: string, outfile: string, allowed: string[]) {
+async function commonJsLibrary(
+  entry: string,
+  outfile: string,
+  allowed: string[],
+  readsImportMetaUrl: boolean,
+) {
   const options: BuildOptions = {
     entryPoints: [join(root, entry)],
     outfile: join(lib, outfile),
@@ -67,7 +76,7 @@ async function commonJsLibrary(entry: string, outfile: string, allowed: string[]
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
-    ...IMPORT_META_URL_SHIM,
+    ...(readsImportMetaUrl ? IMPORT_META_URL_SHIM : {}),
   };
   const { metafile } = await build(options);
   if (!metafile) throw new Error(`esbuild gave no metafile for ${entry}`);
@@ -113,8 +122,8 @@ await mkdir(lib, { recursive: true });
 await writeFile(join(lib, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 await Promise.all([
   ...(Object.keys(LambdaBundles) as LambdaBundle[]).map(lambdaBundle),
-  commonJsLibrary('infra/index.ts', 'index.js', LIBRARY_PEERS),
-  commonJsLibrary('consumer/index.ts', 'consumer.js', []),
+  commonJsLibrary('infra/index.ts', 'index.js', LIBRARY_PEERS, true),
+  commonJsLibrary('consumer/index.ts', 'consumer.js', [], false),
   cli(),
 ]);
 declarations();

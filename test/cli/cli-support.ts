@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import type { ProviderName } from '../../functions/registry.js';
 import { type OutputFact, OutputFacts, outputTag } from '../../infra/output-tags.js';
 import type { LocalEndpoints } from '../../local/ingress.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
+import { type Ran, run as runToEnd } from '../support/process.js';
 
 /** A temporary endpoints.json for a test ingress, as `npm start` would write it. */
 export async function writeEndpoints(
@@ -74,25 +74,8 @@ export function runNode(args: string[]) {
 }
 
 /** Runs a program in the project folder; resolves to its exit code and output. */
-export function runProcess(
-  file: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(file, args, {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+export function runProcess(file: string, args: string[]): Promise<Ran> {
+  return runToEnd(file, args, { cwd: PROJECT_ROOT });
 }
 
 /** The API endpoint of the mocked stacks below. */

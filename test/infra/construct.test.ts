@@ -1,8 +1,3 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { Annotations, App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations as AssertAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AccountRootPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -12,9 +7,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ALARMS_NOTIFY_NOBODY, SettingsError, WebhookIngress } from '../../infra/index.js';
-import { PACKAGE_ROOT as PROJECT_ROOT } from '../../infra/lambda-code.js';
 
 /*
  * The construct as a platform team uses it: in their own app and stack, with their own
@@ -240,92 +234,4 @@ describe('WebhookIngress with props', () => {
     });
     expect(ingress.settings.idempotencyRetentionDays).toBe(5);
   });
-});
-
-describe('a separate TypeScript CDK app that depends on the package', () => {
-  let dir: string;
-  const exec = promisify(execFile);
-
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'consumer-app-'));
-    const modules = path.join(dir, 'node_modules');
-    mkdirSync(modules);
-    // What `npm install <this repository>` gives it: the package, and the app's own CDK.
-    symlinkSync(PROJECT_ROOT, path.join(modules, 'webhook-ingress'));
-    for (const dep of ['aws-cdk-lib', 'constructs', '@types']) {
-      symlinkSync(path.join(PROJECT_ROOT, 'node_modules', dep), path.join(modules, dep));
-    }
-    writeFileSync(
-      path.join(dir, 'package.json'),
-      JSON.stringify({ name: 'payments-app', private: true, type: 'module' }),
-    );
-    writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'es2023',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          strict: true,
-          skipLibCheck: true,
-          noEmit: true,
-          types: ['node'],
-        },
-        files: ['app.ts'],
-      }),
-    );
-    writeFileSync(
-      path.join(dir, 'app.ts'),
-      `import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Code, Function, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { WebhookIngress } from 'webhook-ingress';
-
-const app = new App();
-const stack = new Stack(app, 'Payments');
-const ingress = new WebhookIngress(stack, 'Ingress');
-const consumer = new Function(stack, 'SignifydConsumer', {
-  runtime: Runtime.NODEJS_24_X,
-  handler: 'index.handler',
-  code: Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
-  timeout: Duration.seconds(10),
-});
-consumer.addEventSource(new SqsEventSource(ingress.queue('signifyd'), { reportBatchItemFailures: true }));
-app.synth();
-`,
-    );
-  });
-
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('type-checks `import { WebhookIngress } from "webhook-ingress"`', async () => {
-    const tsc = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsc');
-    await expect(exec(tsc, ['-p', dir], { cwd: dir })).resolves.toBeDefined();
-  });
-
-  it('synthesizes with the consumer on the Signifyd queue', async () => {
-    const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
-    const outdir = path.join(dir, 'cdk.out');
-    await exec(tsx, ['app.ts'], {
-      cwd: dir,
-      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(NO_BUNDLING) },
-    });
-    const template = JSON.parse(readFileSync(path.join(outdir, 'Payments.template.json'), 'utf8'));
-    const resources = Object.entries(template.Resources) as [
-      string,
-      { Type: string; Properties: Json },
-    ][];
-    const queueIds = resources
-      .filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')
-      .map(([, r]) => (r.Properties.EventSourceArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
-    // The app's consumer on Signifyd's queue, and the ingress's own archiver.
-    expect(queueIds).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^IngressSignifydQueue/),
-        expect.stringMatching(/^IngressArchiveQueue/),
-      ]),
-    );
-    expect(queueIds).toHaveLength(2);
-    expect(resources.filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route')).toHaveLength(4);
-  }, 60_000);
 });
