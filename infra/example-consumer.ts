@@ -1,12 +1,12 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConsumerEnvNames } from '../functions/example-consumer/dedupe.js';
+import { consumeQueue } from './key-grants.js';
 import { functionLogAndRole, sharedFunctionProps } from './webhook-function.js';
 
 /** Within the queues' visibility timeout (60 s) six times over, as AWS advises. */
@@ -16,7 +16,7 @@ export interface ExampleConsumerProps {
   readonly queues: readonly IQueue[];
   readonly logRetention: RetentionDays;
   readonly retentionDays: number;
-  /** Encrypts the consumer's log group; the queues' key is granted by the event sources. */
+  /** The queues' and the log group's customer key: the consumer decrypts through SQS only. */
   readonly encryptionKey?: IKey | undefined;
 }
 
@@ -56,8 +56,11 @@ export class ExampleConsumer extends Construct {
     });
     this.table.grant(role, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     for (const queue of props.queues) {
-      this.fn.addEventSource(
-        new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }),
+      consumeQueue(
+        this.fn,
+        queue,
+        { batchSize: 10, reportBatchItemFailures: true },
+        props.encryptionKey,
       );
     }
   }
