@@ -92,9 +92,18 @@ export class WebhookIngressStack extends Stack {
       });
     }
     new CfnOutput(this, 'ApiEndpoint', {
-      value: ingress.api.apiEndpoint,
-      description: 'Base URL of the webhook API (execute-api)',
+      value: ingress.apiEndpoint,
+      description: ingress.edge
+        ? 'Base URL of the webhook API (execute-api, REST API stage behind AWS WAF)'
+        : 'Base URL of the webhook API (execute-api)',
     });
+    if (ingress.edge) {
+      new CfnOutput(this, 'EdgeWebAclArn', {
+        value: ingress.edge.webAcl.attrArn,
+        description:
+          'The WAF web ACL rate limiting each source and enforcing the source allowlists (docs/runbook.md#edge-rate-limited)',
+      });
+    }
     if (ingress.domainName) {
       new CfnOutput(this, 'CustomDomainUrl', {
         value: ingress.baseUrl,
