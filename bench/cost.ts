@@ -10,6 +10,11 @@ export interface CostInput {
   /** Bytes the function writes to its log per event. */
   readonly logBytesPerEvent: number;
   readonly memoryMb: number;
+  /**
+   * What the request passes before the function, each item per million requests; default
+   * the HTTP API. Edge protection: the REST API and AWS WAF (bench/edge.ts).
+   */
+  readonly frontDoor?: Readonly<Record<string, number>>;
 }
 
 export interface CostBreakdown {
@@ -40,7 +45,7 @@ export function cpuSlowdown(memoryMb: number): number {
   return Math.max(1, PRICES.lambda.fullVcpuMemoryMb / memoryMb);
 }
 
-/** One Lambda behind an HTTP API, with DynamoDB, SQS and CloudWatch Logs. */
+/** One Lambda behind an HTTP API (or another front door), with DynamoDB, SQS and CloudWatch Logs. */
 export function lambdaCost(input: CostInput): CostBreakdown {
   const cpuMs = (input.cpuUsPerEvent / 1000) * cpuSlowdown(input.memoryMb);
   const durationMs = Math.ceil(cpuMs + networkMs(input.calls));
@@ -55,7 +60,7 @@ export function lambdaCost(input: CostInput): CostBreakdown {
   }
   const logBytes = input.logBytesPerEvent + PRICES.cloudwatchLogs.platformBytesPerInvocation;
   const perMillion = {
-    'API Gateway HTTP API': PRICES.apiGateway.httpApiPerMillion,
+    ...(input.frontDoor ?? { 'API Gateway HTTP API': PRICES.apiGateway.httpApiPerMillion }),
     'Lambda requests': PRICES.lambda.perMillionRequests,
     'Lambda duration (arm64)': gbSeconds * 1e6 * PRICES.lambda.arm64PerGbSecond,
     'DynamoDB writes': writes * PRICES.dynamodb.perMillionWriteUnits,

@@ -39,6 +39,29 @@ export const PRICES = {
     /** Lambda's own START/END/REPORT lines per invocation, approximately. */
     platformBytesPerInvocation: 260,
   },
+  /**
+   * Edge protection (infra/edge.ts, docs/decisions.md "Edge protection"). Source:
+   * aws.amazon.com/waf/pricing and aws.amazon.com/cloudfront/pricing, list prices as of
+   * 2026-12-03 (read through public summaries of those pages: the build machine cannot
+   * reach aws.amazon.com; AWS states WAF prices are the same in every region). The REST
+   * API's price is `apiGateway.restApiPerMillion` above.
+   */
+  waf: {
+    asOf: '2026-12-03',
+    /** Per web ACL per month, prorated hourly. */
+    webAclPerMonth: 5.0,
+    /** Per rule per month (a rate-based rule or an IP-set rule is one). */
+    rulePerMonth: 1.0,
+    /** Per million requests the web ACL inspects, allowed or blocked (up to 1,500 WCUs). */
+    perMillionRequests: 0.6,
+  },
+  cloudfront: {
+    asOf: '2026-12-03',
+    /** HTTPS requests, United States and Europe: $0.0100 per 10,000. */
+    httpsPerMillion: 1.0,
+    /** Data transfer from CloudFront to the origin, United States and Europe, per GB. */
+    toOriginPerGb: 0.02,
+  },
 } as const;
 
 /**

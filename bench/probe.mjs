@@ -41,8 +41,14 @@ function body(id) {
   });
 }
 
-/** The API Gateway HTTP API (payload 2.0) event of a signed Sigmate delivery. */
-function event(id) {
+/**
+ * The event of a signed Sigmate delivery: API Gateway HTTP API payload 2.0, or with
+ * BENCH_EVENT_SHAPE=rest the REST API payload 1.0 of edge protection's stage (infra/edge.ts:
+ * binary media types `*\/*`, so the body arrives base64-encoded).
+ */
+const event = process.env.BENCH_EVENT_SHAPE === 'rest' ? restEvent : httpEvent;
+
+function httpEvent(id) {
   const text = body(id);
   const signature = createHmac('sha256', secret).update(text).digest('hex');
   const now = Date.now();
@@ -82,6 +88,54 @@ function event(id) {
     },
     body: text,
     isBase64Encoded: false,
+  };
+}
+
+function restEvent(id) {
+  const text = body(id);
+  const signature = createHmac('sha256', secret).update(text).digest('hex');
+  const now = Date.now();
+  const headers = {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(text)),
+    Host: 'abc123.execute-api.us-east-1.amazonaws.com',
+    'User-Agent': 'Sigmate-Webhook/1',
+    'X-Amzn-Trace-Id': 'Root=1-67891233-abcdef012345678912345678',
+    'X-Forwarded-For': '203.0.113.10',
+    'X-Forwarded-Port': '443',
+    'X-Forwarded-Proto': 'https',
+    'X-Sigmate-Event': 'signal.fired',
+    'X-Sigmate-Signature': `sha256=${signature}`,
+  };
+  return {
+    resource: '/webhooks/sigmate',
+    path: '/webhooks/sigmate',
+    httpMethod: 'POST',
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
+      domainPrefix: 'abc123',
+      extendedRequestId: randomUUID(),
+      httpMethod: 'POST',
+      identity: { sourceIp: '203.0.113.10', userAgent: 'Sigmate-Webhook/1' },
+      path: '/prod/webhooks/sigmate',
+      protocol: 'HTTP/1.1',
+      requestId: randomUUID(),
+      requestTime: new Date(now).toUTCString(),
+      requestTimeEpoch: now,
+      resourceId: 'abc123',
+      resourcePath: '/webhooks/sigmate',
+      stage: 'prod',
+    },
+    body: Buffer.from(text).toString('base64'),
+    isBase64Encoded: true,
   };
 }
 

@@ -2,6 +2,7 @@
 import type { ArchiveDesign } from './archive.js';
 import type { CostBreakdown } from './cost.js';
 import type { LoadResult } from './e2e.js';
+import type { EdgeResults } from './edge.js';
 import type { summary, WarmResult } from './measure.js';
 import type { PRICES } from './prices.js';
 
@@ -71,6 +72,8 @@ export interface BenchResults {
   e2e: LoadResult[];
   /** The audit archive's additions, against ours without it in the same run (issue 15). */
   archive?: ArchiveResults | undefined;
+  /** Edge protection's additions, against today's configuration in the same run (issue 20). */
+  edge?: EdgeResults | undefined;
   cost: {
     memoryMb: number;
     bySubject: Record<string, CostBreakdown[]>;
@@ -299,7 +302,13 @@ export function renderMarkdown(results: BenchResults): string {
       '',
     );
   }
-  out.push(...variantTable(results), ...archiveTable(results), '![chart](results.svg)', '');
+  out.push(
+    ...variantTable(results),
+    ...archiveTable(results),
+    ...(results.edge ? renderEdgeSection(results.edge) : []),
+    '![chart](results.svg)',
+    '',
+  );
   return out.join('\n');
 }
 
@@ -352,6 +361,60 @@ function archiveTable(results: BenchResults): string[] {
         usd(d.addedCostPerMillion),
         `+${d.requestPathCallsPerEvent} (${d.sequentialCallsPerEvent} sequential)`,
         d.runsLocally ? 'yes' : '**no**',
+        d.note,
+      ]),
+    ),
+    '',
+  ];
+}
+
+/** Edge protection beside today's configuration, from one run (docs/decisions.md). */
+export function renderEdgeSection(e: EdgeResults): string[] {
+  const millions = (n: number) => `${n / 1_000_000} M`;
+  const items = (breakdown: Record<string, number>) =>
+    Object.entries(breakdown)
+      .filter(([, value]) => value > 0)
+      .map(([item, value]) => `${item} ${usd(value)}`)
+      .join(', ');
+  return [
+    '## 9. Edge protection (`edgeProtection`, off by default): what it adds to each event',
+    '',
+    `Ours (Sigmate, the archive on as deployed) fed the HTTP API's payload 2.0 (today) and the edge REST stage's payload 1.0 (base64 body), ${e.rounds} rounds of ${e.eventsPerRound} accepted events each, alternated; warm CPU is the median over rounds. Cost at ${e.memoryMb} MB with the list prices of bench/prices.ts (WAF and CloudFront as of ${e.pricesAsOf}), the archive's drain included on both sides; the web ACL's monthly fee is shown apart, then spread over a month's events.`,
+    '',
+    table(
+      ['measure', 'today (HTTP API) → edge (REST API + WAF)'],
+      [
+        [
+          'warm CPU per accepted event',
+          `${us(e.cpuUsPerAcceptedEvent.http)} → ${us(e.cpuUsPerAcceptedEvent.rest)}, ${x(e.cpuUsPerAcceptedEvent.ratio)} (rounds: ${e.cpuUsPerAcceptedEvent.rounds.http.join(', ')} → ${e.cpuUsPerAcceptedEvent.rounds.rest.join(', ')} µs)`,
+        ],
+        ['AWS calls per new event', `${e.callsPerNewEvent.http} → ${e.callsPerNewEvent.rest}`],
+        ['log bytes per event', `${e.logBytesPerEvent.http} → ${e.logBytesPerEvent.rest}`],
+        [
+          'cost per million events (variable)',
+          `${usd(e.costPerMillion.today)} → ${usd(e.costPerMillion.edge)} (+${usd(e.costPerMillion.added)}), **${x(e.costPerMillion.ratio)}**`,
+        ],
+        ['edge breakdown', items(e.costPerMillion.edgeBreakdown)],
+        [
+          'fixed per month',
+          `${usd(e.fixedPerMonth.withoutAllowlists)} (web ACL + ${e.fixedPerMonth.providers} rate rules); ${usd(e.fixedPerMonth.withAllowlists)} with an allowlist on every provider`,
+        ],
+        ...e.atVolume.map((v) => [
+          `per million at ${millions(v.eventsPerMonth)} events a month, fee included`,
+          `${usd(v.today)} → ${usd(v.edge)}, ${x(v.ratio)}`,
+        ]),
+      ],
+    ),
+    '',
+    'The fronts weighed (added per million events beside today’s HTTP API; docs/decisions.md):',
+    '',
+    table(
+      ['design', 'added / million', 'fixed / month', 'stops a flood before the throttle', 'note'],
+      e.designs.map((d) => [
+        d.name,
+        usd(d.addedPerMillion),
+        usd(d.fixedPerMonth),
+        d.stopsFloodBeforeThrottle ? 'yes' : '**no**',
         d.note,
       ]),
     ),

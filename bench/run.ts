@@ -19,6 +19,7 @@ import {
 import { type BuiltBundle, bundle, displayPath, projectRoot, subjects } from './bundles.js';
 import { type CostBreakdown, directIntegrationCost, lambdaCost } from './cost.js';
 import { endToEnd, type LoadResult } from './e2e.js';
+import { EDGE_EVENT_ENV, edgeResults } from './edge.js';
 import { startLoopbackAws } from './loopback-aws.js';
 import {
   type ColdSample,
@@ -86,7 +87,11 @@ const program = new Command()
     'sequential deliveries per round and mode for the archive latency (3 rounds, first not counted)',
     String(envNumber('BENCH_ARCHIVE_EVENTS', 200)),
   )
-  .option('--skip <parts>', 'comma-separated: cold,warm,e2e,archive', process.env.BENCH_SKIP ?? '')
+  .option(
+    '--skip <parts>',
+    'comma-separated: cold,warm,e2e,archive,edge',
+    process.env.BENCH_SKIP ?? '',
+  )
   .option('--out <dir>', 'where results.{md,json,svg} go', join(projectRoot, 'bench'));
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
@@ -115,6 +120,8 @@ function medianRound(results: WarmResult[]): WarmResult {
 
 /** Ours with the audit archive on: the same Sigmate bundle, its archive queue set. */
 const OURS_WITH_ARCHIVE = 'ours:sigmate+archive';
+/** The same again, fed edge protection's REST API events (bench/edge.ts). */
+const OURS_BEHIND_EDGE = 'ours:sigmate+archive+edge';
 
 async function main() {
   program.parse();
@@ -165,7 +172,16 @@ async function main() {
       name: subject.name,
       env: {},
     }));
-    const warmSubjects = skip.has('archive') ? plain : [...plain, withArchive];
+    const behindEdge = {
+      ...withArchive,
+      name: OURS_BEHIND_EDGE,
+      env: { ...withArchive.env, ...EDGE_EVENT_ENV },
+    };
+    const warmSubjects = skip.has('archive')
+      ? plain
+      : skip.has('edge')
+        ? [...plain, withArchive]
+        : [...plain, withArchive, behindEdge];
     const rounds = Math.max(1, Math.floor(n('warmRounds')));
     const byRound = new Map<string, WarmResult[]>();
     for (let round = 0; round < rounds; round += 1) {
@@ -222,7 +238,8 @@ async function main() {
 
   const costs: Record<string, CostBreakdown[]> = {};
   for (const result of warm) {
-    if (result.subject === 'floor') continue;
+    // The edge subject's front door is priced in its own section (9), not as an HTTP API.
+    if (result.subject === 'floor' || result.subject === OURS_BEHIND_EDGE) continue;
     costs[result.subject] = [128, 256, 512, 1024, 1769].map((memory) =>
       lambdaCost({
         calls: result.calls.accepted,
@@ -342,6 +359,15 @@ async function main() {
     };
   }
 
+  const edgeOf = (name: string) => {
+    const result = warm.find((r) => r.subject === name);
+    return result ? [result] : [];
+  };
+  const edge =
+    warmBy(OURS_BEHIND_EDGE) && warmBy(OURS_WITH_ARCHIVE)
+      ? edgeResults(edgeOf(OURS_WITH_ARCHIVE), edgeOf(OURS_BEHIND_EDGE), memoryMb)
+      : undefined;
+
   const cpu = cpus();
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
@@ -417,6 +443,7 @@ async function main() {
     },
     targets,
     archive: archiveSection(),
+    edge,
   };
   await writeFile(join(flags.out ?? '', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(join(flags.out ?? '', 'results.md'), renderMarkdown(results));

@@ -3,7 +3,6 @@ import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -18,6 +17,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
 import type { ArchiveObjectLock } from './config.js';
+import { bucketKeyUse, consumeQueue, grantKeyUse } from './key-grants.js';
 import { bundledCode } from './lambda-code.js';
 import { functionLogAndRole } from './webhook-function.js';
 
@@ -198,14 +198,18 @@ export class IngressArchive extends Construct {
       reason:
         'The archiver writes new objects whose keys it derives from each batch (provider=…/date=…/<hash>.jsonl.gz): PutObject must cover the archive prefix, and nothing else (no read, no delete, no other prefix).',
     });
-    if (key) key.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
-    this.archiver.addEventSource(
-      new SqsEventSource(this.queue, {
+    // The key only through S3 for this bucket, and through SQS for the archive queue.
+    grantKeyUse(role, key, [bucketKeyUse(this.bucket)]);
+    consumeQueue(
+      this.archiver,
+      this.queue,
+      {
         batchSize: ARCHIVE_BATCH_SIZE,
         maxBatchingWindow: ARCHIVE_BATCHING_WINDOW,
         reportBatchItemFailures: true,
         maxConcurrency: ARCHIVER_MAX_CONCURRENCY,
-      }),
+      },
+      key,
     );
 
     const stack = Stack.of(this);

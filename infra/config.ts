@@ -78,7 +78,23 @@ export interface IngressSettings {
   readonly archiveObjectLock: ArchiveObjectLock;
   /** S3 server access logs of the archive bucket, to a bucket of their own. */
   readonly archiveAccessLogging: boolean;
+  /**
+   * Edge protection (infra/edge.ts, docs/decisions.md "Edge protection"): a REST API with
+   * an AWS WAF web ACL replaces the HTTP API, so each source is rate limited and the
+   * source allowlists are enforced before a request reaches a provider's throttle.
+   */
+  readonly edgeProtection: boolean;
+  /** With edge protection: requests one source may send to one provider's URLs per window. */
+  readonly edgeRateLimit: number;
+  /** Per provider, its own per-source limit instead of {@link edgeRateLimit}. */
+  readonly edgeRateLimits: Readonly<Partial<Record<ProviderName, number>>>;
+  /** The window WAF counts each source's requests over: 60, 120, 300 or 600 seconds. */
+  readonly edgeRateWindowSeconds: EdgeRateWindow;
 }
+
+/** The evaluation windows AWS WAF's rate-based rules accept, in seconds. */
+export const EdgeRateWindows = [60, 120, 300, 600] as const;
+export type EdgeRateWindow = (typeof EdgeRateWindows)[number];
 
 /** Object Lock modes of the archive: compliance cannot be shortened or lifted by anyone. */
 export const ArchiveObjectLockModes = ['off', 'governance', 'compliance'] as const;
@@ -93,6 +109,9 @@ export const Limits = {
   reservedConcurrency: 1_000,
   /** 100 years: S3 Object Lock's own ceiling is far above, a typo's is not. */
   archiveRetentionDays: 36_500,
+  /** AWS WAF's lowest rate-based limit, and its highest. */
+  edgeRateLimitMin: 10,
+  edgeRateLimitMax: 2_000_000_000,
 } as const;
 
 /** Unknown paths are scanners: a low limit of their own keeps them off the providers' budget. */
@@ -123,6 +142,13 @@ export const DefaultSettings: IngressSettings = {
   archiveRetentionDays: 1_827,
   archiveObjectLock: 'off',
   archiveAccessLogging: true,
+  // Off: it replaces the HTTP API (new execute-api URLs) and costs more (docs/decisions.md).
+  edgeProtection: false,
+  // 10 requests/s from one source, sustained over a minute: a tenth of a route's default
+  // throttle, so at least ten sources are needed to fill it (docs/decisions.md).
+  edgeRateLimit: 600,
+  edgeRateLimits: {},
+  edgeRateWindowSeconds: 60,
 };
 
 /** The CDK context keys (`cdk deploy -c key=value` or cdk.json) that override the defaults. */
@@ -152,6 +178,11 @@ export const ContextKeys = {
   archiveRetentionDays: 'archiveRetentionDays',
   archiveObjectLock: 'archiveObjectLock',
   archiveAccessLogging: 'archiveAccessLogging',
+  edgeProtection: 'edgeProtection',
+  edgeRateLimit: 'edgeRateLimit',
+  edgeRateWindowSeconds: 'edgeRateWindowSeconds',
+  /** Followed by the provider, e.g. `edgeRateLimit.sigmate=1200`. */
+  edgeRateLimitPrefix: 'edgeRateLimit.',
   /** Followed by the provider, e.g. `sourceAllowlist.signifyd=203.0.113.0/24,198.51.100.7/32`. */
   sourceAllowlistPrefix: 'sourceAllowlist.',
   /** Followed by a provider or `default`, e.g. `throttleRateLimit.sigmate=50`. */
@@ -216,6 +247,7 @@ function contextKey(field: string, sub?: string): string {
   const prefixed: Record<string, string> = {
     sourceAllowlists: ContextKeys.sourceAllowlistPrefix,
     reservedConcurrency: ContextKeys.reservedConcurrencyPrefix,
+    edgeRateLimits: ContextKeys.edgeRateLimitPrefix,
     'routeThrottles.rateLimit': ContextKeys.throttleRateLimitPrefix,
     'routeThrottles.burstLimit': ContextKeys.throttleBurstLimitPrefix,
     'throttle.rateLimit': ContextKeys.throttleRateLimit,
@@ -324,6 +356,26 @@ export function checkSettings(
   if (!s.archive && s.archiveObjectLock !== 'off') {
     throw new SettingsError(name('archiveObjectLock'), `off while ${name('archive')} is false`);
   }
+  const edgeLimit = (value: number, label: string) =>
+    whole(value, label, Limits.edgeRateLimitMin, Limits.edgeRateLimitMax);
+  edgeLimit(s.edgeRateLimit, name('edgeRateLimit'));
+  for (const [provider, limit] of Object.entries(s.edgeRateLimits)) {
+    edgeLimit(limit ?? 0, name('edgeRateLimits', provider));
+  }
+  check(
+    (EdgeRateWindows as readonly number[]).includes(s.edgeRateWindowSeconds),
+    name('edgeRateWindowSeconds'),
+    `one of ${EdgeRateWindows.join(', ')} (AWS WAF's evaluation windows)`,
+  );
+  if (s.edgeProtection) {
+    for (const [provider, ranges] of Object.entries(s.sourceAllowlists)) {
+      check(
+        !(ranges ?? []).some((range) => /\/0+$/.test(range)),
+        name('sourceAllowlists', provider),
+        'ranges narrower than /0 with edgeProtection (AWS WAF IP sets refuse /0, which allows everyone anyway)',
+      );
+    }
+  }
   const domain = s.customDomain;
   if (domain !== undefined) {
     check(
@@ -411,6 +463,7 @@ export function knownContextKeys(): string[] {
     ...Object.values(k).filter((key) => !key.endsWith('.')),
     ...ProviderNames.map((p) => `${k.sourceAllowlistPrefix}${p}`),
     ...ProviderNames.map((p) => `${k.reservedConcurrencyPrefix}${p}`),
+    ...ProviderNames.map((p) => `${k.edgeRateLimitPrefix}${p}`),
     ...routes.map((r) => `${k.throttleRateLimitPrefix}${r}`),
     ...routes.map((r) => `${k.throttleBurstLimitPrefix}${r}`),
   ];
@@ -569,6 +622,11 @@ export function readSettings(
     archiveObjectLock: (text(lookup, k.archiveObjectLock) ??
       d.archiveObjectLock) as ArchiveObjectLock,
     archiveAccessLogging: boolean(lookup, k.archiveAccessLogging, d.archiveAccessLogging),
+    edgeProtection: boolean(lookup, k.edgeProtection, d.edgeProtection),
+    edgeRateLimit: integer(lookup, k.edgeRateLimit) ?? d.edgeRateLimit,
+    edgeRateLimits: perRoute(ProviderNames, (p) => integer(lookup, `${k.edgeRateLimitPrefix}${p}`)),
+    edgeRateWindowSeconds: (integer(lookup, k.edgeRateWindowSeconds) ??
+      d.edgeRateWindowSeconds) as EdgeRateWindow,
   };
   checkSettings(settings, contextName, minRetentionDays);
   return settings;

@@ -2,11 +2,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConsumerEnvNames } from '../functions/core/names.js';
+import { consumeQueue } from './key-grants.js';
 import { bundledCode } from './lambda-code.js';
 import { functionLogAndRole } from './webhook-function.js';
 
@@ -17,7 +17,7 @@ export interface ExampleConsumerProps {
   readonly queues: readonly IQueue[];
   readonly logRetention: RetentionDays;
   readonly retentionDays: number;
-  /** Encrypts the consumer's log group; the queues' key is granted by the event sources. */
+  /** The queues' and the log group's customer key: the consumer decrypts through SQS only. */
   readonly encryptionKey?: IKey | undefined;
 }
 
@@ -57,8 +57,11 @@ export class ExampleConsumer extends Construct {
     });
     this.table.grant(role, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     for (const queue of props.queues) {
-      this.fn.addEventSource(
-        new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }),
+      consumeQueue(
+        this.fn,
+        queue,
+        { batchSize: 10, reportBatchItemFailures: true },
+        props.encryptionKey,
       );
     }
   }

@@ -7,6 +7,8 @@ export {
   ContextKeys,
   type CustomDomainSettings,
   DefaultSettings,
+  type EdgeRateWindow,
+  EdgeRateWindows,
   type IngressSettings,
   type RouteThrottle,
   readSettings,
@@ -15,6 +17,7 @@ export {
   type ThrottledRoute,
   UnknownSettingError,
 } from './config.js';
+export { type EdgeRoute, IngressEdge } from './edge.js';
 export { ALARMS_NOTIFY_NOBODY, ProviderAlarms } from './monitoring.js';
 export { SavedQueries } from './queries.js';
 export { propsFromSettings, WebhookIngressStack, type WebhookIngressStackProps } from './stack.js';

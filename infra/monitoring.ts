@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type { IHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -20,6 +20,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, Outcome, SERVICE_NAME } from '../functions/core/names.js';
 import type { ProviderName } from '../functions/provider-names.js';
+import { edgeRuleNames } from './edge.js';
 import type { WebhookFunction } from './webhook-function.js';
 
 /** Rejection reasons the handlers count as `rejected_<reason>` (401 and 400). */
@@ -70,9 +71,24 @@ export const ArchiveAlarms = {
  */
 export const ARCHIVE_BEHIND_SECONDS = 15 * 60;
 
+/** The API stage metrics the dashboard and the 5xx alarm read: an HTTP API's or a REST API's. */
+export type MonitoredApiStage = Pick<
+  IHttpStage,
+  'metricServerError' | 'metricClientError' | 'metricCount' | 'metricLatency'
+>;
+
+/** Edge protection's web ACL and the providers it has a rate rule for (infra/edge.ts). */
+export interface MonitoredEdge {
+  /** The web ACL's metric name (dimension `WebACL` of `AWS/WAFV2`). */
+  readonly metricName: string;
+}
+
+/** The alarm name suffix of a provider's edge rate limit (runbook section of the same name). */
+export const EDGE_RATE_LIMITED_ALARM = 'edge-rate-limited';
+
 export interface IngressMonitoringProps {
   readonly stageName: string;
-  readonly apiStage: IHttpStage;
+  readonly apiStage: MonitoredApiStage;
   readonly providers: readonly MonitoredProvider[];
   readonly alarmEmail: string | undefined;
   /** An existing topic the alarms notify as well (e.g. the platform team's pager). */
@@ -81,6 +97,8 @@ export interface IngressMonitoringProps {
   readonly oldestMessageAlarmSeconds: number;
   /** The audit archive, when on. */
   readonly archive?: MonitoredArchive | undefined;
+  /** Edge protection, when on: an alarm per provider when WAF rate limits a source. */
+  readonly edge?: MonitoredEdge | undefined;
 }
 
 /** Id of the synth warning a deployment whose alarms notify nobody gets. */
@@ -278,6 +296,42 @@ export class IngressMonitoring extends Construct {
           ],
           right: [p.queue.metricApproximateAgeOfOldestMessage()],
           width: 5,
+        }),
+      );
+    }
+
+    if (props.edge) {
+      const edge = props.edge;
+      const region = Stack.of(this).region;
+      const blocked = (rule: string, period = fiveMinutes) =>
+        new Metric({
+          namespace: 'AWS/WAFV2',
+          metricName: 'BlockedRequests',
+          dimensionsMap: { WebACL: edge.metricName, Rule: rule, Region: region },
+          statistic: 'Sum',
+          period,
+        });
+      for (const p of props.providers) {
+        const rules = edgeRuleNames(p.title);
+        alarm(
+          `${p.title}EdgeRateLimitedAlarm`,
+          `${p.provider}-${EDGE_RATE_LIMITED_ALARM}`,
+          blocked(rules.rate),
+          1,
+          `${p.title}: AWS WAF answered 429 to a source over its per-source limit: a flood held off at the edge, or one of the provider's own addresses over the limit.`,
+        );
+      }
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Edge (AWS WAF): blocked per rule',
+          left: props.providers.flatMap((p) => {
+            const rules = edgeRuleNames(p.title);
+            return [
+              blocked(rules.rate, Duration.minutes(1)),
+              blocked(rules.allowlist, Duration.minutes(1)),
+            ];
+          }),
+          width: 24,
         }),
       );
     }

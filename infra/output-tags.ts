@@ -27,6 +27,7 @@ export const OutputFacts = {
   athenaTable: 'athena-table',
   dashboard: 'dashboard',
   customDomainTarget: 'custom-domain-target',
+  edgeWebAcl: 'edge-web-acl',
 } as const;
 export type OutputFact = (typeof OutputFacts)[keyof typeof OutputFacts];
 

@@ -62,10 +62,20 @@ export function addIngressOutputs(ingress: WebhookIngress): void {
   }
   output(
     'ApiEndpoint',
-    ingress.api.apiEndpoint,
+    ingress.apiEndpoint,
     OutputFacts.apiEndpoint,
-    'Base URL of the webhook API (execute-api)',
+    ingress.edge
+      ? 'Base URL of the webhook API (execute-api, REST API stage behind AWS WAF)'
+      : 'Base URL of the webhook API (execute-api)',
   );
+  if (ingress.edge) {
+    output(
+      'EdgeWebAclArn',
+      ingress.edge.webAcl.attrArn,
+      OutputFacts.edgeWebAcl,
+      'The WAF web ACL rate limiting each source and enforcing the source allowlists (docs/runbook.md#edge-rate-limited)',
+    );
+  }
   output(
     'WebhookBaseUrl',
     ingress.baseUrl,

@@ -9,6 +9,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
 import type { ProviderName } from '../functions/provider-names.js';
+import { grantKeyUse, queueKeyUse, secretKeyUse, tableKeyUse } from './key-grants.js';
 import { bundledCode } from './lambda-code.js';
 
 /** Lambda memory of every webhook function (arm64); the bench measures this size. */
@@ -58,15 +59,21 @@ export interface WebhookFunctionProps {
 }
 
 /**
- * What a principal needs on a customer-managed key to use the table and queues: named
- * actions (SQS sends with GenerateDataKey, reads with Decrypt; DynamoDB uses all four),
- * no wildcard.
+ * What the operator (a person, not a function) needs on a customer-managed key to use the
+ * table and queues: named actions, no wildcard. Functions get conditioned statements from
+ * infra/key-grants.ts instead.
  */
 export const KEY_DATA_ACTIONS = [
   'kms:Decrypt',
   'kms:Encrypt',
   'kms:GenerateDataKey',
   'kms:DescribeKey',
+] as const;
+
+/** Reading the provider's secret (what `secret.grantRead` grants on the secret itself). */
+export const SECRET_READ_ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:DescribeSecret',
 ] as const;
 
 /** The idempotency-table writes of functions/core/idempotency.ts, and nothing that reads. */
@@ -137,8 +144,21 @@ export class WebhookFunction extends LambdaFunction {
     role.addToPrincipalPolicy(ownRecordsStatement(props.table, props.provider));
     props.queue.grant(role, 'sqs:SendMessage');
     props.archiveQueue?.grant(role, 'sqs:SendMessage');
-    props.secret.grantRead(role);
-    // DynamoDB and SQS encrypt and decrypt with the caller's permission on the key.
-    props.encryptionKey?.grant(role, ...KEY_DATA_ACTIONS);
+    // The secret's own actions; its key use is granted below (secret.grantRead would add
+    // a key-policy statement without the secret's encryption context).
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [...SECRET_READ_ACTIONS],
+        resources: [props.secret.secretArn],
+      }),
+    );
+    // DynamoDB, SQS and Secrets Manager use the key with the caller's permission: only
+    // through each service, for this function's own table, queues and secret.
+    grantKeyUse(role, props.encryptionKey, [
+      tableKeyUse(props.table),
+      queueKeyUse(props.queue, 'send'),
+      ...(props.archiveQueue ? [queueKeyUse(props.archiveQueue, 'send')] : []),
+      secretKeyUse(props.secret),
+    ]);
   }
 }

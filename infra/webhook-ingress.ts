@@ -2,6 +2,7 @@ import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   ApiMapping,
+  CfnApiMapping,
   type CfnStage,
   DomainName,
   HttpApi,
@@ -46,6 +47,7 @@ import {
   propName,
   type ThrottledRoute,
 } from './config.js';
+import { IngressEdge } from './edge.js';
 import { ExampleConsumer } from './example-consumer.js';
 import { bundledCode } from './lambda-code.js';
 import { IngressMonitoring } from './monitoring.js';
@@ -77,26 +79,27 @@ export const NOT_FOUND_FUNCTION_MEMORY_MB = 128;
  */
 export const ROUTE_METHOD = HttpMethod.ANY;
 
-/** JSON access log line: who called which route, and what the integration answered. */
-export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: '$context.requestId',
-    requestTime: '$context.requestTimeEpoch',
-    sourceIp: '$context.identity.sourceIp',
-    userAgent: '$context.identity.userAgent',
-    method: '$context.httpMethod',
-    routeKey: '$context.routeKey',
-    path: '$context.path',
-    protocol: '$context.protocol',
-    status: '$context.status',
-    responseLength: '$context.responseLength',
-    responseLatency: '$context.responseLatency',
-    integrationStatus: '$context.integrationStatus',
-    integrationLatency: '$context.integrationLatency',
-    integrationError: '$context.integrationErrorMessage',
-    error: '$context.error.message',
-  }),
-);
+/** The access log's fields: who called which route, and what the integration answered. */
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTimeEpoch',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  error: '$context.error.message',
+};
+
+/** The HTTP API's JSON access log line. */
+export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS));
 
 /** What the ingress built for one provider. */
 export interface ProviderResources {
@@ -197,8 +200,13 @@ export const STORE_ENVELOPES_RETIRED = 'webhook-ingress:storeEnvelopesRetired';
 export class WebhookIngress extends Construct {
   /** The settings in force (defaults merged with the props). */
   readonly settings: IngressSettings;
-  readonly api: HttpApi;
-  readonly apiStage: HttpStage;
+  /** The HTTP API; undefined with `edgeProtection`, where {@link edge}'s REST API serves. */
+  readonly api: HttpApi | undefined;
+  readonly apiStage: HttpStage | undefined;
+  /** The REST API and WAF web ACL of `edgeProtection` (infra/edge.ts); undefined when off. */
+  readonly edge: IngressEdge | undefined;
+  /** The execute-api base URL of whichever API serves the routes (REST: with its stage). */
+  readonly apiEndpoint: string;
   readonly table: Table;
   readonly providers = new Map<ProviderName, ProviderResources>();
   readonly notFoundFunction: LambdaFunction;
@@ -242,13 +250,16 @@ export class WebhookIngress extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       ...(key ? { encryptionKey: key } : {}),
     });
-    // No CORS: providers are servers, not browsers.
-    this.api = new HttpApi(this, 'Api', {
-      apiName: `webhook-ingress-${settings.stageName}`,
-      description: 'Webhook ingress: Sigma, Sigmate and Signifyd',
-      createDefaultStage: false,
-    });
-    this.apiStage = this.api.addStage('DefaultStage', {
+    // No CORS: providers are servers, not browsers. With edge protection the REST API of
+    // infra/edge.ts serves the same routes instead (HTTP APIs cannot take a WAF web ACL).
+    this.api = settings.edgeProtection
+      ? undefined
+      : new HttpApi(this, 'Api', {
+          apiName: `webhook-ingress-${settings.stageName}`,
+          description: 'Webhook ingress: Sigma, Sigmate and Signifyd',
+          createDefaultStage: false,
+        });
+    this.apiStage = this.api?.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: settings.throttle,
@@ -300,12 +311,36 @@ export class WebhookIngress extends Construct {
       systemLogLevelV2: SystemLogLevel.WARN,
       applicationLogLevelV2: ApplicationLogLevel.WARN,
     });
-    const notFoundRoute = new HttpRoute(this.api, 'NotFoundRoute', {
-      httpApi: this.api,
-      routeKey: HttpRouteKey.DEFAULT,
-      integration: new HttpLambdaIntegration('NotFoundIntegration', this.notFoundFunction),
-    });
-    this.throttleRoutes('default', [{ route: notFoundRoute, key: HttpRouteKey.DEFAULT.key }]);
+    if (this.api) {
+      const notFoundRoute = new HttpRoute(this.api, 'NotFoundRoute', {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.DEFAULT,
+        integration: new HttpLambdaIntegration('NotFoundIntegration', this.notFoundFunction),
+      });
+      this.throttleRoutes('default', [{ route: notFoundRoute, key: HttpRouteKey.DEFAULT.key }]);
+    }
+    this.edge = settings.edgeProtection
+      ? new IngressEdge(this, 'Edge', {
+          stageName: settings.stageName,
+          description: 'Webhook ingress behind AWS WAF: per-source rate limits, source allowlists',
+          routes: [...this.providers.values()].map(({ deployment, fn }) => ({
+            provider: deployment.provider,
+            title: deployment.title,
+            paths: deployment.routes,
+            fn,
+            rateLimit: settings.edgeRateLimits[deployment.provider] ?? settings.edgeRateLimit,
+            allowlist: settings.sourceAllowlists[deployment.provider] ?? [],
+            throttle: settings.routeThrottles[deployment.provider],
+          })),
+          notFound: this.notFoundFunction,
+          throttle: settings.throttle,
+          notFoundThrottle: settings.routeThrottles.default,
+          rateWindowSeconds: settings.edgeRateWindowSeconds,
+          accessLogs,
+          accessLogFields: ACCESS_LOG_FIELDS,
+        })
+      : undefined;
+    this.apiEndpoint = this.edge?.endpoint ?? this.api?.apiEndpoint ?? '';
 
     const byProvider = <T>(pick: (resources: ProviderResources) => T) =>
       Object.fromEntries([...this.providers].map(([name, r]) => [name, pick(r)])) as Partial<
@@ -319,7 +354,7 @@ export class WebhookIngress extends Construct {
     this.domainName = props.customDomain ? this.addCustomDomain(props.customDomain) : undefined;
     this.baseUrl = this.domainName
       ? `https://${props.customDomain?.domainName}${pathPrefix ?? ''}`
-      : this.api.apiEndpoint;
+      : this.apiEndpoint;
     this.webhookUrls = [...this.providers.values()].flatMap(({ deployment }) =>
       deployment.urls.map((url) => ({
         provider: deployment.provider,
@@ -331,7 +366,7 @@ export class WebhookIngress extends Construct {
 
     this.monitoring = new IngressMonitoring(this, 'Monitoring', {
       stageName: settings.stageName,
-      apiStage: this.apiStage,
+      apiStage: this.apiStage ?? (this.edge as IngressEdge).stage,
       providers: [...this.providers.values()].map((resources) => ({
         provider: resources.deployment.provider,
         title: resources.deployment.title,
@@ -344,6 +379,7 @@ export class WebhookIngress extends Construct {
       unauthorizedAlarmThreshold: settings.unauthorizedAlarmThreshold,
       oldestMessageAlarmSeconds: settings.oldestMessageAlarmSeconds,
       archive: this.archive,
+      edge: this.edge,
     });
     this.logQueries = new IngressLogQueries(this, 'LogQueries', {
       stageName: settings.stageName,
@@ -538,20 +574,25 @@ export class WebhookIngress extends Construct {
       pathPrefix,
       archiveQueue: this.archive?.queue,
     });
-    const integration = new HttpLambdaIntegration(`${title}Integration`, fn);
-    const routes = deployment.routes.flatMap((path) =>
-      this.api
-        .addRoutes({ path, methods: [ROUTE_METHOD], integration })
-        .map((route) => ({ route, key: `${ROUTE_METHOD} ${path}` })),
-    );
-    this.throttleRoutes(deployment.provider, routes);
+    // With edge protection the REST API wires the routes (infra/edge.ts), once every
+    // provider is here.
+    const api = this.api;
+    if (api) {
+      const integration = new HttpLambdaIntegration(`${title}Integration`, fn);
+      const routes = deployment.routes.flatMap((path) =>
+        api
+          .addRoutes({ path, methods: [ROUTE_METHOD], integration })
+          .map((route) => ({ route, key: `${ROUTE_METHOD} ${path}` })),
+      );
+      this.throttleRoutes(deployment.provider, routes);
+    }
     return {
       deployment,
       fn,
       queue,
       deadLetterQueue,
       secret,
-      routeKeys: routes.map(({ key }) => key),
+      routeKeys: deployment.routes.map((path) => `${ROUTE_METHOD} ${path}`),
     };
   }
 
@@ -564,7 +605,7 @@ export class WebhookIngress extends Construct {
     routes: readonly { readonly route: HttpRoute; readonly key: string }[],
   ): void {
     const limit = this.settings.routeThrottles[owner];
-    if (!limit) return;
+    if (!limit || !this.apiStage) return;
     const stage = this.apiStage.node.defaultChild as CfnStage;
     for (const { route, key } of routes) {
       stage.routeSettings = {
@@ -584,12 +625,24 @@ export class WebhookIngress extends Construct {
       securityPolicy: SecurityPolicy.TLS_1_2,
     });
     const mappingPath = domain.mappingPath?.replace(/^\/+|\/+$/g, '');
-    new ApiMapping(this, 'CustomDomainMapping', {
-      api: this.api,
-      domainName,
-      stage: this.apiStage,
-      ...(mappingPath ? { apiMappingKey: mappingPath } : {}),
-    });
+    if (this.api && this.apiStage) {
+      new ApiMapping(this, 'CustomDomainMapping', {
+        api: this.api,
+        domainName,
+        stage: this.apiStage,
+        ...(mappingPath ? { apiMappingKey: mappingPath } : {}),
+      });
+    } else if (this.edge) {
+      // The same domain maps the REST API's stage (a regional domain takes REST and HTTP
+      // APIs alike). The same construct path as the HTTP API's mapping keeps its logical id,
+      // so switching edge protection on or off updates the mapping in place.
+      new CfnApiMapping(new Construct(this, 'CustomDomainMapping'), 'Resource', {
+        apiId: this.edge.api.restApiId,
+        domainName: domainName.name,
+        stage: this.edge.stage.stageName,
+        ...(mappingPath ? { apiMappingKey: mappingPath } : {}),
+      });
+    }
     if (domain.hostedZone) {
       const target = RecordTarget.fromAlias(
         new ApiGatewayv2DomainProperties(
@@ -617,11 +670,13 @@ export class WebhookIngress extends Construct {
           'The values are issued by the providers (Sigma, Sigmate, Signifyd dashboards); Secrets Manager cannot rotate them. Rotation is manual and overlap-safe: the secret holds old and new values at once (see the README).',
       });
     }
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'Callers are the providers, which cannot present IAM, Cognito or JWT credentials. Every request is authenticated by the provider signature (HMAC over the raw request), verified in the function before anything is stored; optional source allowlists add a network check.',
-    });
+    if (this.api) {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Callers are the providers, which cannot present IAM, Cognito or JWT credentials. Every request is authenticated by the provider signature (HMAC over the raw request), verified in the function before anything is stored; optional source allowlists add a network check.',
+      });
+    }
   }
 }
 

@@ -145,6 +145,30 @@ How to read it:
   outcomes** the named events (the bound), **on queue** the messages after both
   steps. Before issue 20 the SDK's own retry sent the whole batch twice and
   \`replay\` reported success.
+
+## What changed, and what these scenarios do not cover (issue 20)
+
+- **Signifyd's idempotency key is the body's SHA-256 alone.** A signed body
+  re-sent under another topic is now answered \`duplicate\` and never reaches
+  the queue again (it used to be a second message, of the other type). On the
+  upgrade, records written under the old key (\`<type>:<SHA-256>\`) are not found
+  under the new one: an event enqueued before the deploy and redelivered within
+  the retention after it is enqueued once more — at most one extra message per
+  such event (docs/signifyd.md). Not a scenario above: it happens once.
+- **A flood against a provider's URL** (API Gateway's \`429\` for every real
+  delivery while it lasts) is outside these scenarios: they call the handlers
+  directly, with no API Gateway or WAF. Nothing is acknowledged during it;
+  Sigma and Signifyd retry after it (Signifyd for 4 days), Sigmate gives up after
+  3 retries within seconds, so its deliveries in that window are lost unless
+  Sigmate resends them. Without \`edgeProtection\` one source is enough; with it a
+  source is limited at the edge (after WAF notices: usually under 30 s), and a
+  flood spread over enough sources (about 10 with the defaults) or from inside
+  a provider's allowed ranges still does it (docs/runbook.md, "A flood against a
+  provider's URL").
+- **Customer key grants now carry \`kms:ViaService\` and the service's
+  encryption context.** Nothing changes for a correct key; a key the functions
+  may not use still makes every delivery \`503 retry\`: nothing acknowledged, the
+  provider retries.
 `;
 }
 

@@ -86,9 +86,11 @@ function apiKeys(value: unknown, name: string): string[] {
 /**
  * Signifyd: the base64 HMAC-SHA256 of the raw body keyed with the team API key,
  * in `X-SIGNIFYD-SEC-HMAC-SHA256` (API v2) or `SIGNIFYD-SEC-HMAC-SHA256` (v3);
- * type = topic, else v3 checkpoint; key = type + SHA-256 of the body. The
- * dashboard's `cases/test` ping is signed with the public key `ABCDE` and is
- * answered `ignored`; any other topic signed with it is refused.
+ * type = topic, else v3 checkpoint; key = the SHA-256 of the body alone (the
+ * topic is not signed, so it cannot tell two events apart: a body re-sent under
+ * another topic is the same event). The dashboard's `cases/test` ping is signed
+ * with the public key `ABCDE` and is answered `ignored`; any other topic signed
+ * with it is refused.
  *
  * Reads its one flag, {@link SIGNIFYD_FORWARD_TEST_EVENTS_ENV}, from `env`;
  * throws {@link ConfigurationError} when it is malformed.
@@ -166,7 +168,7 @@ export function createSignifydAdapter(env: Env = {}): ProviderAdapter<SignifydSe
           return {
             kind: 'event',
             type,
-            idempotencyKey: `${type}:${bodySha256}`,
+            idempotencyKey: bodySha256,
             subject: subjectOf(body, SIGNIFYD_SUBJECT_FIELDS),
             test: true,
           };
@@ -179,7 +181,7 @@ export function createSignifydAdapter(env: Env = {}): ProviderAdapter<SignifydSe
       return {
         kind: 'event',
         type,
-        idempotencyKey: `${type}:${bodySha256}`,
+        idempotencyKey: bodySha256,
         subject: subjectOf(body, SIGNIFYD_SUBJECT_FIELDS),
       };
     },

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { HttpResult } from '../../functions/core/http.js';
 import { handler as notFound } from '../../functions/not-found/handler.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localClients } from '../../local/ingress.js';
-import { ensureIdempotencyTable, ensureQueuePair } from '../../local/resources.js';
 import { httpApiDelivery } from '../fixtures/events.js';
+import { type ImportedSigmateHandler, importSigmateHandler } from '../support/lambda-handler.js';
 import { signedSigmate } from '../support/sign.js';
 
 /*
@@ -16,29 +14,11 @@ import { signedSigmate } from '../support/sign.js';
  */
 const SECRET = 'custom-domain-test-secret';
 const PREFIX = '/ingress';
-let handle: (event: unknown, context?: unknown) => Promise<HttpResult>;
-let queueUrl: string;
-const endpoints = () => inject('emulators');
+let sigmate: ImportedSigmateHandler;
+const handle = (event: unknown, context?: unknown) => sigmate.handle(event, context);
 
 beforeAll(async () => {
-  const clients = localClients(endpoints());
-  const name = `cd${randomUUID().slice(0, 8)}`;
-  await ensureIdempotencyTable(clients.dynamodb, `${name}-idempotency`);
-  queueUrl = (await ensureQueuePair(clients.sqs, `${name}-sigmate`)).queueUrl;
-  Object.assign(process.env, {
-    WEBHOOK_TABLE_NAME: `${name}-idempotency`,
-    WEBHOOK_QUEUE_URL: queueUrl,
-    WEBHOOK_PATH_PREFIX: PREFIX,
-    SIGMATE_WEBHOOK_SECRET: SECRET,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints().dynamodb,
-    AWS_ENDPOINT_URL_SQS: endpoints().sqs,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  ({ handler: handle } = (await import('../../functions/sigmate/handler.js')) as never);
+  sigmate = await importSigmateHandler({ secret: SECRET, pathPrefix: PREFIX, namePrefix: 'cd' });
 });
 
 const context = { getRemainingTimeInMillis: () => 4_000 };
@@ -54,15 +34,7 @@ describe('custom domain: a request through an API mapping with a path', () => {
     const result = await handle(delivery(`${PREFIX}/webhooks/sigmate`, id), context);
     expect(result.statusCode).toBe(200);
     expect(json(result).status).toBe('accepted');
-    const { sqs } = localClients(endpoints());
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      }),
-    );
-    expect(Messages?.map((m) => JSON.parse(m.Body ?? '{}').idempotencyKey)).toContain(id);
+    expect((await sigmate.onQueue()).map((m) => m.idempotencyKey)).toContain(id);
   });
 
   it('still routes the execute-api URL, which has no mapping path', async () => {

@@ -46,7 +46,7 @@ describe('signifyd: end to end on the emulators', () => {
         id: first[index]?.json.id,
         provider: 'signifyd',
         type: topic,
-        idempotencyKey: `${topic}:${sha256(delivery?.body ?? '')}`,
+        idempotencyKey: sha256(delivery?.body ?? ''),
         payload: JSON.parse(String(delivery?.body)),
       });
       expect(message?.body).not.toHaveProperty('test');
@@ -65,7 +65,7 @@ describe('signifyd: end to end on the emulators', () => {
     expect(messages.map((m) => m.body)).toEqual([
       expect.objectContaining({
         type: 'CHECKOUT',
-        idempotencyKey: `CHECKOUT:${sha256(body)}`,
+        idempotencyKey: sha256(body),
         payload: JSON.parse(body),
       }),
     ]);
@@ -79,7 +79,28 @@ describe('signifyd: end to end on the emulators', () => {
     });
     expect(answer.json.status).toBe('accepted');
     const [message] = await ingress.drain('signifyd');
-    expect(message?.body.idempotencyKey).toBe(`${topic}:${SignifydVectors.v2.bodySha256}`);
+    expect(message?.body.idempotencyKey).toBe(SignifydVectors.v2.bodySha256);
+  });
+
+  it('answers a body re-sent under another topic duplicate: the topic is not signed', async () => {
+    const body = '{"caseId":4242,"orderId":"ORD-4242","guaranteeDisposition":"APPROVED"}';
+    const original = signedSignifyd(body, OLD_KEY, { topic: 'guarantees/completion' });
+    const resent = signedSignifyd(body, OLD_KEY, { topic: 'cases/rescore' });
+    const v3 = signedSignifyd(body, OLD_KEY, { api: 'v3', checkpoint: 'SALE' });
+    const first = await ingress.post(original.path, original.body, original.headers);
+    expect(first.json.status).toBe('accepted');
+    for (const again of [resent, v3]) {
+      const answer = await ingress.post(again.path, again.body, again.headers);
+      expect(answer.json).toEqual({ status: 'duplicate', id: first.json.id });
+    }
+    const messages = await ingress.drain('signifyd');
+    expect(messages.map((m) => m.body)).toEqual([
+      expect.objectContaining({
+        id: first.json.id,
+        type: 'guarantees/completion',
+        idempotencyKey: sha256(body),
+      }),
+    ]);
   });
 
   it('answers the dashboard test ping ignored, signed with ABCDE or with a team key', async () => {
@@ -123,7 +144,7 @@ describe('signifyd: end to end on the emulators', () => {
     expect(answer.json.status).toBe('accepted');
     const [message] = await ingress.drain('signifyd');
     expect(message?.body.payload).toEqual({ caseId: 2, headline: 'Zoë Ångström' });
-    expect(message?.body.idempotencyKey).toBe(`${vector.topic}:${vector.bodySha256}`);
+    expect(message?.body.idempotencyKey).toBe(vector.bodySha256);
   });
 
   it('rejects a signed delivery with neither topic nor checkpoint as unusable', async () => {
