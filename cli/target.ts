@@ -37,8 +37,10 @@ export const StackOutputs = {
   table: 'IdempotencyTableName',
   queue: (provider: ProviderName) => `${capitalise(provider)}QueueUrl`,
   deadLetterQueue: (provider: ProviderName) => `${capitalise(provider)}DeadLetterQueueUrl`,
-  /** Present only when the stack's `archive` setting is on. */
+  /** The audit archive's bucket (every stack since the archive exists). */
   archiveBucket: 'ArchiveBucketName',
+  /** Buckets the archive replaced (`archivePreviousBuckets`), comma-separated: still read. */
+  archivePreviousBuckets: 'ArchivePreviousBucketNames',
 } as const;
 
 /**
@@ -93,6 +95,8 @@ export interface Target {
   readonly queues?: Record<ProviderName, QueueUrls> | undefined;
   /** The audit archive's bucket and prefix; undefined when the archive is off. */
   readonly archive?: ArchiveLocation | undefined;
+  /** Archive buckets the current one replaced (a stack's Object Lock switch): read too. */
+  readonly previousArchives?: readonly ArchiveLocation[] | undefined;
   /** Where `tail` remembers the receive counts it saw (never a tracked file). */
   readonly ledgerFile: string;
   /** SDK clients for the queues, the table and the archive; created once, destroyed by `close`. */
@@ -284,6 +288,10 @@ export async function stackTarget(
     table: need(StackOutputs.table),
     queues,
     archive: archiveBucket ? { bucket: archiveBucket, prefix: STACK_ARCHIVE_PREFIX } : undefined,
+    previousArchives: (outputs[StackOutputs.archivePreviousBuckets] ?? '')
+      .split(',')
+      .filter((bucket) => bucket !== '')
+      .map((bucket) => ({ bucket, prefix: STACK_ARCHIVE_PREFIX })),
     clients,
     close,
   };
