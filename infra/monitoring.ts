@@ -6,6 +6,7 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  MathExpression,
   Metric,
   TextWidget,
   TreatMissingData,
@@ -53,7 +54,8 @@ export interface MonitoredProvider {
 
 /** The audit archive's parts the alarms watch. */
 export interface MonitoredArchive {
-  readonly queue: IQueue;
+  /** Every queue the archiver drains (one per provider, and the shared one of earlier versions). */
+  allQueues(): IQueue[];
   readonly deadLetterQueue: IQueue;
   readonly archiver: IFunction;
 }
@@ -285,6 +287,32 @@ export class IngressMonitoring extends Construct {
 
     if (props.archive) {
       const archive = props.archive;
+      const queues = archive.allQueues().filter((queue) => queue !== archive.deadLetterQueue);
+      // The oldest record waiting on any archive queue: one alarm, one line on the graph.
+      const oldest = new MathExpression({
+        expression: `MAX([${queues.map((_, index) => `q${index}`).join(',')}])`,
+        usingMetrics: Object.fromEntries(
+          queues.map((queue, index) => [
+            `q${index}`,
+            queue.metricApproximateAgeOfOldestMessage({
+              statistic: 'Maximum',
+              period: fiveMinutes,
+            }),
+          ]),
+        ),
+        label: 'oldest archive record waiting (s)',
+        period: fiveMinutes,
+      });
+      const waiting = new MathExpression({
+        expression: `SUM([${queues.map((_, index) => `w${index}`).join(',')}])`,
+        usingMetrics: Object.fromEntries(
+          queues.map((queue, index) => [
+            `w${index}`,
+            queue.metricApproximateNumberOfMessagesVisible(),
+          ]),
+        ),
+        label: 'archive records waiting',
+      });
       alarm(
         'ArchiveDeadLetterQueueAlarm',
         ArchiveAlarms.deadLetters,
@@ -299,10 +327,7 @@ export class IngressMonitoring extends Construct {
       alarm(
         'ArchiveBehindAlarm',
         ArchiveAlarms.behind,
-        archive.queue.metricApproximateAgeOfOldestMessage({
-          statistic: 'Maximum',
-          period: fiveMinutes,
-        }),
+        oldest,
         ARCHIVE_BEHIND_SECONDS,
         `The archiver is behind or failing: the oldest archive record waiting is older than ${ARCHIVE_BEHIND_SECONDS / 60} minutes.`,
       );
@@ -317,12 +342,12 @@ export class IngressMonitoring extends Construct {
         new GraphWidget({
           title: 'Audit archive: queue',
           left: [
-            archive.queue.metricApproximateNumberOfMessagesVisible(),
+            waiting,
             archive.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
               label: 'dead letters',
             }),
           ],
-          right: [archive.queue.metricApproximateAgeOfOldestMessage()],
+          right: [oldest],
           width: 12,
         }),
         new GraphWidget({

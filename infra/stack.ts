@@ -106,13 +106,30 @@ export class WebhookIngressStack extends Stack {
       });
     }
     new CfnOutput(this, 'IdempotencyTableName', { value: ingress.table.tableName });
-    if (ingress.archive) {
+    {
       const { archive } = ingress;
       new CfnOutput(this, 'ArchiveBucketName', {
         value: archive.bucket.bucketName,
         description: `The audit archive: ${ARCHIVE_PREFIX}/provider=<provider>/date=<YYYY-MM-DD>/<hash>.jsonl.gz`,
       });
-      new CfnOutput(this, 'ArchiveQueueUrl', { value: archive.queue.queueUrl });
+      if (archive.previousBuckets.length > 0) {
+        new CfnOutput(this, 'ArchivePreviousBucketNames', {
+          value: archive.previousBuckets.map((bucket) => bucket.bucketName).join(','),
+          description: 'Archive buckets the current one replaced: replay and find read them too',
+        });
+      }
+      new CfnOutput(this, 'ArchiveQueueUrl', {
+        value: archive.queue.queueUrl,
+        description:
+          'The shared archive queue of earlier versions: still drained, no function sends to it',
+      });
+      for (const [provider, queue] of archive.providerQueues) {
+        const title = ingress.providers.get(provider as ProviderName)?.deployment.title;
+        new CfnOutput(this, `${title ?? provider}ArchiveQueueUrl`, {
+          value: queue.queueUrl,
+          description: `The archive queue only the ${provider} function may send to`,
+        });
+      }
       new CfnOutput(this, 'ArchiveDeadLetterQueueUrl', { value: archive.deadLetterQueue.queueUrl });
       new CfnOutput(this, 'ArchiveAthenaTable', {
         value: `${archive.database.ref}.events`,

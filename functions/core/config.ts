@@ -13,6 +13,12 @@ export const EnvNames = {
   archivePrefix: 'WEBHOOK_ARCHIVE_PREFIX',
   /** The archiver's queues: `<provider>=<queue ARN>` pairs, comma-separated (`*` for the shared queue). */
   archiveSources: 'WEBHOOK_ARCHIVE_SOURCES',
+  /**
+   * The idempotency table and its retention, as the archiver reads them to settle each
+   * attempt: variables of its own, since `WEBHOOK_TABLE_NAME` marks a function that writes it.
+   */
+  archiveLedgerTable: 'WEBHOOK_ARCHIVE_LEDGER_TABLE',
+  archiveLedgerRetentionDays: 'WEBHOOK_ARCHIVE_LEDGER_RETENTION_DAYS',
   secretId: 'WEBHOOK_SECRET_ID',
   secretMaxAgeSeconds: 'WEBHOOK_SECRET_MAX_AGE_SECONDS',
   maxBodyBytes: 'WEBHOOK_MAX_BODY_BYTES',
@@ -185,8 +191,14 @@ export function loadArchiverConfig(env: Env): ArchiverConfig {
   return {
     bucket: readRequired(env, EnvNames.archiveBucket),
     prefix,
-    tableName: readRequired(env, EnvNames.tableName),
-    retentionDays: readInteger(env, EnvNames.retentionDays, Defaults.retentionDays, 1, 365),
+    tableName: readRequired(env, EnvNames.archiveLedgerTable),
+    retentionDays: readInteger(
+      env,
+      EnvNames.archiveLedgerRetentionDays,
+      Defaults.retentionDays,
+      1,
+      365,
+    ),
     sources,
   };
 }
