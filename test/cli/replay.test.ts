@@ -546,17 +546,21 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       })),
     );
 
-  it('lists only the range’s day partitions of the stack’s bucket, page by page, and replays one per key', async () => {
-    const run = await cli([
+  /** `replay sigma` on the stack from 2026-11-22 to `until`, confirmed. */
+  const replayFrom22nd = (until: string) =>
+    cli([
       'replay',
       'sigma',
       ...stack,
       '--since',
       '2026-11-22T00:00:00Z',
       '--until',
-      '2026-11-23T23:59:59Z',
+      until,
       '--yes',
     ]);
+
+  it('lists only the range’s day partitions of the stack’s bucket, page by page, and replays one per key', async () => {
+    const run = await replayFrom22nd('2026-11-23T23:59:59Z');
     expect(run.code, run.stderr.join('\n')).toBe(0);
     expect(
       s3
@@ -639,6 +643,46 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       'webhook-ingress: replay reads the audit archive, and stack WebhookIngress-prod (eu-west-1) has none: no ArchiveBucketName output (its archive setting is off: deploy with archive=true)',
     ]);
     expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('reads the buckets an Object Lock switch replaced too (ArchivePreviousBucketNames)', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .resolves(
+        describeStacksAnswer('WebhookIngress-prod', [
+          ['ArchivePreviousBucketNames', 'old-archive-1,old-archive-2'],
+        ]),
+      );
+    const byBucket: Record<string, Record<string, string[]>> = {
+      [STACK_ARCHIVE_BUCKET]: {
+        [`${partition('2026-11-22')}new.jsonl.gz`]: [
+          sigma('tm:new', 'env-new', '2026-11-22T10:00:00.000Z'),
+        ],
+      },
+      'old-archive-1': {
+        [`${partition('2026-11-22')}old.jsonl.gz`]: [
+          sigma('tm:old', 'env-old', '2026-11-22T08:00:00.000Z'),
+        ],
+      },
+      'old-archive-2': {},
+    };
+    s3.on(ListObjectsV2Command).callsFake((input: { Bucket?: string; Prefix?: string }) => ({
+      Contents: Object.keys(byBucket[input.Bucket ?? ''] ?? {})
+        .filter((key) => key.startsWith(input.Prefix ?? ''))
+        .map((Key) => ({ Key })),
+      IsTruncated: false,
+    }));
+    s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => ({
+      Body: Readable.from([
+        gzipSync(`${(byBucket[input.Bucket ?? '']?.[input.Key ?? ''] ?? []).join('\n')}\n`),
+      ]),
+    }));
+    const run = await replayFrom22nd('2026-11-22T23:59:59Z');
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    expect(
+      new Set(s3.commandCalls(ListObjectsV2Command).map(({ args: [{ input }] }) => input.Bucket)),
+    ).toEqual(new Set([STACK_ARCHIVE_BUCKET, 'old-archive-1', 'old-archive-2']));
+    expect(sent().map((message) => message.body.id)).toEqual(['env-old', 'env-new']);
   });
 
   it('a bucket S3 refuses: one line, exit 5, nothing sent', async () => {
