@@ -11,6 +11,11 @@ export const ExitCode = {
   Credentials: 4,
   /** The ingress, a queue or the table could not be reached or failed. */
   Unavailable: 5,
+  /**
+   * A write's outcome is unknown: it was sent and no answer came back (a timeout, a lost
+   * answer), so it may have been applied. It was not sent again; the entries are named.
+   */
+  Ambiguous: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

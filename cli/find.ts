@@ -15,7 +15,7 @@ import {
 } from './archive.js';
 import { CliError, ExitCode, fromAwsError } from './errors.js';
 import { parseInstant } from './flags.js';
-import { printable } from './format.js';
+import { jsonForTerminal, printable } from './format.js';
 import type { Io } from './io.js';
 import { ReceiveLedger } from './ledger.js';
 import { collect, type HeldMessage, queueLimits, queueTotal, release } from './queue.js';
@@ -242,7 +242,7 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
   const exitCode = found.length > 0 ? ExitCode.Ok : ExitCode.Unexpected;
   const report: FindReport = { found, scanned, withoutSubject, archive, exitCode };
   if (options.json) {
-    io.out(JSON.stringify(report, null, 2));
+    io.out(jsonForTerminal(report, 2));
     return report;
   }
   if (found.length === 0) {
@@ -264,7 +264,9 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
   for (const event of found) {
     const archived = event.state === 'archived';
     io.out(
-      `${event.provider} event, matched by ${event.matchedBy}${archived ? ', in the archive only (no idempotency record: expired)' : ''}`,
+      printable(
+        `${event.provider} event, matched by ${event.matchedBy}${archived ? ', in the archive only (no idempotency record: expired)' : ''}`,
+      ),
     );
     const state =
       archived && event.acknowledged !== true

@@ -56,7 +56,23 @@ const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
  * identifier cannot move the cursor, clear the screen or forge a line.
  */
 export function printable(text: string): string {
-  return text.replace(CONTROLS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROLS, escapeChar);
+}
+
+function escapeChar(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/** What `JSON.stringify` leaves raw inside strings that a terminal may still act on. */
+const RAW_IN_JSON = /[\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * `JSON.stringify` for a terminal: C0 controls are escaped by JSON itself; DEL, C1
+ * controls and the line separators are written as `\uXXXX` escapes too — the same
+ * JSON values, so a reader of the output parses exactly what it would have.
+ */
+export function jsonForTerminal(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(RAW_IN_JSON, escapeChar);
 }
 
 /**
@@ -74,7 +90,8 @@ export function indentJson(text: string, indent = '  '): string {
     if (char === '"') {
       let end = index + 1;
       while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      out += text.slice(index, end + 1);
+      // A JSON string may hold DEL, C1 controls and line separators raw: escaped, same value.
+      out += printable(text.slice(index, end + 1));
       index = end + 1;
       continue;
     }
@@ -112,7 +129,9 @@ export function indentJson(text: string, indent = '  '): string {
 /** A header line, then the envelope as indented JSON, exactly as it is on the queue. */
 export function pretty(message: ShownMessage): string {
   const envelope = parse(message.body);
-  if (!envelope) return `── (not an envelope, message ${message.messageId})\n${message.body}`;
+  if (!envelope) {
+    return `── (not an envelope, message ${printable(message.messageId)})\n${printable(message.body)}`;
+  }
   const received = message.receiveCount > 1 ? ` · received ${message.receiveCount}×` : '';
   return `── ${oneLine(message)}${received}\n${indentJson(message.body)}`;
 }

@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { printable } from './format.js';
 
 /** Where a command writes: stdout for results, stderr for progress and notes. */
 export interface Io {
@@ -13,6 +14,22 @@ export interface Io {
   progress?: ((text: string) => void) | undefined;
   /** Asks a question on the terminal; undefined when stdin is not a TTY (nobody to ask). */
   ask?: ((question: string) => Promise<string>) | undefined;
+}
+
+/**
+ * The Io commands write through: every message line (stderr) has its control
+ * characters escaped ({@link printable}), whatever it quotes — an archive key, a
+ * provider's identifier, an AWS error. Results (stdout) are left to each view:
+ * `tail --json` prints a body byte for byte, the other views escape what they show.
+ */
+export function escapedMessages(io: Io): Io {
+  return {
+    out: (line) => io.out(line),
+    err: (line) => io.err(printable(line)),
+    ...(io.show ? { show: (line: string) => io.show?.(line) ?? Promise.resolve(false) } : {}),
+    progress: io.progress,
+    ask: io.ask,
+  };
 }
 
 /** Writes a result line through `show` when the Io has one. */

@@ -6,7 +6,8 @@ import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { CliError, CredentialsError, ExitCode, UsageError } from './errors.js';
 import { find } from './find.js';
 import { oneLineErrors, ratio, wholeNumber } from './flags.js';
-import type { Io } from './io.js';
+import { printable } from './format.js';
+import { escapedMessages, type Io } from './io.js';
 import { redrive } from './redrive.js';
 import { replay } from './replay.js';
 import { parseProvider } from './samples/index.js';
@@ -66,13 +67,18 @@ function withTargetOptions(command: Command, urlTarget: boolean): Command {
   if (urlTarget) {
     command.option(
       '--target <local|URL>',
-      'where to send: "local" (.local/endpoints.json) or the base URL of an ingress',
+      'where to send: "local" (.local/endpoints.json) or an ingress base URL (https://; http:// only to loopback); redirects are never followed',
       'local',
     );
   }
   return command
     .option('--endpoints <file>', 'local endpoints file (default: .local/endpoints.json)', nonEmpty)
     .option('--stack <name>', 'a deployed stack: read its CloudFormation outputs', stackName)
+    .option(
+      '--ingress <path>',
+      'with --stack: which WebhookIngress, when the stack holds several (its construct id or path)',
+      nonEmpty,
+    )
     .option(
       '--region <region>',
       'AWS region of the stack (default: AWS_REGION / profile)',
@@ -102,6 +108,7 @@ function targetOptions(options: Record<string, unknown>): TargetOptions {
     target: options.target as string | undefined,
     endpoints: options.endpoints as string | undefined,
     stack: options.stack as string | undefined,
+    ingress: options.ingress as string | undefined,
     region: options.region as string | undefined,
     profile: options.profile as string | undefined,
     secretsFile: options.secretsFile as string | undefined,
@@ -110,7 +117,8 @@ function targetOptions(options: Record<string, unknown>): TargetOptions {
 
 /** Builds the CLI; every action records its exit code in `result`. */
 export function buildProgram(context: RunContext, result: { code: number }): Command {
-  const { io } = context;
+  // Commands' messages quote archive keys, provider identifiers and AWS errors: escaped.
+  const io = escapedMessages(context.io);
   const env = context.env ?? process.env;
   const program = new Command('webhook-ingress')
     .description(
@@ -122,8 +130,9 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
-      writeOut: (text) => io.out(text.replace(/\n$/, '')),
-      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+      // Commander's own text (help on several lines) is the CLI's, not a provider's.
+      writeOut: (text) => context.io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => context.io.err(text.replace(/\n$/, '')),
       ...oneLineErrors('webhook-ingress'),
     });
 
@@ -242,7 +251,8 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
         'Show the envelopes on the provider queues. SQS has no peek: a look is a receive,\n' +
           'which the redrive policy counts. A look holds messages 5 s at most, shows at\n' +
           `most --max (default 10, up to ${TAIL_MAX_LIMIT}) and never takes a message's last 2\n` +
-          'receives. --follow never receives: it shows events as the ingress records them.',
+          'receives: where a receive could, it shows the newest events the ingress accepted\n' +
+          'instead. --follow never receives: it shows events as the ingress records them.',
       )
       .option('-p, --provider <names>', 'provider(s), comma-separated (default: all)', providerList)
       .option('--dlq', 'read the dead-letter queues instead')
@@ -282,7 +292,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
           `delete the messages shown from the ${providers.join(', ')} ${options.dlq ? 'dead-letter queue' : 'queue'}${providers.length > 1 ? 's' : ''} (${store.description})`,
         );
       }
-      const report = await tail(
+      await tail(
         store,
         {
           providers,
@@ -297,9 +307,6 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
         },
         io,
       );
-      // A queue tail would not look at is an answer the operator must not mistake for "empty".
-      if (report.refusedQueues.length > 0 && !report.outputClosed)
-        result.code = ExitCode.Unexpected;
     });
   });
 
@@ -391,6 +398,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       );
       const short = options.dryRun !== true && report.moved < report.found;
       if (report.failed > 0 || short) result.code = ExitCode.Unexpected;
+      if (report.unknown > 0) result.code = ExitCode.Ambiguous;
     });
   });
 
@@ -503,12 +511,14 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
     if (error instanceof CliError) {
-      context.io.err(`webhook-ingress: ${error.message}`);
+      context.io.err(printable(`webhook-ingress: ${error.message}`));
       return error.exitCode;
     }
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     context.io.err(
-      `webhook-ingress: unexpected failure: ${message.split('\n')[0]} (a bug: please report it with the command you ran)`,
+      printable(
+        `webhook-ingress: unexpected failure: ${message.split('\n')[0]} (a bug: please report it with the command you ran)`,
+      ),
     );
     return ExitCode.Unavailable;
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -5,8 +6,11 @@ import {
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { isAmbiguousFailure } from '../functions/core/aws.js';
 
 /** A message received from a queue, still held (invisible) by us until released or deleted. */
 export interface HeldMessage {
@@ -240,28 +244,133 @@ export async function release(
   return refused;
 }
 
-/** Deletes held messages; returns how many the queue confirmed and the entries it refused. */
+/**
+ * Deletes held messages; returns how many the queue confirmed, the entries it refused,
+ * and the messages of a call whose answer never came (deleted or not: unknown).
+ */
 export async function remove(
   sqs: SQSClient,
   queueUrl: string,
   messages: readonly HeldMessage[],
-): Promise<{ deleted: number; refused: RefusedEntry[] }> {
+): Promise<{
+  deleted: number;
+  refused: RefusedEntry[];
+  unknown: HeldMessage[];
+  unknownCause?: unknown;
+}> {
   let deleted = 0;
   const refused: RefusedEntry[] = [];
+  const unknown: HeldMessage[] = [];
+  let unknownCause: unknown;
   for (const batch of chunks(messages, 10)) {
-    const { Successful, Failed } = await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: batch.map((message, index) => ({
-          Id: String(index),
-          ReceiptHandle: message.receiptHandle,
-        })),
-      }),
-    );
-    deleted += Successful?.length ?? 0;
-    refused.push(...refusedEntries(Failed).values());
+    try {
+      const { Successful, Failed } = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.receiptHandle,
+          })),
+        }),
+      );
+      deleted += Successful?.length ?? 0;
+      refused.push(...refusedEntries(Failed).values());
+    } catch (error) {
+      if (!isAmbiguousFailure(error)) throw error;
+      unknown.push(...batch);
+      unknownCause ??= error;
+    }
   }
-  return { deleted, refused };
+  return { deleted, refused, unknown, unknownCause };
+}
+
+/** What became of the items of one {@link sendBatch}. */
+export interface BatchOutcome<T> {
+  /** SQS took them (`Successful`). */
+  readonly sent: T[];
+  /** SQS refused them (`Failed`): a definite answer; not on the queue. */
+  readonly refused: { readonly item: T; readonly refusal: RefusedEntry }[];
+  /**
+   * The call went out and no answer came back (a lost answer, a timeout, a reset): SQS
+   * may hold them or not. Never sent again — the functions' rule (functions/core/aws.ts).
+   */
+  readonly unknown: T[];
+  /** Why `unknown` is not empty. */
+  readonly unknownCause?: unknown;
+}
+
+/** How many times entries SQS refused through no fault of the sender are sent again. */
+const REFUSED_ENTRY_RETRIES = 2;
+
+/**
+ * One SendMessageBatch of `items` (at most 10; see {@link sendBatches}). Entries SQS
+ * refused through no fault of the sender (`SenderFault` false: a throttle, an internal
+ * error) were answered as not taken, so they are sent again, up to twice. A call whose
+ * outcome is unknown ({@link isAmbiguousFailure}) is never sent again: its entries are
+ * returned as `unknown`. A call that failed definitely (AWS answered an error, or the
+ * connection never opened) throws, with nothing of that call on the queue.
+ */
+export async function sendBatch<T>(
+  sqs: SQSClient,
+  queueUrl: string,
+  items: readonly T[],
+  entryOf: (item: T) => Omit<SendMessageBatchRequestEntry, 'Id'>,
+): Promise<BatchOutcome<T>> {
+  const sent: T[] = [];
+  const refused: { item: T; refusal: RefusedEntry }[] = [];
+  let pending = [...items];
+  for (let attempt = 0; pending.length > 0; attempt += 1) {
+    let answer: { Successful?: { Id?: string }[]; Failed?: Parameters<typeof refusedEntries>[0] };
+    try {
+      answer = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: pending.map((item, index) => ({ ...entryOf(item), Id: String(index) })),
+        }),
+      );
+    } catch (error) {
+      if (isAmbiguousFailure(error))
+        return { sent, refused, unknown: pending, unknownCause: error };
+      if (attempt === 0) throw error;
+      // Sending refused entries again failed definitely: they stay refused, with that error.
+      for (const item of pending) refused.push({ item, refusal: failedCall(error) });
+      return { sent, refused, unknown: [] };
+    }
+    const taken = new Set((answer.Successful ?? []).map((entry) => entry.Id));
+    const failed = refusedEntries(answer.Failed);
+    const again: T[] = [];
+    const unanswered: T[] = [];
+    for (const [index, item] of pending.entries()) {
+      const refusal = failed.get(index);
+      if (taken.has(String(index))) sent.push(item);
+      else if (refusal === undefined) unanswered.push(item);
+      else if (!refusal.senderFault && attempt < REFUSED_ENTRY_RETRIES) again.push(item);
+      else refused.push({ item, refusal });
+    }
+    // An entry the answer does not mention: SQS said nothing of it, so it is not resent.
+    if (unanswered.length > 0) return { sent, refused, unknown: unanswered };
+    pending = again;
+    if (pending.length > 0) await sleep(100 * 2 ** attempt);
+  }
+  return { sent, refused, unknown: [] };
+}
+
+function failedCall(error: unknown): RefusedEntry {
+  const name = error instanceof Error ? error.name : 'Error';
+  return { code: name, message: firstLine(error), senderFault: false };
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+}
+
+/** A failed call in a few words: `TimeoutError: …`, `Error (ECONNRESET): socket hang up`. */
+export function describeFailure(error: unknown): string {
+  if (error === undefined) return 'no answer';
+  const name = error instanceof Error ? error.name : 'Error';
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  const code = (error as { code?: unknown }).code ?? cause?.code;
+  return `${name}${typeof code === 'string' ? ` (${code})` : ''}: ${firstLine(error)}`;
 }
 
 /**

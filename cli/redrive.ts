@@ -1,16 +1,17 @@
-import { type MessageAttributeValue, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { ProviderName } from '../functions/registry.js';
 import { fromAwsError } from './errors.js';
 import { oneLine } from './format.js';
 import type { Io } from './io.js';
 import {
   collect,
+  describeFailure,
   describeRefusals,
   type HeldMessage,
   type RefusedEntry,
-  refusedEntries,
   release,
   remove,
+  sendBatch,
   sendBatches,
 } from './queue.js';
 import type { StoreTarget } from './target.js';
@@ -30,6 +31,8 @@ export interface RedriveReport {
   readonly found: number;
   readonly moved: number;
   readonly failed: number;
+  /** Sent, or deleted from the DLQ, with no answer: where they are is unknown. */
+  readonly unknown: number;
 }
 
 function stringAttributes(
@@ -70,59 +73,96 @@ export async function redrive(
     for (const message of messages) io.out(oneLine(message));
     await release(sqs, deadLetterQueue, messages);
     io.err(`dry run: would move ${messages.length} message(s) from the ${options.provider} DLQ`);
-    return { found: messages.length, moved: 0, failed: 0 };
+    return { found: messages.length, moved: 0, failed: 0, unknown: 0 };
   }
   let moved = 0;
   const failures: HeldMessage[] = [];
   const refused: RefusedEntry[] = [];
-  const batches = sendBatches(messages, (message) => message.body);
-  for (const [index, batch] of batches.entries()) {
-    if (options.signal?.aborted) {
-      // Interrupted: what was not moved is visible on the DLQ again at once, untouched.
-      const rest = batches.slice(index).flat();
-      await release(sqs, deadLetterQueue, rest).catch(() => undefined);
-      io.err(`interrupted: ${rest.length} message(s) left on the ${options.provider} DLQ`);
-      break;
-    }
-    let sent: HeldMessage[];
-    try {
-      const { Successful, Failed } = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queue,
-          Entries: batch.map((message, index) => ({
-            Id: String(index),
-            MessageBody: message.body,
-            MessageAttributes: stringAttributes(message.attributes),
-          })),
-        }),
-      );
-      const ok = new Set((Successful ?? []).map((entry) => entry.Id));
-      sent = batch.filter((_, index) => ok.has(String(index)));
-      failures.push(...batch.filter((_, index) => !ok.has(String(index))));
-      for (const [index, entry] of refusedEntries(Failed)) {
-        refused.push(entry);
-        const message = batch[index];
-        if (message) io.err(`refused by the queue (${entry.code}): ${oneLine(message)}`);
-      }
-    } catch (error) {
-      await release(sqs, deadLetterQueue, [...batch, ...failures]).catch(() => undefined);
-      throw fromAwsError(error, `sending to the ${options.provider} queue (moved ${moved} so far)`);
-    }
-    // Sent but not deleted: the message is on both queues; the consumer drops the repeat by key.
-    const removed = await remove(sqs, deadLetterQueue, sent);
-    moved += removed.deleted;
-    if (removed.refused.length > 0) {
+  // Sent, no answer: on the queue or not; left on the DLQ, never sent again.
+  const unsent: HeldMessage[] = [];
+  // On the queue; the DLQ's delete got no answer: maybe still there.
+  const undeleted: HeldMessage[] = [];
+  let sendCause: unknown;
+  let deleteCause: unknown;
+  const reportUnknown = () => {
+    for (const message of [...unsent, ...undeleted]) io.err(`unknown: ${oneLine(message)}`);
+    if (unsent.length > 0) {
       io.err(
-        `${removed.refused.length} message(s) reached the queue but the DLQ refused to delete them (${describeRefusals(removed.refused)}): they are on both; consumers drop the repeat by idempotencyKey`,
+        `${unsent.length} message(s) may be on the ${options.provider} queue and are still on its dead-letter queue: not sent again (${describeFailure(sendCause)}); the next redrive moves them again — at most one extra copy each, which consumers drop by idempotencyKey`,
       );
     }
+    if (undeleted.length > 0) {
+      io.err(
+        `${undeleted.length} message(s) reached the ${options.provider} queue; whether the dead-letter queue deleted them is unknown (${describeFailure(deleteCause)}): if not, the next redrive moves them again — at most one extra copy each`,
+      );
+    }
+  };
+  const batches = sendBatches(messages, (message) => message.body);
+  try {
+    for (const [index, batch] of batches.entries()) {
+      if (options.signal?.aborted) {
+        // Interrupted: what was not moved is visible on the DLQ again at once, untouched.
+        const rest = batches.slice(index).flat();
+        await release(sqs, deadLetterQueue, rest).catch(() => undefined);
+        io.err(`interrupted: ${rest.length} message(s) left on the ${options.provider} DLQ`);
+        break;
+      }
+      let outcome: Awaited<ReturnType<typeof sendBatch<HeldMessage>>>;
+      try {
+        outcome = await sendBatch(sqs, queue, batch, (message) => ({
+          MessageBody: message.body,
+          MessageAttributes: stringAttributes(message.attributes),
+        }));
+      } catch (error) {
+        await release(sqs, deadLetterQueue, [...batch, ...failures, ...unsent]).catch(
+          () => undefined,
+        );
+        throw fromAwsError(
+          error,
+          `sending to the ${options.provider} queue (moved ${moved} so far)`,
+        );
+      }
+      for (const { item, refusal } of outcome.refused) {
+        failures.push(item);
+        refused.push(refusal);
+        io.err(`refused by the queue (${refusal.code}): ${oneLine(item)}`);
+      }
+      unsent.push(...outcome.unknown);
+      sendCause ??= outcome.unknownCause;
+      // Sent but not deleted: the message is on both queues; the consumer drops the repeat by key.
+      const removed = await remove(sqs, deadLetterQueue, outcome.sent);
+      moved += removed.deleted;
+      undeleted.push(...removed.unknown);
+      deleteCause ??= removed.unknownCause;
+      if (removed.refused.length > 0) {
+        io.err(
+          `${removed.refused.length} message(s) reached the queue but the DLQ refused to delete them (${describeRefusals(removed.refused)}): they are on both; consumers drop the repeat by idempotencyKey`,
+        );
+      }
+    }
+  } catch (error) {
+    reportUnknown();
+    throw fromAwsError(
+      error,
+      `moving the ${options.provider} dead letters (moved ${moved} so far)`,
+    );
   }
-  if (failures.length > 0) await release(sqs, deadLetterQueue, failures);
+  // Refused, or sent with no answer: visible on the DLQ again at once, where they were.
+  if (failures.length > 0 || unsent.length > 0) {
+    await release(sqs, deadLetterQueue, [...failures, ...unsent]);
+  }
   io.out(
     `moved ${moved} message(s) from the ${options.provider} DLQ to its queue` +
       (failures.length > 0
         ? `; ${failures.length} refused and left on the DLQ (${describeRefusals(refused)})`
-        : ''),
+        : '') +
+      (unsent.length + undeleted.length > 0 ? `; ${unsent.length + undeleted.length} unknown` : ''),
   );
-  return { found: messages.length, moved, failed: failures.length };
+  reportUnknown();
+  return {
+    found: messages.length,
+    moved,
+    failed: failures.length,
+    unknown: unsent.length + undeleted.length,
+  };
 }

@@ -1,4 +1,3 @@
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { buildEnvelope, type EnvelopeHeader, sqsSafeText } from '../functions/core/envelope.js';
 import type { ProviderName } from '../functions/registry.js';
 import {
@@ -15,7 +14,13 @@ import { ExitCode, fromAwsError, InterruptedError, UsageError } from './errors.j
 import { parseInstant } from './flags.js';
 import { oneLine, printable } from './format.js';
 import { type Io, showLine } from './io.js';
-import { describeRefusals, type RefusedEntry, refusedEntries, sendBatches } from './queue.js';
+import {
+  describeFailure,
+  describeRefusals,
+  type RefusedEntry,
+  sendBatch,
+  sendBatches,
+} from './queue.js';
 import { readRecord } from './records.js';
 import type { StoreTarget } from './target.js';
 
@@ -62,6 +67,8 @@ export interface ReplayReport {
   readonly read: ArchiveReadStats;
   /** Entries SQS refused (`Failed` in its answer). */
   readonly refused: number;
+  /** Entries of a call whose answer was lost: on the queue or not, unknown; never resent. */
+  readonly unknown?: number;
   /** 0 when every matched event was replayed (or listed); 1 when none matched, or some were not. */
   readonly exitCode: ExitCode;
 }
@@ -288,8 +295,7 @@ export async function replay(
 
   if (options.dryRun) {
     for (const { body, recovered } of replays) {
-      const line = `${oneLine({ messageId: '', body, receiveCount: 0 })}${recoveredMark(recovered)}`;
-      if (!(await showLine(io, line))) {
+      if (!(await showLine(io, `${shownBody(body)}${recoveredMark(recovered)}`))) {
         // The reader has gone (`| head`): it has what it wanted; nothing was sent anyway.
         return { ...base, replayed: 0, refused: 0, exitCode: ExitCode.Ok };
       }
@@ -310,66 +316,87 @@ export async function replay(
   let replayed = 0;
   let interrupted = false;
   const refused: RefusedEntry[] = [];
-  for (const batch of sendBatches(replays, (item) => item.body)) {
-    // A batch is one call: it is sent whole or not at all, never cut in half.
-    if (options.signal?.aborted) {
-      interrupted = true;
-      break;
-    }
-    try {
-      const { Successful, Failed } = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: target.queues[options.provider].queue,
-          Entries: batch.map(({ body, event, recovered }, index) => ({
-            Id: String(index),
-            MessageBody: body,
-            MessageAttributes: {
-              provider: { DataType: 'String', StringValue: options.provider },
-              // As the functions set it: the type made SQS-safe (the record keeps it raw).
-              type: { DataType: 'String', StringValue: sqsSafeText(event.type) },
-              replay: { DataType: 'String', StringValue: 'true' },
-              ...(recovered === undefined
-                ? {}
-                : {
-                    acknowledged: {
-                      DataType: 'String',
-                      StringValue: recovered === false ? 'false' : 'unknown',
-                    },
-                  }),
-            },
-          })),
+  const unknown: (typeof replays)[number][] = [];
+  let unknownCause: unknown;
+  const reportUnknown = () => {
+    if (unknown.length === 0) return;
+    for (const item of unknown) io.err(`unknown: ${shownBody(item.body)}`);
+    io.err(
+      `${unknown.length} event(s) may or may not be on the ${options.provider} queue: not sent again (${describeFailure(unknownCause)}: SQS may have taken the batch before its answer was lost). A consumer that drops repeats by idempotencyKey is safe either way; to make sure, replay each with --key — at most one extra copy each`,
+    );
+  };
+  try {
+    for (const batch of sendBatches(replays, (item) => item.body)) {
+      // A batch is one call: it is sent whole or not at all, never cut in half.
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const outcome = await sendBatch(
+        sqs,
+        target.queues[options.provider].queue,
+        batch,
+        ({ body, event, recovered }) => ({
+          MessageBody: body,
+          MessageAttributes: {
+            provider: { DataType: 'String', StringValue: options.provider },
+            // As the functions set it: the type made SQS-safe (the record keeps it raw).
+            type: { DataType: 'String', StringValue: sqsSafeText(event.type) },
+            replay: { DataType: 'String', StringValue: 'true' },
+            // A recovered delivery that was never acknowledged says so to filters too.
+            ...(recovered === undefined
+              ? {}
+              : {
+                  acknowledged: {
+                    DataType: 'String',
+                    StringValue: recovered === false ? 'false' : 'unknown',
+                  },
+                }),
+          },
         }),
       );
-      replayed += Successful?.length ?? 0;
-      const failed = refusedEntries(Failed);
-      refused.push(...failed.values());
-      for (const index of failed.keys()) {
-        const item = batch[index];
-        if (item)
-          io.err(`refused: ${oneLine({ messageId: '', body: item.body, receiveCount: 0 })}`);
+      replayed += outcome.sent.length;
+      for (const { item, refusal } of outcome.refused) {
+        refused.push(refusal);
+        io.err(`refused: ${shownBody(item.body)}`);
       }
-    } catch (error) {
-      throw fromAwsError(error, `replaying to the ${options.provider} queue (${replayed} sent)`);
+      unknown.push(...outcome.unknown);
+      unknownCause ??= outcome.unknownCause;
     }
+  } catch (error) {
+    reportUnknown();
+    throw fromAwsError(error, `replaying to the ${options.provider} queue (${replayed} sent)`);
   }
   const recoveredNote =
     counts.recovered > 0 ? ` (${counts.recovered} never acknowledged, marked)` : '';
   io.out(
-    `replayed ${replayed} ${options.provider} event(s)${recoveredNote}, ${selection} (${describeRead(read)})`,
+    printable(
+      `replayed ${replayed} ${options.provider} event(s)${recoveredNote}, ${selection} (${describeRead(read)})${unknown.length > 0 ? `; ${unknown.length} unknown` : ''}`,
+    ),
   );
   if (interrupted) {
-    io.err(`interrupted: ${replays.length - replayed - refused.length} event(s) were not sent`);
+    io.err(
+      `interrupted: ${replays.length - replayed - refused.length - unknown.length} event(s) were not sent`,
+    );
   }
   if (refused.length > 0) {
     io.err(
       `the queue ${describeRefusals(refused)}: those were not replayed (replay each with --key; the same selection again would replay the others a second time)`,
     );
   }
+  reportUnknown();
   const complete = !interrupted && refused.length === 0 && whole && replayed === replays.length;
   return {
     ...base,
     replayed,
     refused: refused.length,
-    exitCode: complete ? ExitCode.Ok : ExitCode.Unexpected,
+    unknown: unknown.length,
+    exitCode:
+      unknown.length > 0 ? ExitCode.Ambiguous : complete ? ExitCode.Ok : ExitCode.Unexpected,
   };
+}
+
+/** A replayed body as `tail --oneline` shows it. */
+function shownBody(body: string): string {
+  return oneLine({ messageId: '', body, receiveCount: 0 });
 }

@@ -1,7 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { isAmbiguousFailure } from '../functions/core/aws.js';
 import type { ProviderName } from '../functions/registry.js';
 import { CliError, ExitCode, UnavailableError, UsageError } from './errors.js';
+import { jsonForTerminal, printable } from './format.js';
 import { type Io, progressBar } from './io.js';
 import {
   type Delivery,
@@ -9,7 +11,7 @@ import {
   type SigningOptions,
   samplers,
 } from './samples/index.js';
-import type { Target } from './target.js';
+import { requireSafeTransport, type Target } from './target.js';
 
 export interface SendOptions {
   readonly provider: ProviderName;
@@ -46,6 +48,8 @@ export interface Expectation {
 
 export interface SendReport {
   readonly sent: number;
+  /** Deliveries that got no answer (a timeout, a reset): not sent again. */
+  readonly unknown: number;
   readonly unique: number;
   readonly redeliveries: number;
   /** `"200 accepted"` → how many. */
@@ -107,6 +111,28 @@ export function predict(
   return { statusCode: 200, status: options.file ? ['accepted', 'duplicate'] : ['accepted'] };
 }
 
+/** A delivery that went out and got no answer: the ingress may have accepted it. */
+class UnknownOutcome extends Error {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(reason, options);
+    this.name = 'UnknownOutcome';
+  }
+}
+
+/**
+ * The functions' classification ({@link isAmbiguousFailure}) of a failed `fetch`, plus
+ * the two ways fetch fails before a request leaves: a port the Fetch standard blocks,
+ * and a connection that never opened (undici's connect timeout).
+ */
+function sentWithoutAnswer(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (cause?.code === 'UND_ERR_CONNECT_TIMEOUT' || cause?.message === 'bad port') return false;
+  return isAmbiguousFailure(cause ?? error);
+}
+
 async function post(url: string, delivery: Delivery, timeoutMs: number): Promise<Answer> {
   let response: Response;
   try {
@@ -114,6 +140,8 @@ async function post(url: string, delivery: Delivery, timeoutMs: number): Promise
       method: 'POST',
       headers: delivery.headers,
       body: delivery.body,
+      // A redirect would carry the signature (Sigma's is a constant credential) elsewhere.
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
@@ -122,9 +150,19 @@ async function post(url: string, delivery: Delivery, timeoutMs: number): Promise
       (error as Error).name === 'TimeoutError'
         ? `no answer within ${timeoutMs} ms`
         : (cause?.code ?? (error as Error).message);
+    // Sent, and no answer (a timeout, a reset): the functions' rule — never sent again.
+    if (sentWithoutAnswer(error)) throw new UnknownOutcome(reason, { cause: error });
     throw new UnavailableError(`could not reach ${url}: ${reason}`, { cause: error });
   }
   const text = await response.text();
+  if (response.status >= 300 && response.status < 400) {
+    const location = printable(response.headers.get('location') ?? '(no location)');
+    return {
+      statusCode: response.status,
+      status: '(redirect)',
+      text: `${response.status} redirect to ${location}: not followed (the signature is never sent on; point --target at the final URL)`,
+    };
+  }
   let status = '(not JSON)';
   let id: string | undefined;
   try {
@@ -245,11 +283,13 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   }
 
   const url = target.urlFor(originals[0]?.delivery.path ?? '/');
+  requireSafeTransport(url, 'the ingress URL');
   await options.confirm?.(url);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const counts: Record<string, number> = {};
   const acceptedIds: string[] = [];
   const surprises: string[] = [];
+  const unknown: { job: Job; reason: string; skipped: number }[] = [];
   let unexpected = 0;
   let done = 0;
   const tick = progressBar(io, options.count, `${options.provider}`);
@@ -279,15 +319,26 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
               }
             }
             if (!options.json && (options.verbose || options.count === 1))
-              io.out(`#${job.index + 1} ${answer.statusCode} ${answer.text}`);
+              io.out(printable(`#${job.index + 1} ${answer.statusCode} ${answer.text}`));
             queue.push(...(followers.get(job) ?? []));
             tick(done, unexpected);
             if (inFlight === 0 && queue.length === 0) finish();
             else pump();
           },
           (error: unknown) => {
-            failed = true;
-            fail(error);
+            inFlight -= 1;
+            if (!(error instanceof UnknownOutcome)) {
+              failed = true;
+              fail(error);
+              return;
+            }
+            // Not sent again, and neither are its redeliveries: what it got is unknown.
+            const skipped = followers.get(job)?.length ?? 0;
+            done += 1 + skipped;
+            unknown.push({ job, reason: error.reason, skipped });
+            tick(done, unexpected);
+            if (inFlight === 0 && queue.length === 0) finish();
+            else pump();
           },
         );
       }
@@ -298,38 +349,60 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const what = fileBytes ? `copies of ${options.file}` : `${options.provider} deliveries`;
-  const exitCode = unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected;
+  const sent = options.count - unknown.reduce((sum, item) => sum + item.skipped, 0);
+  const unknowns = unknown.map(({ job, reason, skipped }) => ({
+    delivery: job.index + 1,
+    path: job.delivery.path,
+    bodySha256: createHash('sha256').update(job.delivery.body).digest('hex'),
+    reason,
+    redeliveriesNotSent: skipped,
+  }));
+  const exitCode =
+    unknown.length > 0 ? ExitCode.Ambiguous : unexpected === 0 ? ExitCode.Ok : ExitCode.Unexpected;
   if (options.json) {
     io.out(
-      JSON.stringify({
+      jsonForTerminal({
         provider: options.provider,
         url,
-        sent: options.count,
+        sent,
         unique,
         redeliveries,
         seconds: Number(seconds),
         counts,
         unexpected,
         surprises,
+        unknown: unknowns,
         acceptedIds,
         exitCode,
       }),
     );
   } else {
     io.out(
-      `sent ${options.count} ${what} to ${url} in ${seconds} s (${unique} unique, ${redeliveries} redeliveries)`,
+      `sent ${sent} ${what} to ${url} in ${seconds} s (${unique} unique, ${redeliveries} redeliveries)`,
     );
     for (const [label, count] of Object.entries(counts).sort()) {
       io.out(`  ${label.padEnd(24)} ${count}`);
     }
-    if (unexpected === 0) io.out(`all ${options.count} answers as expected`);
+    if (unexpected === 0 && unknown.length === 0)
+      io.out(`all ${options.count} answers as expected`);
   }
   if (unexpected > 0) {
     io.err(`${unexpected} of ${options.count} answers differed from what the flags predict:`);
     for (const line of surprises) io.err(`  ${line}`);
   }
+  for (const item of unknowns) {
+    io.err(
+      `#${item.delivery} POST ${item.path}: no answer (${item.reason}): the ingress may have accepted it; not sent again (body sha256 ${item.bodySha256})${item.redeliveriesNotSent > 0 ? `; nor its ${item.redeliveriesNotSent} redelivery(ies)` : ''}`,
+    );
+  }
+  if (unknown.length > 0) {
+    io.err(
+      `${unknown.length} deliver${unknown.length === 1 ? 'y' : 'ies'} got no answer: each was sent once and may or may not be on the queue (find ${options.provider} <its id> tells; the ingress answers a resend of the same bytes "duplicate" if it took the first)`,
+    );
+  }
   return {
-    sent: options.count,
+    sent,
+    unknown: unknown.length,
     unique,
     redeliveries,
     counts,

@@ -1,13 +1,7 @@
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { RecordStatus } from '../functions/core/idempotency.js';
 import type { ProviderName } from '../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
-import {
-  cloudWatchLogsFilter,
-  type FilterLogEvents,
-  followLogs,
-  functionLogGroups,
-} from './follow-logs.js';
+import { cloudWatchLogsFilter, type FilterLogEvents, followLogs } from './follow-logs.js';
 import { oneLine, pretty, type ShownMessage } from './format.js';
 import { type Io, showLine } from './io.js';
 import { ReceiveLedger } from './ledger.js';
@@ -55,16 +49,17 @@ export interface TailOptions {
   readonly pollMs?: number;
   /** `--follow` on a stack: CloudWatch Logs FilterLogEvents (injected in tests). */
   readonly filterLogEvents?: FilterLogEvents | undefined;
-  /** `--follow` on a stack: reads the stack's resources (injected in tests). */
-  readonly cloudFormation?: CloudFormationClient | undefined;
 }
 
 export interface TailReport {
   readonly shown: number;
   readonly perProvider: Record<string, number>;
   readonly consumed: number;
-  /** Queues `tail` would not receive from, to keep the consumer's receives. */
-  readonly refusedQueues: readonly ProviderName[];
+  /**
+   * Queues `tail` did not receive from, to keep the consumer's receives: their newest
+   * events were shown from the idempotency records instead.
+   */
+  readonly fromRecords: readonly ProviderName[];
   /** The reader closed the output (`| head -1`). */
   readonly outputClosed: boolean;
 }
@@ -112,6 +107,11 @@ export async function tail(target: StoreTarget, options: TailOptions, io: Io): P
   return look(target, options, io);
 }
 
+/** A delete whose answer was lost: the message may come back once its hold ends. */
+function unknownDeletes(provider: ProviderName, count: number): string {
+  return `${provider}: ${count} delete(s) got no answer: those messages may still be on the queue (shown here, they reappear when their hold ends)`;
+}
+
 /** A plain `tail` (or `tail --consume`): one bounded, short look at each queue. */
 async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
   const { sqs } = target.clients();
@@ -122,7 +122,7 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
   const max = Math.min(options.max ?? DEFAULT_TAIL_MAX, TAIL_MAX_LIMIT);
   const ledger = await new ReceiveLedger(target.ledgerFile).load();
   const perProvider: Record<string, number> = {};
-  const refusedQueues: ProviderName[] = [];
+  const fromRecords: ProviderName[] = [];
   const notes: string[] = [];
   let shown = 0;
   let consumed = 0;
@@ -142,28 +142,32 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
         limits.maxReceiveCount === undefined || options.consume
           ? undefined
           : limits.maxReceiveCount - CONSUMER_RESERVE;
+      // Why a receive here could take one the consumer needs; undefined: it cannot.
+      let unsafe: string | undefined;
       if (ceiling !== undefined && ceiling < 1) {
-        refusedQueues.push(provider);
-        notes.push(
-          `not looking at the ${provider} ${where}: it dead-letters after ${limits.maxReceiveCount} receive(s), and a look would take one its consumer needs`,
-        );
-        continue;
-      }
-      if (ceiling !== undefined) {
+        unsafe = `it dead-letters after ${limits.maxReceiveCount} receive(s), and any receive would take one its consumer needs`;
+      } else if (ceiling !== undefined) {
         const worn = ledger.atOrAbove(queueUrl, ceiling, clock());
         if (worn.messages > 0) {
           const waiting = await queueDepth(sqs, queueUrl);
           // Nothing waiting: the consumer keeps up, so what was remembered has been taken.
-          if (waiting.visible + waiting.delayed === 0) {
-            ledger.forget(queueUrl);
-          } else {
-            refusedQueues.push(provider);
-            notes.push(
-              `not looking at the ${provider} ${where}: ${worn.messages} message(s) there were last seen received ${worn.highest} times; it dead-letters after ${limits.maxReceiveCount}, and a look leaves the consumer its last ${CONSUMER_RESERVE} receives (webhook-ingress status shows the depth; tail --follow shows new events without receiving)`,
-            );
-            continue;
+          if (waiting.visible + waiting.delayed === 0) ledger.forget(queueUrl);
+          else {
+            unsafe = `${worn.messages} message(s) there were last seen received ${worn.highest} times; it dead-letters after ${limits.maxReceiveCount}, and a look leaves the consumer its last ${CONSUMER_RESERVE} receives`;
           }
         }
+      }
+      if (unsafe !== undefined) {
+        // Never a refusal: the newest events, from what the ingress recorded, with no receive.
+        const shownHere = await showNewestRecords(target, provider, max - shown, format, io);
+        fromRecords.push(provider);
+        perProvider[provider] = shownHere.shown;
+        shown += shownHere.shown;
+        if (shownHere.outputClosed) outputClosed = true;
+        notes.push(
+          `not receiving from the ${provider} ${where}: ${unsafe}. Shown instead: the ${shownHere.shown} newest event(s) the ingress accepted for ${provider}, from its idempotency records (${shownHere.scanned} record(s) scanned; no receive, so whether the consumer has taken them is not known)`,
+        );
+        continue;
       }
 
       const collected = await collect(sqs, queueUrl, {
@@ -190,11 +194,12 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
         ledger.record(queueUrl, kept, limits.retentionSeconds, clock());
         // Only what was shown is deleted; everything else is visible again at once.
         if (options.consume && seen.length > 0) {
-          const { deleted, refused } = await remove(sqs, queueUrl, seen);
+          const { deleted, refused, unknown } = await remove(sqs, queueUrl, seen);
           consumed += deleted;
           if (refused.length > 0) {
             notes.push(`${provider}: delete ${describeRefusals(refused)}; those stay on the queue`);
           }
+          if (unknown.length > 0) notes.push(unknownDeletes(provider, unknown.length));
         }
         const refused = await release(sqs, queueUrl, kept);
         if (refused.length > 0) {
@@ -222,7 +227,7 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
 
   if (outputClosed) {
     // The reader has what it wanted (`| head -1`): no summary, nothing left held.
-    return { shown, perProvider, consumed, refusedQueues, outputClosed };
+    return { shown, perProvider, consumed, fromRecords, outputClosed };
   }
   for (const note of notes) io.err(note);
   const summary = options.providers.map((p) => `${p} ${perProvider[p] ?? 0}`).join(', ');
@@ -231,24 +236,17 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
     : `left on the ${where} (each look adds 1 to their receive count)`;
   const bound = more ? `; there may be more (--max, up to ${TAIL_MAX_LIMIT})` : '';
   io.err(`${shown} message(s) shown from the ${where}: ${summary}; ${fate}${bound}`);
-  return { shown, perProvider, consumed, refusedQueues, outputClosed };
+  return { shown, perProvider, consumed, fromRecords, outputClosed };
 }
 
 /** `tail --follow` on a stack: the accepted events from the functions' logs. */
 async function followStack(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
-  const aws = {
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.profile ? { profile: target.profile } : {}),
-  };
-  const cloudFormation = options.cloudFormation ?? new CloudFormationClient(aws);
-  let groups: Record<string, string>;
-  try {
-    groups = await functionLogGroups(target.stack ?? '', options.providers, cloudFormation);
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw fromAwsError(error, `listing the resources of stack "${target.stack}"`);
-  } finally {
-    if (!options.cloudFormation) cloudFormation.destroy();
+  const groups: Record<string, string> = {};
+  for (const provider of options.providers) {
+    const group = target.logGroups?.[provider];
+    if (!group)
+      throw new UsageError(`stack "${target.stack}" has no log group for the ${provider} function`);
+    groups[provider] = group;
   }
   const logs = options.filterLogEvents
     ? { filter: options.filterLogEvents, close: () => {} }
@@ -270,7 +268,7 @@ async function followStack(target: StoreTarget, options: TailOptions, io: Io): P
       },
       io,
     );
-    return { ...result, consumed: 0, refusedQueues: [] };
+    return { ...result, consumed: 0, fromRecords: [] };
   } finally {
     logs.close();
   }
@@ -295,6 +293,40 @@ function recordMessage(record: EventRecord): ShownMessage {
       shown: 'the idempotency record (the envelope itself is in the audit archive)',
     }),
   };
+}
+
+/**
+ * The `count` newest events the ingress accepted for `provider`, oldest of them first,
+ * from the idempotency records: a Scan (it reads the whole table), never a receive.
+ */
+async function showNewestRecords(
+  target: StoreTarget,
+  provider: ProviderName,
+  count: number,
+  format: TailFormat,
+  io: Io,
+): Promise<{ shown: number; scanned: number; outputClosed: boolean }> {
+  const { records, scanned } = await scanRecords(
+    target.clients().dynamodb,
+    target.table,
+    {
+      expression: '#provider = :provider AND #status = :completed',
+      names: { '#provider': Attr.provider, '#status': Attr.status },
+      values: { ':provider': { S: provider }, ':completed': { S: RecordStatus.Completed } },
+    },
+    { consistent: true },
+  );
+  const newest = records
+    .sort((left, right) => (left.receivedAt ?? '').localeCompare(right.receivedAt ?? ''))
+    .slice(-count);
+  let shown = 0;
+  for (const record of newest) {
+    if (!(await showLine(io, render(format, recordMessage(record))))) {
+      return { shown, scanned, outputClosed: true };
+    }
+    shown += 1;
+  }
+  return { shown, scanned, outputClosed: false };
 }
 
 /** How far back each poll looks again: a record completes shortly after its receivedAt. */
@@ -378,7 +410,7 @@ async function followRecords(
     }
   }
   if (!outputClosed) io.err(`${shown} event(s) shown; nothing was received from the queues`);
-  return { shown, perProvider, consumed: 0, refusedQueues: [], outputClosed };
+  return { shown, perProvider, consumed: 0, fromRecords: [], outputClosed };
 }
 
 /**
@@ -424,9 +456,10 @@ async function followConsume(
           }
         } finally {
           if (seen.length > 0) {
-            const { deleted, refused } = await remove(sqs, queueUrl, seen);
+            const { deleted, refused, unknown } = await remove(sqs, queueUrl, seen);
             consumed += deleted;
             if (refused.length > 0) io.err(`${provider}: delete ${describeRefusals(refused)}`);
+            if (unknown.length > 0) io.err(unknownDeletes(provider, unknown.length));
           }
           const unseen = batch.filter((message) => !seen.includes(message));
           if (unseen.length > 0) await release(sqs, queueUrl, unseen);
@@ -439,5 +472,5 @@ async function followConsume(
     throw fromAwsError(error, 'consuming the queues');
   }
   if (!outputClosed) io.err(`${shown} message(s) shown; ${consumed} deleted`);
-  return { shown, perProvider, consumed, refusedQueues: [], outputClosed };
+  return { shown, perProvider, consumed, fromRecords: [], outputClosed };
 }

@@ -1,13 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type Output,
+} from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveLocation } from '../functions/core/archive.js';
+import { UnambiguousRetryStrategy } from '../functions/core/aws.js';
 import type { Env } from '../functions/core/config.js';
 import { type ProviderName, ProviderNames } from '../functions/registry.js';
+import { SigmaProducts } from '../functions/sigma/names.js';
 import { localS3Client } from '../local/archiver.js';
 import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/ingress.js';
 import {
@@ -17,47 +23,27 @@ import {
   UnavailableError,
   UsageError,
 } from './errors.js';
+import { printable } from './format.js';
+import { type QueueUrls, readIngressOutputs } from './stack-outputs.js';
 
+export type { QueueUrls };
+
+/** The package's root (the CLI is `cli/` in the repository, `lib/cli.mjs` installed). */
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
-export const DEFAULT_ENDPOINTS_FILE = resolve(PROJECT_ROOT, '.local', 'endpoints.json');
+/** `npm start` writes `.local/endpoints.json` where it runs: the CLI looks in its own directory. */
+export const DEFAULT_ENDPOINTS_FILE = resolve('.local', 'endpoints.json');
 
-/**
- * The CloudFormation outputs the CLI reads from a deployed stack, all in one place;
- * they match infra/stack.ts. A route's own output wins over `ApiEndpoint` + path.
- */
-export const StackOutputs = {
-  apiUrl: 'ApiEndpoint',
-  routes: {
-    '/webhooks/sigmate': 'SigmateWebhookUrl',
-    '/webhooks/signifyd': 'SignifydWebhookUrl',
-    '/webhooks/sigma/transaction-monitoring': 'SigmaTransactionMonitoringWebhookUrl',
-    '/webhooks/sigma/aml': 'SigmaAmlWebhookUrl',
-    '/webhooks/sigma/cdd': 'SigmaCddWebhookUrl',
-  } as Record<string, string>,
-  table: 'IdempotencyTableName',
-  queue: (provider: ProviderName) => `${capitalise(provider)}QueueUrl`,
-  deadLetterQueue: (provider: ProviderName) => `${capitalise(provider)}DeadLetterQueueUrl`,
-  /** The audit archive's bucket (every stack since the archive exists). */
-  archiveBucket: 'ArchiveBucketName',
-  /** Buckets the archive replaced (`archivePreviousBuckets`), comma-separated: still read. */
-  archivePreviousBuckets: 'ArchivePreviousBucketNames',
-} as const;
-
-/**
- * The key prefix the stack's archiver writes under (infra/archive.ts `ARCHIVE_PREFIX`;
- * test/cli/archive-read.test.ts checks they agree). Not an output: it never changes.
- */
-export const STACK_ARCHIVE_PREFIX = 'events';
+/** The webhook paths the contract gives these providers (Sigma: one per product). */
+export function routePaths(providers: readonly string[]): string[] {
+  return providers.flatMap((provider) =>
+    provider === 'sigma'
+      ? SigmaProducts.map((product) => `/webhooks/sigma/${product}`)
+      : [`/webhooks/${provider}`],
+  );
+}
 
 /** The stack `npx cdk deploy` creates with the default stage (infra/ingress-app.ts). */
 export const DEFAULT_STACK_NAME = 'WebhookIngress-prod';
-
-function capitalise(text: string): string {
-  return `${text.slice(0, 1).toUpperCase()}${text.slice(1)}`;
-}
-
-/** The webhook paths of the contract, in display order. */
-export const ROUTE_PATHS = Object.keys(StackOutputs.routes);
 
 /** Options every command takes to pick where it works. */
 export interface TargetOptions {
@@ -67,15 +53,12 @@ export interface TargetOptions {
   readonly endpoints?: string | undefined;
   /** A deployed stack's name: its outputs give every URL. */
   readonly stack?: string | undefined;
+  /** Which WebhookIngress of the stack, when it holds several (its construct path). */
+  readonly ingress?: string | undefined;
   readonly region?: string | undefined;
   readonly profile?: string | undefined;
   /** KEY=VALUE lines with provider secrets (deployed targets); `--secrets-file`. */
   readonly secretsFile?: string | undefined;
-}
-
-export interface QueueUrls {
-  readonly queue: string;
-  readonly deadLetterQueue: string;
 }
 
 /** Where a command works: the ingress URLs, and (unless a bare URL) its queues and table. */
@@ -93,6 +76,8 @@ export interface Target {
   readonly profile?: string | undefined;
   readonly table?: string | undefined;
   readonly queues?: Record<ProviderName, QueueUrls> | undefined;
+  /** A deployed target: each provider function's log group (`tail --follow`). */
+  readonly logGroups?: Readonly<Record<string, string>> | undefined;
   /** The audit archive's bucket and prefix; undefined when the archive is off. */
   readonly archive?: ArchiveLocation | undefined;
   /** Archive buckets the current one replaced (a stack's Object Lock switch): read too. */
@@ -132,6 +117,15 @@ async function readSecretsFile(file: string | undefined): Promise<Env> {
     throw new UsageError(`cannot read --secrets-file ${file}: ${(error as Error).message}`);
   }
   return parseEnv(text);
+}
+
+/**
+ * The functions' rule for SQS (functions/core/aws.ts): the SDK's standard retries,
+ * except after an ambiguous failure — a SendMessageBatch whose answer was lost may have
+ * been applied, and sending it again could put every entry on the queue twice.
+ */
+function sqsWriteRule() {
+  return { retryStrategy: new UnambiguousRetryStrategy(3) };
 }
 
 function lazyClients(make: () => Clients) {
@@ -185,6 +179,7 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
       region: endpoints.region,
       endpoint: endpoints.sqs,
       credentials: LOCAL_CREDENTIALS,
+      ...sqsWriteRule(),
     }),
     // fauxqs serves S3 on its SQS endpoint.
     s3: localS3Client(endpoints.sqs, endpoints.region, LOCAL_CREDENTIALS),
@@ -206,9 +201,14 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
   };
 }
 
-/** A deployed stack, from its CloudFormation outputs and the caller's AWS credentials. */
+/** A deployed stack, from the outputs its WebhookIngress created and the caller's credentials. */
 export async function stackTarget(
-  options: { stack: string; region?: string | undefined; profile?: string | undefined },
+  options: {
+    stack: string;
+    ingress?: string | undefined;
+    region?: string | undefined;
+    profile?: string | undefined;
+  },
   env: Env,
   cloudFormation?: CloudFormationClient,
 ): Promise<StoreTarget> {
@@ -217,17 +217,13 @@ export async function stackTarget(
     ...(options.profile ? { profile: options.profile } : {}),
   };
   const client = cloudFormation ?? new CloudFormationClient(aws);
-  let outputs: Record<string, string>;
+  let outputs: Output[];
   let region: string;
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: options.stack }));
     const stack = Stacks?.[0];
     if (!stack) throw new TargetNotFoundError(`stack "${options.stack}" not found`);
-    outputs = Object.fromEntries(
-      (stack.Outputs ?? []).flatMap((output) =>
-        output.OutputKey && output.OutputValue ? [[output.OutputKey, output.OutputValue]] : [],
-      ),
-    );
+    outputs = stack.Outputs ?? [];
     region = options.region ?? (await client.config.region());
   } catch (error) {
     if (error instanceof CliError) throw error;
@@ -247,67 +243,69 @@ export async function stackTarget(
   } finally {
     if (!cloudFormation) client.destroy();
   }
-  const need = (key: string) => {
-    const value = outputs[key];
-    if (!value) throw new TargetNotFoundError(`stack "${options.stack}" has no output ${key}`);
-    return value;
-  };
-  const queues = Object.fromEntries(
-    ProviderNames.map((provider) => [
-      provider,
-      {
-        queue: need(StackOutputs.queue(provider)),
-        deadLetterQueue: need(StackOutputs.deadLetterQueue(provider)),
-      },
-    ]),
-  ) as Record<ProviderName, QueueUrls>;
+  const ingress = readIngressOutputs(options.stack, outputs, options.ingress);
   const { clients, close } = lazyClients(() => ({
     dynamodb: new DynamoDBClient({ ...aws, region }),
-    sqs: new SQSClient({ ...aws, region }),
+    sqs: new SQSClient({ ...aws, region, ...sqsWriteRule() }),
     s3: new S3Client({ ...aws, region }),
   }));
-  const archiveBucket = outputs[StackOutputs.archiveBucket];
+  const base = ingress.baseUrl.replace(/\/+$/, '');
   return {
     kind: 'stack',
     description: `stack ${options.stack} (${region})`,
-    urlFor(path) {
-      const routeKey = StackOutputs.routes[path];
-      const own = routeKey ? outputs[routeKey] : undefined;
-      if (own) return own;
-      const api = outputs[StackOutputs.apiUrl];
-      if (api) return `${api.replace(/\/+$/, '')}${path}`;
-      throw new TargetNotFoundError(
-        `stack "${options.stack}" has neither ${routeKey ?? 'a route output'} nor ${StackOutputs.apiUrl}`,
-      );
-    },
+    urlFor: (path) => `${base}${path}`,
     signingEnv: env,
     ledgerFile: resolve(PROJECT_ROOT, '.local', `tail-ledger.${options.stack}.json`),
     region,
     stack: options.stack,
     profile: options.profile,
-    table: need(StackOutputs.table),
-    queues,
-    archive: archiveBucket ? { bucket: archiveBucket, prefix: STACK_ARCHIVE_PREFIX } : undefined,
-    previousArchives: (outputs[StackOutputs.archivePreviousBuckets] ?? '')
-      .split(',')
-      .filter((bucket) => bucket !== '')
-      .map((bucket) => ({ bucket, prefix: STACK_ARCHIVE_PREFIX })),
+    table: ingress.table,
+    queues: ingress.queues as Record<ProviderName, QueueUrls>,
+    logGroups: ingress.logGroups,
+    archive: ingress.archive,
+    previousArchives: ingress.previousArchives,
     clients,
     close,
   };
 }
 
-/** A bare base URL: `send` only; secrets from the environment. */
-export function urlTarget(base: string, env: Env): Target {
+/**
+ * True for a URL hostname that can only be this machine: `localhost`, 127.0.0.0/8,
+ * `::1` and IPv4-mapped 127.0.0.0/8 (the URL parser has already normalised the forms).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host === '[::1]') return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  // `[::ffff:7f00:1]`: 127.0.0.1 written as IPv6.
+  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+}
+
+/**
+ * Refuses a URL that signed deliveries must not travel over: anything but `https:`,
+ * except plain `http:` to this machine (the local ingress). A Sigma signature is a
+ * constant bearer credential: whoever sees one request can replay it forever.
+ */
+export function requireSafeTransport(text: string, flag = '--target'): URL {
   let url: URL;
   try {
-    url = new URL(base);
+    url = new URL(text);
   } catch {
-    throw new UsageError(`--target must be "local" or an http(s) URL, not "${base}"`);
+    throw new UsageError(`${flag} must be "local" or an https:// URL, not "${printable(text)}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--target must be "local" or an http(s) URL, not "${base}"`);
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  if (url.protocol === 'http:') {
+    throw new UsageError(
+      `${flag} ${printable(text)}: plain http:// only to this machine (localhost, 127.0.0.0/8, ::1); use https:// — a signature sent in the clear can be replayed`,
+    );
   }
+  throw new UsageError(`${flag} must be "local" or an https:// URL, not "${printable(text)}"`);
+}
+
+/** A bare base URL: `send` only; secrets from the environment. */
+export function urlTarget(base: string, env: Env): Target {
+  const url = requireSafeTransport(base);
   const root = url.toString().replace(/\/+$/, '');
   return {
     kind: 'url',
@@ -333,7 +331,12 @@ export async function resolveTarget(
       throw new UsageError('pass either --stack or --target, not both');
     }
     return stackTarget(
-      { stack: options.stack, region: options.region, profile: options.profile },
+      {
+        stack: options.stack,
+        ingress: options.ingress,
+        region: options.region,
+        profile: options.profile,
+      },
       merged,
     );
   }

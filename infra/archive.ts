@@ -3,8 +3,8 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -19,10 +19,11 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ANY_PROVIDER } from '../functions/core/archive.js';
 import { EnvNames } from '../functions/core/config.js';
+import { ANY_PROVIDER } from '../functions/core/names.js';
 import type { ArchiveObjectLock } from './config.js';
-import { functionLogAndRole, sharedFunctionProps } from './webhook-function.js';
+import { bundledCode } from './lambda-code.js';
+import { functionLogAndRole } from './webhook-function.js';
 
 /** The key prefix of archived events: `events/provider=…/date=YYYY-MM-DD/<hash>.jsonl.gz`. */
 export const ARCHIVE_PREFIX = 'events';
@@ -91,7 +92,7 @@ export class IngressArchive extends Construct {
   /** The buckets this archive replaced (`archivePreviousBuckets`), imported: read only. */
   readonly previousBuckets: readonly IBucket[];
   readonly accessLogBucket: Bucket | undefined;
-  readonly archiver: NodejsFunction;
+  readonly archiver: LambdaFunction;
   readonly database: CfnDatabase;
   readonly table: CfnTable;
 
@@ -231,8 +232,8 @@ export class IngressArchive extends Construct {
       });
     }
     const { logGroup, role } = functionLogAndRole(this, 'Archiver', props.logRetention, key);
-    this.archiver = new NodejsFunction(this, 'Archiver', {
-      ...sharedFunctionProps('functions/archiver/handler.ts'),
+    this.archiver = new LambdaFunction(this, 'Archiver', {
+      ...bundledCode('archiver'),
       description: 'Webhook ingress: writes archive-queue batches to S3 as gzip JSON Lines',
       memorySize: 512,
       timeout: ARCHIVER_TIMEOUT,
@@ -292,14 +293,14 @@ export class IngressArchive extends Construct {
       bucketName: this.bucket.bucketName,
       providers: props.providers,
     });
-    this.table.addDependency(this.database);
+    this.table.addResourceDependency(this.database);
     props.previousBuckets.forEach((name, index) => {
       eventsTable(this, `PreviousGlueTable${index + 1}`, {
         databaseName,
         name: `events_previous_${index + 1}`,
         bucketName: name,
         providers: props.providers,
-      }).addDependency(this.database);
+      }).addResourceDependency(this.database);
     });
   }
 

@@ -15,6 +15,7 @@ import {
   reliabilityTable,
   type ScenarioResult,
 } from '../test/support/faults.js';
+import { replayAnswerLost } from '../test/support/replay-faults.js';
 import { startDynamoDbLocal, startSqsEmulator } from './emulators.js';
 
 const program = new Command('reliability')
@@ -62,6 +63,10 @@ async function main(): Promise<void> {
       line(`… ${result.scenario}: ${healthy(result) ? 'ok' : 'FAILED'}`);
       results.push(result);
     }
+    results.push(await replayAnswerLost(emulators));
+    line(
+      `… ${results.at(-1)?.scenario}: ${healthy(results.at(-1) as ScenarioResult) ? 'ok' : 'FAILED'}`,
+    );
     results.push(await misconfiguredSecret(emulators));
     line(`… ${results.at(-1)?.scenario}`);
     results.push(await identicalBurst(emulators, 50));
@@ -144,6 +149,14 @@ How to read it:
   those, marked). Must be 0.
 - **stuck claims**: claims still in progress at the end, or that blocked a
   delivery after their lease or with no other delivery alive. Must be 0.
+- **replay … answer lost**: the operator CLI's \`replay\` of archived events, with
+  SQS's answer to one \`SendMessageBatch\` lost after SQS stored the batch. The
+  CLI never sends an entry again after an ambiguous outcome: it names each such
+  event (\`unknown: …\`) and exits 6; the operator then replays each named key once
+  more (docs/cli.md). **deliveries** counts the entries sent, **ambiguous
+  outcomes** the named events (the bound), **on queue** the messages after both
+  steps. Before issue 20 the SDK's own retry sent the whole batch twice and
+  \`replay\` reported success.
 `;
 }
 

@@ -19,7 +19,14 @@ export interface LocalRoute {
   readonly timeoutMs: number;
 }
 
+/**
+ * Bodies passed as text, as an HTTP API does for text types (others are base64,
+ * `isBase64Encoded: true`). Either way the function decodes exactly the bytes sent:
+ * text only when it is valid UTF-8 that re-encodes to the same bytes, else base64.
+ */
 const TEXTUAL = /^(application\/([\w.+-]*\+)?json|text\/)/i;
+/** Valid UTF-8 decodes to text that re-encodes to the same bytes, a leading BOM included. */
+const UTF8_KEEPING_BOM = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function headerBag(request: IncomingMessage): {
   headers: Record<string, string>;
@@ -56,7 +63,9 @@ export function toApiGatewayEvent(
   let text: string | undefined;
   if (body.length > 0 && TEXTUAL.test(contentType)) {
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      // `ignoreBOM` keeps a leading U+FEFF in the text (the default drops it): API Gateway
+      // passes the bytes, and a signature covers the BOM too.
+      text = UTF8_KEEPING_BOM.decode(body);
     } catch {
       text = undefined;
     }

@@ -4,6 +4,7 @@ import { gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { sha256Hex } from './crypto.js';
 import { type ClaimLedger, type ClaimView, RecordStatus } from './idempotency.js';
+import { ANY_PROVIDER } from './names.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -300,8 +301,7 @@ export interface ArchiverLog {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
-/** The `sources` value of the shared archive queue of earlier versions: its envelopes name their provider. */
-export const ANY_PROVIDER = '*';
+export { ANY_PROVIDER };
 
 /** What the archiver needs besides the batch: where to write, and how to settle. */
 export interface ArchiverDependencies {

@@ -5,12 +5,9 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ConsumerEnvNames } from '../core/names.js';
 
-/** Environment of the example consumer; the CDK stack sets the same name. */
-export const ConsumerEnvNames = {
-  tableName: 'CONSUMER_TABLE_NAME',
-  retentionDays: 'CONSUMER_RETENTION_DAYS',
-} as const;
+export { ConsumerEnvNames };
 
 /** The part of the contract's envelope a consumer needs to deduplicate. */
 export interface EnvelopeKey {
@@ -31,10 +28,11 @@ export function envelopeKey(body: string): EnvelopeKey & Record<string, unknown>
 
 export type Claim = 'process' | 'done' | 'busy';
 
-/** The queue message being claimed: its SQS id, and whether the envelope is a replay. */
+/** The queue message being claimed: whether its envelope is a replay, and when SQS took it. */
 export interface ClaimMessage {
-  readonly messageId?: string;
   readonly replay?: boolean;
+  /** SQS's `SentTimestamp` of the message, epoch ms. */
+  readonly sentAt?: number;
 }
 
 /**
@@ -52,13 +50,15 @@ export class ProcessedEvents {
 
   /**
    * `process`: ours to do; `done`: already done, drop it; `busy`: another consumer has it.
-   * An operator's replay (`replay: true`, docs/cli.md) is processed again even when the
-   * event is done — once per replay message: SQS redelivering that same message (same
-   * `messageId`) after it was done is still dropped.
+   * Every copy of an event is that event, keyed by its idempotencyKey, never by its SQS
+   * message id. An operator's replay (`replay: true`, docs/cli.md) asks for the event to
+   * be processed once more: it is processed again when the event's last processing
+   * started before the replay was sent, and dropped when it started after — so the copies
+   * of one replay (SQS redelivering it, a resend, a redrive) are processed once.
    */
   async claim(key: EnvelopeKey, leaseMs: number, message: ClaimMessage = {}): Promise<Claim> {
     const now = this.now();
-    const replay = message.replay === true && message.messageId !== undefined;
+    const replayOf = message.replay === true ? message.sentAt : undefined;
     try {
       await this.client.send(
         new PutItemCommand({
@@ -67,24 +67,22 @@ export class ProcessedEvents {
             id: { S: recordId(key) },
             status: { S: 'PROCESSING' },
             leaseExpiresAt: { N: String(now + leaseMs) },
+            claimedAt: { N: String(now) },
             expiration: { N: String(Math.floor(now / 1000) + this.retentionSeconds) },
-            ...(message.messageId ? { messageId: { S: message.messageId } } : {}),
           },
           ConditionExpression: [
             'attribute_not_exists(id)',
             '(#status = :processing AND leaseExpiresAt < :now)',
-            ...(replay
-              ? [
-                  '(#status = :done AND (attribute_not_exists(messageId) OR messageId <> :messageId))',
-                ]
+            ...(replayOf !== undefined
+              ? ['(#status = :done AND (attribute_not_exists(claimedAt) OR claimedAt < :sentAt))']
               : []),
           ].join(' OR '),
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':processing': { S: 'PROCESSING' },
             ':now': { N: String(now) },
-            ...(replay
-              ? { ':done': { S: 'DONE' }, ':messageId': { S: message.messageId ?? '' } }
+            ...(replayOf !== undefined
+              ? { ':done': { S: 'DONE' }, ':sentAt': { N: String(replayOf) } }
               : {}),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

@@ -27,9 +27,11 @@ async function recordHandler(record: SQSRecord): Promise<void> {
   const envelope = envelopeKey(record.body);
   // The claim outlives this invocation, so a slow run is never processed twice at once.
   const leaseMs = (lambdaContext?.getRemainingTimeInMillis() ?? 30_000) + 1000;
+  // A replay is keyed by its event too; SQS's send time tells one replay from the next.
+  const sentAt = Number(record.attributes.SentTimestamp);
   const claim = await processed.claim(envelope, leaseMs, {
-    messageId: record.messageId,
     replay: envelope.replay === true,
+    ...(Number.isFinite(sentAt) ? { sentAt } : {}),
   });
   if (claim === 'done') {
     logger.info('duplicate dropped', { idempotencyKey: envelope.idempotencyKey });

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ArchivedAttempts,
@@ -8,9 +6,7 @@ import {
   datesOf,
   parseArchiveLine,
 } from '../../cli/archive.js';
-import { STACK_ARCHIVE_PREFIX, StackOutputs } from '../../cli/target.js';
 import { acknowledgedBy, Settlement } from '../../functions/core/archive.js';
-import { ARCHIVE_PREFIX } from '../../infra/archive.js';
 import { archiveLine } from './cli-support.js';
 
 describe('cli archive: where a read looks', () => {
@@ -32,12 +28,6 @@ describe('cli archive: where a read looks', () => {
     expect(() => checkRange(new Date('2015-12-01'), new Date('2026-01-01'))).toThrow(
       /at most 3660 \(ten years\)/,
     );
-  });
-
-  it('reads the stack’s bucket output and the prefix its archiver writes under', () => {
-    expect(STACK_ARCHIVE_PREFIX).toBe(ARCHIVE_PREFIX);
-    const stack = readFileSync(resolve(import.meta.dirname, '../../infra/stack.ts'), 'utf8');
-    expect(stack).toContain(`new CfnOutput(this, '${StackOutputs.archiveBucket}'`);
   });
 });
 

@@ -18,6 +18,7 @@ import { send } from '../../cli/send.js';
 import { localTarget, type StoreTarget } from '../../cli/target.js';
 import { Settlement } from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
+import { OutputFacts, outputTag } from '../../infra/output-tags.js';
 import { type LocalArchive, readArchive } from '../../local/archiver.js';
 import { DEMO_SECRETS } from '../../local/ingress.js';
 import { startTestIngress, type TestIngress, withQueueDeleted } from '../support/harness.js';
@@ -650,7 +651,11 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       .on(DescribeStacksCommand)
       .resolves(
         describeStacksAnswer('WebhookIngress-prod', [
-          ['ArchivePreviousBucketNames', 'old-archive-1,old-archive-2'],
+          [
+            'ArchivePreviousBucketNames',
+            'old-archive-1,old-archive-2',
+            outputTag(OutputFacts.archivePreviousBuckets, 'WebhookIngress-prod/Default'),
+          ],
         ]),
       );
     const byBucket: Record<string, Record<string, string[]>> = {

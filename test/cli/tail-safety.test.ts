@@ -80,15 +80,16 @@ describe('cli tail: safe on a live queue', () => {
       runs.push(await cli(['tail', '--endpoints', endpoints.file, '-p', 'sigmate', '--oneline']));
     }
     // Looks 1-3 show a page each; the third sees receive count 3 (= 5 - 2 kept for the
-    // consumer) and says it stops; the next ones refuse without receiving anything.
-    expect(runs.map((run) => run.stdout.length)).toEqual([10, 10, 10, 0, 0, 0]);
+    // consumer) and says it stops; the next ones receive nothing and show the newest
+    // events from the idempotency records instead — never a refusal.
+    expect(runs.map((run) => run.stdout.length)).toEqual([10, 10, 10, 10, 10, 10]);
     expect(runs[2]?.stderr.join('\n')).toMatch(
       /stopped looking at the sigmate queue: \d+ message\(s\) have now been received 3\+ times; it dead-letters after 5/,
     );
-    for (const refused of runs.slice(3)) {
-      expect(refused.code).toBe(1);
-      expect(refused.stderr.join('\n')).toMatch(
-        /not looking at the sigmate queue: \d+ message\(s\) there were last seen received 3 times/,
+    for (const fromRecords of runs.slice(3)) {
+      expect(fromRecords.code).toBe(0);
+      expect(fromRecords.stderr.join('\n')).toMatch(
+        /not receiving from the sigmate queue: \d+ message\(s\) there were last seen received 3 times.*Shown instead: the 10 newest event\(s\) the ingress accepted for sigmate, from its idempotency records/,
       );
     }
 
@@ -128,6 +129,31 @@ describe('cli tail: safe on a live queue', () => {
       `"${process.execPath}" bin/webhook-ingress.mjs ${args} | ${reader}; exit \${PIPESTATUS[0]}`,
     ]);
   }
+
+  it('never locks a queue: after three looks, and once the consumer took those messages, the newest events still show, without a receive', async () => {
+    await sendSigmate(12);
+    for (let look = 0; look < 3; look += 1) {
+      await cli(['tail', '--endpoints', endpoints.file, '-p', 'sigmate', '--oneline']);
+    }
+    // The consumer takes and deletes everything; the queue stays live with new events.
+    expect(await ingress.drain('sigmate')).toHaveLength(12);
+    const fresh = await sendSigmate(3);
+
+    const head = await piped(`tail -p sigmate --json --endpoints "${endpoints.file}"`, 'head -1');
+    expect(head.code).toBe(0);
+    expect(head.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(head.stdout).provider).toBe('sigmate');
+    expect(head.stderr).not.toMatch(/Error|EPIPE|\n\s+at /);
+
+    const run = await cli(['tail', '--endpoints', endpoints.file, '-p', 'sigmate', '--oneline']);
+    expect(run.code).toBe(0);
+    const shownIds = run.stdout.map((line) => /id=(\S+)/.exec(line)?.[1]);
+    // The newest events, oldest of them first: the three just accepted come last.
+    expect(shownIds.slice(-3).sort()).toEqual([...fresh.acceptedIds].sort());
+    // No receive was taken from them: the consumer's first receive is their first.
+    const [first] = await consumerReceive();
+    expect(first?.Attributes?.ApproximateReceiveCount).toBe('1');
+  });
 
   it('stops quietly when the reader closes the pipe, and hides nothing afterwards', async () => {
     await sendSigmate(5);
@@ -202,8 +228,8 @@ describe('cli tail: safe on a live queue', () => {
     }
   });
 
-  it('will not look at a queue that dead-letters after 2 receives or fewer', async () => {
-    await sendSigmate(1);
+  it('never receives from a queue that dead-letters after 2 receives or fewer', async () => {
+    const sent = await sendSigmate(1);
     const queueUrl = ingress.endpoints.queues.sigmate;
     const setLimit = (maxReceiveCount: number) =>
       ingress.clients.sqs.send(
@@ -219,11 +245,12 @@ describe('cli tail: safe on a live queue', () => {
       );
     await setLimit(2);
     try {
-      const run = await cli(['tail', '--endpoints', endpoints.file, '-p', 'sigmate']);
-      expect(run.code).toBe(1);
-      expect(run.stdout).toEqual([]);
+      const run = await cli(['tail', '--endpoints', endpoints.file, '-p', 'sigmate', '--oneline']);
+      expect(run.code).toBe(0);
+      // The newest accepted events (this file's earlier ones too), the one just sent last.
+      expect(run.stdout.at(-1)).toContain(`id=${sent.acceptedIds[0]}`);
       expect(run.stderr.join('\n')).toMatch(
-        /dead-letters after 2 receive\(s\), and a look would take one/,
+        /not receiving from the sigmate queue: it dead-letters after 2 receive\(s\), and any receive would take one its consumer needs\. Shown instead: the \d+ newest event/,
       );
     } finally {
       await setLimit(5);

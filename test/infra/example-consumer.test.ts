@@ -59,7 +59,9 @@ describe('infra: example consumer wiring', () => {
 
 describe('example consumer: dedupe by idempotencyKey', () => {
   let events: ProcessedEvents;
-  let clock = 1_700_000_000_000;
+  // Now, not a fixed past instant: DynamoDB Local's TTL sweep deletes records whose
+  // `expiration` has passed, which would turn a done event into a new one mid-test.
+  let clock = Date.now();
 
   beforeAll(async () => {
     const { dynamodb } = localClients(inject('emulators'));
@@ -103,24 +105,37 @@ describe('example consumer: dedupe by idempotencyKey', () => {
     );
   });
 
-  it('processes a replay of an event already done, once per replay message', async () => {
+  it('processes a replay of an event done before the replay was sent, once per replay', async () => {
     const key = envelopeKey(envelope(randomUUID()));
-    expect(await events.claim(key, 10_000, { messageId: 'm-1' })).toBe('process');
+    expect(await events.claim(key, 10_000)).toBe('process');
     await events.complete(key);
-    // docs/cli.md: a replay is processed again, although the event is done.
-    expect(await events.claim(key, 10_000, { messageId: 'm-2', replay: true })).toBe('process');
+    clock += 60_000;
+    // The operator replays it a minute later: processed again, although the event is done.
+    const replay = { replay: true, sentAt: clock - 10 };
+    expect(await events.claim(key, 10_000, replay)).toBe('process');
     await events.complete(key);
-    // SQS delivering that same replay message again: dropped.
-    expect(await events.claim(key, 10_000, { messageId: 'm-2', replay: true })).toBe('done');
-    // A second replay is processed again; a plain redelivery never is.
-    expect(await events.claim(key, 10_000, { messageId: 'm-1' })).toBe('done');
-    expect(await events.claim(key, 10_000, { messageId: 'm-3', replay: true })).toBe('process');
+    clock += 5;
+    // Copies of that replay (SQS at least once, an SDK resend after a lost answer): the
+    // event it is, processed since they were sent — dropped, whatever their message ids.
+    expect(await events.claim(key, 10_000, replay)).toBe('done');
+    expect(await events.claim(key, 10_000, { ...replay, sentAt: replay.sentAt + 4 })).toBe('done');
+    // A plain redelivery never is processed again; a later replay is.
+    expect(await events.claim(key, 10_000)).toBe('done');
+    clock += 60_000;
+    expect(await events.claim(key, 10_000, { replay: true, sentAt: clock - 1 })).toBe('process');
   });
 
   it('leaves a replay of an event being processed to the consumer holding it', async () => {
     const key = envelopeKey(envelope(randomUUID()));
-    expect(await events.claim(key, 10_000, { messageId: 'm-1' })).toBe('process');
-    expect(await events.claim(key, 10_000, { messageId: 'm-2', replay: true })).toBe('busy');
+    expect(await events.claim(key, 10_000)).toBe('process');
+    expect(await events.claim(key, 10_000, { replay: true, sentAt: clock + 1 })).toBe('busy');
+  });
+
+  it('drops a replay that carries no send time, as any copy of a done event', async () => {
+    const key = envelopeKey(envelope(randomUUID()));
+    expect(await events.claim(key, 10_000)).toBe('process');
+    await events.complete(key);
+    expect(await events.claim(key, 10_000, { replay: true })).toBe('done');
   });
 
   it('refuses a message that is not an envelope', () => {

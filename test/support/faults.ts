@@ -413,6 +413,48 @@ function merged(contents: readonly QueueContents[]): QueueContents {
   };
 }
 
+/** Reads and deletes everything on a queue, counted by `keyOf` each message's JSON body. */
+export async function drainQueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  keyOf: (body: Record<string, unknown>) => string,
+): Promise<QueueContents> {
+  const byKey = new Map<string, number>();
+  const bodies: string[] = [];
+  let total = 0;
+  const worker = async () => {
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      if (Messages.length === 0) return;
+      for (const message of Messages) {
+        const key = keyOf(JSON.parse(message.Body ?? '{}') as Record<string, unknown>);
+        byKey.set(key, (byKey.get(key) ?? 0) + 1);
+        bodies.push(message.Body ?? '');
+        total += 1;
+      }
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle ?? '',
+          })),
+        }),
+      );
+    }
+  };
+  // Two passes of parallel readers: an empty receive ends a reader, not the queue.
+  for (let pass = 0; pass < 2; pass += 1)
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  return { total, byKey, bodies };
+}
+
 /** The real pipeline of each provider on its own table and queues, with an injected clock. */
 export class Rig {
   readonly fixtures: ProviderFixture[];
@@ -668,41 +710,9 @@ export class Rig {
     queueUrl: string | undefined,
     keyOf: (body: Record<string, unknown>) => string,
   ): Promise<QueueContents> {
-    const byKey = new Map<string, number>();
-    const bodies: string[] = [];
-    let total = 0;
-    if (!queueUrl) return { total, byKey, bodies };
-    const worker = async () => {
-      for (;;) {
-        const { Messages = [] } = await this.verify.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 0,
-          }),
-        );
-        if (Messages.length === 0) return;
-        for (const message of Messages) {
-          const key = keyOf(JSON.parse(message.Body ?? '{}') as Record<string, unknown>);
-          byKey.set(key, (byKey.get(key) ?? 0) + 1);
-          bodies.push(message.Body ?? '');
-          total += 1;
-        }
-        await this.verify.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: Messages.map((message, index) => ({
-              Id: String(index),
-              ReceiptHandle: message.ReceiptHandle ?? '',
-            })),
-          }),
-        );
-      }
-    };
-    // Two passes of parallel readers: an empty receive ends a reader, not the queue.
-    for (let pass = 0; pass < 2; pass += 1)
-      await Promise.all([worker(), worker(), worker(), worker()]);
-    return { total, byKey, bodies };
+    return queueUrl
+      ? drainQueue(this.verify.sqs, queueUrl, keyOf)
+      : { total: 0, byKey: new Map(), bodies: [] };
   }
 
   /** Every queue drained into one count by idempotency key. */
