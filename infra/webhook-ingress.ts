@@ -175,6 +175,8 @@ const OPERATOR_QUEUE_ACTIONS = [
 const OPERATOR_TABLE_ACTIONS = [
   'dynamodb:DescribeTable',
   'dynamodb:GetItem',
+  // Settling archive lines written before the archiver settled them (cli/archive.ts).
+  'dynamodb:BatchGetItem',
   'dynamodb:Query',
   'dynamodb:Scan',
 ];

@@ -117,9 +117,9 @@ ${table}
 How to read it:
 
 - **deliveries**: every call made, the provider's redeliveries included.
-- **acknowledged**: distinct events that got a 2xx, out of the events sent. After
-  recovery the provider redelivers each event (the clock stepped past every
-  lease) until it is acknowledged.
+- **acknowledged**: distinct events that got a 2xx, out of the events the
+  provider kept sending. After recovery the provider redelivers each event it has
+  not given up on (the clock stepped past every lease) until it is acknowledged.
 - **on queue**: messages on the provider queue(s) at the end.
 - **lost**: acknowledged events with no message on the queue. Must be 0.
 - **duplicates**: messages beyond the first for one event. The contract allows
@@ -146,7 +146,9 @@ How to read it:
   and payload bytes its consumer first got. **replay: wrong messages** counts
   anything else it sent — a forged record, or a delivery never acknowledged (the
   provider gave up after its \`503\`s; only \`--include-unacknowledged\` recovers
-  those, marked). Must be 0.
+  those, marked). Must be 0. Before issue 20 the range replay re-enqueued the
+  abandoned events, and a forged record with a later receive time replaced the
+  genuine event.
 - **stuck claims**: claims still in progress at the end, or that blocked a
   delivery after their lease or with no other delivery alive. Must be 0.
 - **replay … answer lost**: the operator CLI's \`replay\` of archived events, with

@@ -117,6 +117,7 @@ describe('WebhookIngress in your own app, with no props', () => {
         'sqs:StartMessageMoveTask',
         'dynamodb:Scan',
         'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
         'logs:StartQuery',
       ]),
     );
@@ -127,14 +128,16 @@ describe('WebhookIngress in your own app, with no props', () => {
     expect(s3.flatMap((s) => [s.Action].flat()).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(JSON.stringify(s3)).toContain('events/*');
     // The archive's queues: looked at, never written or deleted (no forged or dropped records).
-    const archiveQueue = stack.getLogicalId(ingress.archive?.queue.node.defaultChild as never);
-    const onArchiveQueue = statements.filter((s) =>
-      JSON.stringify(stack.resolve(s)).includes(archiveQueue),
-    );
-    expect(onArchiveQueue.flatMap((s) => [s.Action].flat()).sort()).toEqual([
-      'sqs:GetQueueAttributes',
-      'sqs:GetQueueUrl',
-    ]);
+    for (const queue of [ingress.archive.queue, ingress.archive.queueFor('sigmate')]) {
+      const archiveQueue = stack.getLogicalId(queue.node.defaultChild as never);
+      const onArchiveQueue = statements.filter((s) =>
+        JSON.stringify(stack.resolve(s)).includes(`"${archiveQueue}"`),
+      );
+      expect(onArchiveQueue.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+      ]);
+    }
   });
 
   it('grants a polling consumer one queue, or every queue', () => {
