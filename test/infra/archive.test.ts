@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { HttpApi, type IHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { EnvNames } from '../../functions/core/config.js';
+import { IngressArchive } from '../../infra/archive.js';
 import { readSettings, SettingsError } from '../../infra/config.js';
 import { addIngressStack } from '../../infra/ingress-app.js';
+import { IngressMonitoring } from '../../infra/monitoring.js';
 
 /* The audit archive's template, on stacks synthesized without bundling, each cdk-nag clean. */
 type Json = Record<string, unknown>;
@@ -229,7 +234,7 @@ describe('infra: the audit archive', () => {
     // The oldest record on any of the archive queues.
     expect(named('archive-behind')).toMatchObject({ Threshold: 900 });
     const behind = JSON.stringify(named('archive-behind')?.Metrics);
-    expect(behind).toContain('MAX([q0,q1,q2,q3])');
+    expect(behind).toContain('MAX([q0x0,q0x1,q0x2,q0x3])');
     expect(behind.match(/ApproximateAgeOfOldestMessage/g)).toHaveLength(4);
     expect(named('archive-errors')).toMatchObject({ MetricName: 'Errors', Threshold: 1 });
     const runbook = readFileSync('docs/runbook.md', 'utf8');
@@ -363,5 +368,54 @@ describe('infra: the audit archive', () => {
     expect(readSettings((key) => ({ archiveRetentionDays: '1y' })[key]).archiveRetentionDays).toBe(
       366,
     );
+  });
+});
+
+describe('infra: the archive-behind alarm with many providers', () => {
+  it('watches every archive queue, ten to an alarm (CloudWatch’s limit), each pointing at the same runbook section', () => {
+    const stack = new Stack(new App({ context: NO_BUNDLING }), 'Many');
+    const table = new Table(stack, 'Table', {
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+    });
+    const archive = new IngressArchive(stack, 'Archive', {
+      stageName: 'test',
+      providers: Array.from({ length: 12 }, (_, index) => `provider-${index + 1}`),
+      retentionDays: 30,
+      objectLock: 'off',
+      objectLockEnabled: false,
+      previousBuckets: [],
+      accessLogging: false,
+      logRetention: RetentionDays.ONE_WEEK,
+      table,
+      idempotencyRetentionDays: 7,
+    });
+    const api = new HttpApi(stack, 'Api');
+    new IngressMonitoring(stack, 'Monitoring', {
+      stageName: 'test',
+      apiStage: api.defaultStage as IHttpStage,
+      providers: [],
+      alarmEmail: 'ops@example.com',
+      alarmTopic: undefined,
+      unauthorizedAlarmThreshold: 20,
+      oldestMessageAlarmSeconds: 3600,
+      archive,
+    });
+    const behind = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'))
+      .map((alarm) => (alarm as Json).Properties as Json)
+      .filter((alarm) => String(alarm.AlarmName).includes('archive-behind'));
+    expect(behind.map((alarm) => alarm.AlarmName).sort()).toEqual([
+      'webhook-ingress-test-archive-behind',
+      'webhook-ingress-test-archive-behind-2',
+    ]);
+    const watched = behind.flatMap((alarm) =>
+      ((alarm.Metrics as Json[]) ?? []).filter((metric) => metric.MetricStat !== undefined),
+    );
+    // Twelve provider queues and the shared one, none twice.
+    expect(watched).toHaveLength(13);
+    for (const alarm of behind) {
+      expect((alarm.Metrics as Json[]).length).toBeLessThanOrEqual(11);
+      expect(String(alarm.AlarmDescription)).toContain('docs/runbook.md#archive-behind');
+      expect(String(alarm.AlarmDescription)).not.toContain('#archive-behind-');
+    }
   });
 });
