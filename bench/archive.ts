@@ -22,6 +22,8 @@ export const ARCHIVE_PRICES = {
   s3StandardGbMonth: 0.023,
   s3StandardIaGbMonth: 0.0125,
   s3GlacierIrGbMonth: 0.004,
+  /** On-demand, per million read request units (a consistent read of an item under 4 KB is one). */
+  dynamodbPerMillionReadUnits: 0.125,
 } as const;
 
 /** What one design adds per million events: AWS calls on the request path and dollars. */
@@ -36,16 +38,22 @@ export interface ArchiveDesign {
 
 /** Events per archiver batch in AWS (batch size 1 000, 60 s window) and per object. */
 const BATCH = 1_000;
-/** Objects per batch: one per (provider, date) group; three providers. */
-const OBJECTS_PER_BATCH = 3;
+/**
+ * Objects per batch: one per (provider, date) group. Each provider has its own archive
+ * queue, so a batch holds one provider's records: one object (two around midnight).
+ */
+const OBJECTS_PER_BATCH = 1;
 /** An archive record, gzip: ~0.5 KB for a 1–2 KB envelope (measured on the fixtures). */
 const GZIP_KB_PER_EVENT = 0.5;
 
 /**
- * What draining the archive queue costs per million events, besides the functions' own
+ * What draining the archive queues costs per million events, besides the functions' own
  * SendMessage (which the bench measures): the event source's receives and deletes (ten
- * messages each at most), one PutObject per (provider, date) group of a 1 000-record batch,
- * and the archiver's Lambda time (512 MB, ~0.3 s per batch).
+ * messages each at most), one consistent read of each record's idempotency record to
+ * settle it (BatchGetItem, one read unit each), one PutObject per (provider, date) group
+ * of a 1 000-record batch, and the archiver's Lambda time (512 MB, ~0.3 s per batch).
+ * Not per event, so not here: the event sources' empty long polls, about $0.26 a month
+ * per archive queue (one per provider and the shared one of earlier versions).
  */
 export function archiveDrainPerMillion(): number {
   const p = ARCHIVE_PRICES;
@@ -58,6 +66,7 @@ export function archiveDrainPerMillion(): number {
     (batches / perMillion) * p.lambdaPerMillionRequests;
   return round(
     (p.sqsPerMillionRequests * (receives + deletes)) / perMillion +
+      p.dynamodbPerMillionReadUnits +
       (batches * OBJECTS_PER_BATCH * p.s3PutPerThousand) / 1_000 +
       archiverLambda,
   );
@@ -81,7 +90,7 @@ export function archiveDesigns(): ArchiveDesign[] {
       sequentialCallsPerEvent: 1,
       addedCostPerMillion: round(queueDesign),
       runsLocally: true,
-      note: 'one SendMessage before the enqueue (so an archive failure leaves nothing on the consumer queue); 0.2 receive+delete and 0.003 PutObject per event',
+      note: 'one SendMessage before the enqueue (so an archive failure leaves nothing on the consumer queue); 0.2 receive+delete, 1 read unit to settle the attempt and 0.001 PutObject per event',
     },
     {
       name: 'one S3 PutObject per event',

@@ -6,8 +6,14 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import {
   type ArchiveLocation,
   type ArchiveRecord,
+  acknowledgedBy,
   partitionOf,
+  Settlement,
+  settle,
 } from '../functions/core/archive.js';
+import { Defaults } from '../functions/core/config.js';
+import { sha256Hex } from '../functions/core/crypto.js';
+import { DynamoDbClaimLedger } from '../functions/core/idempotency.js';
 import type { ProviderName } from '../functions/registry.js';
 import { fromAwsError, InterruptedError, TargetNotFoundError, UsageError } from './errors.js';
 import { type Io, progressBar } from './io.js';
@@ -15,7 +21,8 @@ import type { StoreTarget } from './target.js';
 
 /** An archive record as read back, with the object that holds it. */
 export interface ArchivedEvent extends ArchiveRecord {
-  /** The S3 key of the object the line was read from. */
+  /** The bucket and S3 key of the object the line was read from. */
+  readonly bucket: string;
   readonly objectKey: string;
 }
 
@@ -41,11 +48,14 @@ const READ_CONCURRENCY = 8;
 /** Skipped lines and unreadable objects named one by one on stderr before only counting. */
 const NAMED_SKIPS = 3;
 
-/** The archive of a target, or a one-line error naming the `archive` setting. */
+/**
+ * The archive of a target — its bucket, then the buckets it replaced (a stack's
+ * `ArchivePreviousBucketNames`) — or a one-line error naming the `archive` setting.
+ */
 export function requireArchive(
   target: StoreTarget,
   command: string,
-): { location: ArchiveLocation; s3: S3Client } {
+): { locations: ArchiveLocation[]; s3: S3Client } {
   if (target.archive === undefined) {
     throw new TargetNotFoundError(
       target.kind === 'stack'
@@ -53,7 +63,10 @@ export function requireArchive(
         : `${command} reads the audit archive, and ${target.description} has no "archive" key (this ingress runs with its archive off: restart npm start, which turns it on)`,
     );
   }
-  return { location: target.archive, s3: target.clients().s3 };
+  return {
+    locations: [target.archive, ...(target.previousArchives ?? [])],
+    s3: target.clients().s3,
+  };
 }
 
 /** The UTC dates from `since` to `until`, inclusive: the `date=` partitions a range needs. */
@@ -79,6 +92,18 @@ export function checkRange(since: Date, until: Date): void {
 }
 
 const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
+const SETTLEMENTS: readonly unknown[] = Object.values(Settlement);
+
+/** A version 2 line's settlement fields, consistent with each other; version 1 has none. */
+function settledFields(record: Partial<Record<keyof ArchiveRecord, unknown>>): boolean {
+  if (record.archiveVersion === 1) return true;
+  return (
+    record.archiveVersion === 2 &&
+    SETTLEMENTS.includes(record.settlement) &&
+    record.acknowledged === acknowledgedBy(record.settlement as Settlement) &&
+    typeof record.settledAt === 'string'
+  );
+}
 
 /** One JSON line as an archive record of `provider`, or undefined for anything else. */
 export function parseArchiveLine(line: string, provider: string): ArchiveRecord | undefined {
@@ -91,7 +116,7 @@ export function parseArchiveLine(line: string, provider: string): ArchiveRecord 
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as Partial<Record<keyof ArchiveRecord, unknown>>;
   if (
-    record.archiveVersion !== 1 ||
+    !settledFields(record) ||
     record.provider !== provider ||
     typeof record.type !== 'string' ||
     typeof record.idempotencyKey !== 'string' ||
@@ -190,7 +215,7 @@ export async function readArchiveRange(
         const at = Date.parse(record.receivedAt);
         if (at < sinceMs || at > untilMs || !query.matches(record)) return;
         matched += 1;
-        onMatch({ ...record, objectKey: key });
+        onMatch({ ...record, bucket: location.bucket, objectKey: key });
       });
       stats.bytes += read.bytes;
       if (read.unreadable !== undefined) {
@@ -216,6 +241,31 @@ export async function readArchiveRange(
     io.err(`… ${skipped - NAMED_SKIPS} more skipped (${describeSkips(stats)})`);
   }
   return stats;
+}
+
+/** {@link readArchiveRange} over several archives (a bucket and those it replaced), the figures summed. */
+export async function readArchives(
+  s3: S3Client,
+  locations: readonly ArchiveLocation[],
+  query: ArchiveQuery,
+  io: Io,
+  onMatch: (event: ArchivedEvent) => void,
+): Promise<ArchiveReadStats> {
+  const total = {
+    partitions: 0,
+    objects: 0,
+    lines: 0,
+    bytes: 0,
+    skippedLines: 0,
+    unreadableObjects: 0,
+  };
+  for (const location of locations) {
+    const stats = await readArchiveRange(s3, location, query, io, onMatch);
+    for (const name of Object.keys(total) as (keyof ArchiveReadStats)[]) {
+      total[name] += stats[name];
+    }
+  }
+  return total;
 }
 
 /** `2 line(s) that are not archive records, 1 unreadable object` — or '' when none. */
@@ -246,57 +296,196 @@ export function describeRead(stats: ArchiveReadStats): string {
   return `read ${stats.objects} object(s) in ${stats.partitions} day partition(s), ${stats.lines} line(s), ${formatBytes(stats.bytes)} from the archive${skips ? `; skipped ${skips}` : ''}`;
 }
 
+/** One idempotency key's attempts, as read from the archive. */
+export interface KeyAttempts {
+  readonly idempotencyKey: string;
+  /** Every distinct attempt read (exact copies dropped), oldest first. */
+  readonly attempts: readonly ArchivedEvent[];
+  /**
+   * The acknowledged attempt: the one whose envelope (id and digest) the completed
+   * idempotency record named. Several (the key came again after its record expired and
+   * was acknowledged again): the latest.
+   */
+  readonly acknowledged: ArchivedEvent | undefined;
+  /**
+   * None acknowledged: the latest verified attempt that nothing ties to another one —
+   * what `replay --include-unacknowledged` recovers.
+   */
+  readonly recoverable: ArchivedEvent | undefined;
+  /** A line says another attempt of the key was acknowledged, and it was not read (outside the range). */
+  readonly acknowledgedElsewhere: boolean;
+  /** Two different records claim one envelope id: none of them can be tied to the acknowledged attempt. */
+  readonly conflicting: boolean;
+}
+
+/** The fields that make an archived attempt: two lines equal in these are copies of one. */
+const ATTEMPT_FIELDS = [
+  'provider',
+  'type',
+  'product',
+  'subject',
+  'idempotencyKey',
+  'receivedAt',
+  'sourceIp',
+  'requestId',
+  'envelope',
+] as const;
+
+const sameAttempt = (left: ArchivedEvent, right: ArchivedEvent) =>
+  ATTEMPT_FIELDS.every((field) => left[field] === right[field]);
+
+/** Latest receive time first, then the greater envelope id: never the order objects were read in. */
+const later = (left: ArchivedEvent, right: ArchivedEvent) =>
+  Date.parse(left.receivedAt) - Date.parse(right.receivedAt) ||
+  (left.envelopeId > right.envelopeId ? 1 : left.envelopeId < right.envelopeId ? -1 : 0);
+
 /**
- * Exact copies (one `envelopeId` read twice: an archiver retry) are dropped, and of the
- * attempts of one `idempotencyKey` (a delivery answered 503, then retried) one is kept:
- * `preferred` if given, else the latest received — the provider retries until it is
- * acknowledged and redeliveries after that are not archived, so the latest attempt is
- * the acknowledged one, whose envelope the consumer got. Equal times: the greater
- * envelope id, so the choice never depends on the order objects were read in.
+ * Groups archived attempts by idempotency key. Exact copies (one `envelopeId`, the same
+ * attempt: an archiver retry) are dropped, keeping the strongest settlement read. Two
+ * lines that claim one envelope id with different content cannot both be the attempt
+ * they name: their keys are marked conflicting and never replayed.
  */
-export class LatestAttempts {
-  private readonly envelopeIds = new Set<string>();
-  private readonly byKey = new Map<string, { event: ArchivedEvent; attempts: number }>();
+export class ArchivedAttempts {
+  private readonly byEnvelope = new Map<string, ArchivedEvent>();
+  private readonly conflicts = new Set<string>();
   /** Lines dropped as exact copies of one already read. */
   copies = 0;
-
-  constructor(private readonly preferred?: (event: ArchivedEvent) => boolean) {}
+  /** Lines dropped because the record's digest showed another line is the attempt they claim to be. */
+  contradicting = 0;
 
   add(event: ArchivedEvent): void {
-    if (this.envelopeIds.has(event.envelopeId)) {
-      this.copies += 1;
-      return;
-    }
-    this.envelopeIds.add(event.envelopeId);
-    const held = this.byKey.get(event.idempotencyKey);
+    const held = this.byEnvelope.get(event.envelopeId);
     if (held === undefined) {
-      this.byKey.set(event.idempotencyKey, { event, attempts: 1 });
+      this.byEnvelope.set(event.envelopeId, event);
       return;
     }
-    held.attempts += 1;
-    if (this.better(event, held.event)) held.event = event;
+    if (!sameAttempt(held, event)) {
+      // The archiver compared each with the record's digest: the one it matched is the
+      // attempt; the other contradicts the record. Otherwise neither can be told apart.
+      const verified = [held, event].filter((item) => item.settlement === Settlement.Completed);
+      const refuted = [held, event].filter((item) => item.settlement === Settlement.DigestMismatch);
+      if (verified.length === 1 && refuted.length === 1) {
+        this.contradicting += 1;
+        this.byEnvelope.set(event.envelopeId, verified[0] as ArchivedEvent);
+        return;
+      }
+      this.conflicts.add(held.idempotencyKey);
+      this.conflicts.add(event.idempotencyKey);
+      return;
+    }
+    this.copies += 1;
+    // A copy settled later may know more (a claim completed since): true wins, then unknown.
+    const rank = (item: ArchivedEvent) =>
+      item.acknowledged === true ? 2 : item.acknowledged === false ? 0 : 1;
+    if (rank(event) > rank(held)) this.byEnvelope.set(event.envelopeId, event);
   }
 
-  private better(candidate: ArchivedEvent, held: ArchivedEvent): boolean {
-    const preferCandidate = this.preferred?.(candidate) ?? false;
-    if (preferCandidate !== (this.preferred?.(held) ?? false)) return preferCandidate;
-    const difference = Date.parse(candidate.receivedAt) - Date.parse(held.receivedAt);
-    if (difference !== 0) return difference > 0;
-    return candidate.envelopeId > held.envelopeId;
+  /** Lines whose settlement is still missing: written before the archiver settled attempts. */
+  unsettled(): ArchivedEvent[] {
+    return [...this.byEnvelope.values()].filter((event) => event.settlement === undefined);
   }
 
-  /** Attempts read beside the one kept for their key. */
-  get earlierAttempts(): number {
-    return this.envelopeIds.size - this.byKey.size;
+  /** Replaces unsettled lines by their settlement (see {@link settleUnsettled}). */
+  settled(events: readonly ArchivedEvent[]): void {
+    for (const event of events) this.byEnvelope.set(event.envelopeId, event);
   }
 
-  /** One event per idempotency key, oldest first, with the number of attempts read. */
-  events(): { event: ArchivedEvent; attempts: number }[] {
-    return [...this.byKey.values()].sort(
-      (left, right) =>
-        Date.parse(left.event.receivedAt) - Date.parse(right.event.receivedAt) ||
-        left.event.envelopeId.localeCompare(right.event.envelopeId),
+  /** Every key read, oldest first by its latest attempt. */
+  keys(): KeyAttempts[] {
+    const grouped = new Map<string, ArchivedEvent[]>();
+    for (const event of this.byEnvelope.values()) {
+      const list = grouped.get(event.idempotencyKey) ?? [];
+      list.push(event);
+      grouped.set(event.idempotencyKey, list);
+    }
+    const keys = [...grouped].map(([idempotencyKey, list]): KeyAttempts => {
+      const attempts = list.sort(later);
+      const latest = (items: ArchivedEvent[]) => items.at(-1);
+      const conflicting = this.conflicts.has(idempotencyKey);
+      const acknowledged = conflicting
+        ? undefined
+        : latest(attempts.filter((item) => item.acknowledged === true));
+      const acknowledgedElsewhere = attempts.some(
+        (item) => item.settlement === Settlement.OtherCompleted,
+      );
+      const recoverable =
+        conflicting || acknowledged !== undefined || acknowledgedElsewhere
+          ? undefined
+          : latest(attempts.filter((item) => item.settlement !== Settlement.DigestMismatch));
+      return {
+        idempotencyKey,
+        attempts,
+        acknowledged,
+        recoverable,
+        acknowledgedElsewhere,
+        conflicting,
+      };
+    });
+    const shown = (key: KeyAttempts) =>
+      key.acknowledged ?? key.recoverable ?? (key.attempts.at(-1) as ArchivedEvent);
+    return keys.sort((left, right) => later(shown(left), shown(right)));
+  }
+}
+
+/**
+ * Settles lines written before the archiver settled attempts (version 1) against the
+ * idempotency table now, as the archiver would have: one consistent read per record,
+ * while the records last (the deduplication window, 7 days by default); past it their
+ * acknowledgement is unknown. The table has no digest for them: the envelope id ties.
+ */
+export async function settleUnsettled(
+  target: StoreTarget,
+  attempts: ArchivedAttempts,
+  now: Date,
+): Promise<number> {
+  const unsettled = attempts.unsettled();
+  if (unsettled.length === 0) return 0;
+  const ledger = new DynamoDbClaimLedger(target.clients().dynamodb, target.table);
+  let records: Awaited<ReturnType<DynamoDbClaimLedger['read']>>;
+  try {
+    records = await ledger.read(
+      unsettled.map((event) => `${event.provider}#${event.idempotencyKey}`),
     );
+  } catch (error) {
+    throw fromAwsError(error, 'reading the idempotency table');
+  }
+  attempts.settled(
+    unsettled.map((event) => {
+      const found = settle(
+        records.get(`${event.provider}#${event.idempotencyKey}`),
+        {
+          envelopeId: event.envelopeId,
+          digest: sha256Hex(event.envelope),
+          receivedAt: event.receivedAt,
+        },
+        now.getTime(),
+        Defaults.retentionDays * 86_400_000,
+      );
+      const settlement = found === 'pending' ? Settlement.NotCompleted : found;
+      return { ...event, settlement, acknowledged: acknowledgedBy(settlement) };
+    }),
+  );
+  return unsettled.length;
+}
+
+/** How an archived attempt's acknowledgement reads in `find` and `replay`'s reports. */
+export function describeAcknowledgement(settlement: Settlement | undefined): string {
+  switch (settlement) {
+    case Settlement.Completed:
+      return 'acknowledged (the idempotency record names this attempt)';
+    case Settlement.OtherCompleted:
+      return 'not acknowledged: another attempt of this key was';
+    case Settlement.OtherInProgress:
+    case Settlement.NoRecord:
+      return 'never acknowledged: answered 503 (nothing was acknowledged), or the provider gave up';
+    case Settlement.DigestMismatch:
+      return 'not acknowledged: its content differs from the attempt the idempotency record names';
+    case Settlement.NotCompleted:
+      return 'acknowledgement unknown: its completion was never written (a completion write that failed after the enqueue was answered 200; a function that died was not)';
+    case Settlement.RecordExpired:
+      return 'acknowledgement unknown: settled after its idempotency record expired';
+    default:
+      return 'acknowledgement not recorded (archived before attempts were settled)';
   }
 }
 

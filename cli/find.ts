@@ -1,12 +1,17 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Settlement } from '../functions/core/archive.js';
 import { RecordStatus } from '../functions/core/idempotency.js';
 import type { ProviderName } from '../functions/registry.js';
 import {
+  ArchivedAttempts,
+  type ArchivedEvent,
   type ArchiveReadStats,
   checkRange,
+  describeAcknowledgement,
   describeRead,
-  LatestAttempts,
-  readArchiveRange,
+  readArchives,
+  requireArchive,
+  settleUnsettled,
 } from './archive.js';
 import { CliError, ExitCode, fromAwsError } from './errors.js';
 import { parseInstant } from './flags.js';
@@ -73,6 +78,13 @@ export interface FoundEvent {
   readonly requestId?: string | undefined;
   /** Archived events: attempts of this key read (a 503 and its retry are two). */
   readonly attempts?: number | undefined;
+  /**
+   * Archived events: whether the attempt shown is the acknowledged one (true), was never
+   * acknowledged (false: answered 503), or cannot be told (null); and the evidence.
+   */
+  readonly acknowledged?: boolean | null | undefined;
+  /** How it was settled (`Settlement`), or `conflicting`: two records claim one envelope id. */
+  readonly settlement?: Settlement | 'conflicting' | undefined;
   readonly place: QueuePlace;
 }
 
@@ -256,7 +268,13 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
         `${event.provider} event, matched by ${event.matchedBy}${archived ? ', in the archive only (no idempotency record: expired)' : ''}`,
       ),
     );
-    io.out(printable(`  arrived       ${event.receivedAt ?? '(unknown)'} (${event.state})`));
+    const state =
+      archived && event.acknowledged !== true
+        ? `archived, ${event.acknowledged === false ? 'never acknowledged' : 'acknowledgement unknown'}`
+        : archived
+          ? 'archived, acknowledged'
+          : event.state;
+    io.out(printable(`  arrived       ${event.receivedAt ?? '(unknown)'} (${state})`));
     io.out(printable(`  envelope id   ${event.envelopeId ?? '(none)'}`));
     io.out(printable(`  key           ${event.idempotencyKey}`));
     io.out(printable(`  type          ${event.type ?? '(unknown)'}`));
@@ -265,9 +283,10 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
     if (archived) {
       io.out(printable(`  source ip     ${event.sourceIp ?? '(not recorded)'}`));
       io.out(printable(`  request id    ${event.requestId ?? '(not recorded)'}`));
+      io.out(`  acknowledged  ${describeArchived(event)}`);
       if ((event.attempts ?? 1) > 1) {
         io.out(
-          `  attempts      ${event.attempts} archived (the latest shown; the others were answered 503 and retried)`,
+          `  attempts      ${event.attempts} archived (${event.acknowledged === true ? 'the acknowledged one shown; the others were answered 503' : 'the latest shown; none acknowledged'})`,
         );
       }
     }
@@ -297,8 +316,9 @@ function archiveRange(
 
 /**
  * The table has no match: look in the archive over the range, by key, envelope id or
- * subject. One event per idempotency key (the latest attempt, or the one whose envelope
- * id was asked for); appended to `found`.
+ * subject. One event per idempotency key — the attempt whose envelope id was asked for,
+ * else the acknowledged one, else the latest — saying whether it was acknowledged;
+ * appended to `found`.
  */
 async function searchArchive(
   target: StoreTarget,
@@ -319,10 +339,11 @@ async function searchArchive(
     `no idempotency record matches; searching the ${options.provider} archive from ${since} to ${until}${range.defaulted ? ` (the last ${FIND_ARCHIVE_DAYS} days by default; --since/--until for another range)` : ''}`,
   );
   const id = options.id;
-  const attempts = new LatestAttempts((event) => event.envelopeId === id);
-  const read = await readArchiveRange(
-    target.clients().s3,
-    target.archive,
+  const attempts = new ArchivedAttempts();
+  const { locations, s3 } = requireArchive(target, 'find');
+  const read = await readArchives(
+    s3,
+    locations,
     {
       provider: options.provider,
       since: range.since,
@@ -334,8 +355,12 @@ async function searchArchive(
     io,
     (event) => attempts.add(event),
   );
-  const bucket = target.archive.bucket;
-  for (const { event, attempts: count } of attempts.events()) {
+  await settleUnsettled(target, attempts, range.until);
+  for (const key of attempts.keys()) {
+    const event: ArchivedEvent =
+      key.attempts.find((attempt) => attempt.envelopeId === id) ??
+      key.acknowledged ??
+      (key.attempts.at(-1) as ArchivedEvent);
     found.push({
       matchedBy:
         event.idempotencyKey === id
@@ -354,11 +379,21 @@ async function searchArchive(
       expiresAt: undefined,
       sourceIp: event.sourceIp,
       requestId: event.requestId,
-      attempts: count,
-      place: { where: 'archive', object: `s3://${bucket}/${event.objectKey}` },
+      attempts: key.attempts.length,
+      acknowledged: key.conflicting ? false : (event.acknowledged ?? null),
+      settlement: key.conflicting ? 'conflicting' : event.settlement,
+      place: { where: 'archive', object: `s3://${event.bucket}/${event.objectKey}` },
     });
   }
   return { searched: true, since, until, read };
+}
+
+/** The acknowledgement line of an archived event. */
+function describeArchived(event: FoundEvent): string {
+  if (event.settlement === 'conflicting') {
+    return 'cannot be told: two different archive records claim one envelope id of this key';
+  }
+  return describeAcknowledgement(event.settlement);
 }
 
 function describePlace(place: QueuePlace): string {

@@ -407,10 +407,12 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .command('replay')
       .summary('re-enqueue archived events, marked replay')
       .description(
-        'Re-enqueue events from the audit archive (S3), one per idempotency key, marked\n' +
-          '"replay": true, keeping id and idempotencyKey. Reads only the day partitions the\n' +
-          'selection needs. A stack asks first (--yes). Exits 1 when nothing matched or an\n' +
-          'event was not replayed.',
+        'Re-enqueue acknowledged events from the audit archive (S3), one per idempotency key\n' +
+          '(the attempt the idempotency record named), marked "replay": true, keeping id and\n' +
+          'idempotencyKey. Deliveries never acknowledged (answered 503 until the provider gave\n' +
+          'up) only with --include-unacknowledged, marked "acknowledged": false. Reads only the\n' +
+          'day partitions the selection needs. A stack asks first (--yes). Exits 1 when nothing\n' +
+          'matched or an event was not replayed.',
       )
       .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
       .option(
@@ -428,6 +430,10 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
         '--subject <id>',
         'only events about this provider identifier (needs --since)',
         nonEmpty,
+      )
+      .option(
+        '--include-unacknowledged',
+        'also recover events no attempt of which was acknowledged (the provider gave up), marked "acknowledged": false',
       )
       .option('--dry-run', 'list what would be replayed; send nothing'),
     false,
@@ -450,6 +456,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
           key: options.key as string | undefined,
           subject: options.subject as string | undefined,
           dryRun: options.dryRun === true,
+          includeUnacknowledged: options.includeUnacknowledged === true,
           signal: context.signal,
           ...(store.kind === 'local'
             ? {}

@@ -1,13 +1,14 @@
 import { buildEnvelope, type EnvelopeHeader, sqsSafeText } from '../functions/core/envelope.js';
 import type { ProviderName } from '../functions/registry.js';
 import {
+  ArchivedAttempts,
   type ArchivedEvent,
   type ArchiveReadStats,
   checkRange,
   describeRead,
-  LatestAttempts,
-  readArchiveRange,
+  readArchives,
   requireArchive,
+  settleUnsettled,
 } from './archive.js';
 import { ExitCode, fromAwsError, InterruptedError, UsageError } from './errors.js';
 import { parseInstant } from './flags.js';
@@ -33,6 +34,12 @@ export interface ReplayOptions {
   /** The provider's own identifier, as the archive record's `subject` holds it (needs `since`). */
   readonly subject?: string | undefined;
   readonly dryRun?: boolean | undefined;
+  /**
+   * Also recover keys no attempt of which was acknowledged (answered 503 until the
+   * provider gave up, or unknown): their latest verified attempt, marked
+   * `"acknowledged": false` (or `null` when unknown).
+   */
+  readonly includeUnacknowledged?: boolean | undefined;
   readonly now?: () => Date;
   /** Asked with the number of events before anything is sent; throws to stop. */
   readonly confirm?: ((count: number) => Promise<void>) | undefined;
@@ -41,13 +48,19 @@ export interface ReplayOptions {
 }
 
 export interface ReplayReport {
-  /** Events that matched: one per idempotency key, after dropping copies and earlier attempts. */
+  /** Events selected: one per idempotency key, after dropping copies and other attempts. */
   readonly matched: number;
   readonly replayed: number;
   /** Lines dropped as exact copies of an archived record (same envelope id). */
   readonly copies: number;
-  /** Earlier attempts of a matched key (answered 503, then retried): not replayed. */
+  /** Other attempts of a selected key (answered 503 before the acknowledged one): not replayed. */
   readonly earlierAttempts: number;
+  /** Keys none of whose attempts was acknowledged: left out unless `includeUnacknowledged`. */
+  readonly unacknowledged: number;
+  /** Of those, recovered (sent marked `acknowledged: false` or `null`). */
+  readonly recovered: number;
+  /** Keys with two different records for one envelope id: never replayed. */
+  readonly conflicting: number;
   /** Matched, but the archived envelope is not an envelope v1: not replayed. */
   readonly unreplayable: number;
   /** What was read from the archive. */
@@ -63,13 +76,15 @@ export interface ReplayReport {
 const PAYLOAD_SPLIT = ',"payload":';
 
 /**
- * The archived envelope, marked `replay: true`; everything else — id, idempotencyKey,
+ * The archived envelope, marked `replay: true` (and, recovering an attempt that was never
+ * acknowledged, `acknowledged: false` or `null`); everything else — id, idempotencyKey,
  * receivedAt and the payload's exact bytes — kept. The header is JSON without the
  * payload, so the first `,"payload":` (which cannot occur inside a JSON string) ends it.
  */
 export function markReplay(
   envelope: string,
   record?: { provider: string; envelopeId: string; idempotencyKey: string },
+  acknowledged?: false | null,
 ): string {
   const split = envelope.indexOf(PAYLOAD_SPLIT);
   if (split < 0 || !envelope.endsWith('}')) throw new Error('not an envelope v1');
@@ -86,7 +101,16 @@ export function markReplay(
     throw new Error('its envelope names another event than its archive record');
   }
   const payload = envelope.slice(split + PAYLOAD_SPLIT.length, -1);
-  return buildEnvelope({ ...header, replay: true }, payload);
+  return buildEnvelope(
+    { ...header, replay: true, ...(acknowledged === undefined ? {} : { acknowledged }) },
+    payload,
+  );
+}
+
+/** The dry run's mark of a recovered attempt (the envelope says it too). */
+function recoveredMark(recovered: false | null | undefined): string {
+  if (recovered === undefined) return '';
+  return recovered === false ? ' [never acknowledged]' : ' [acknowledgement unknown]';
 }
 
 /** Within this long of now, "nothing matched" may only mean the archiver has not written yet. */
@@ -113,8 +137,9 @@ function describeSelection(
 /**
  * `replay`: re-enqueues archived events — for a consumer that acknowledged messages and
  * then lost them. Reads the audit archive (S3): only the day partitions the selection
- * needs, each object streamed, only matches held. One replay per idempotency key
- * ({@link LatestAttempts}), marked `replay: true`, id and idempotencyKey kept.
+ * needs, each object streamed, only matches held. One replay per idempotency key: its
+ * acknowledged attempt ({@link ArchivedAttempts}), marked `replay: true`, id and
+ * idempotencyKey kept. Keys never acknowledged are recovered only when asked, marked so.
  */
 export async function replay(
   target: StoreTarget,
@@ -133,12 +158,11 @@ export async function replay(
   const until = options.until ? parseInstant(options.until, '--until', now) : now;
   const since = options.since ? parseInstant(options.since, '--since', now) : undefined;
   if (since !== undefined) checkRange(since, until);
-  const { location, s3 } = requireArchive(target, 'replay');
+  const { locations, s3 } = requireArchive(target, 'replay');
   const { sqs, dynamodb } = target.clients();
 
-  // --key alone: its idempotency record (one GetItem) says which day to read, and which
-  // attempt was acknowledged.
-  let keyRecord: { receivedAt: string; envelopeId: string | undefined } | undefined;
+  // --key alone: its idempotency record (one GetItem) says which day to read.
+  let keyRecord: { receivedAt: string } | undefined;
   if (since === undefined && options.key !== undefined) {
     let record: Awaited<ReturnType<typeof readRecord>>;
     try {
@@ -151,17 +175,14 @@ export async function replay(
         `no idempotency record for ${options.provider} key "${options.key}": it expired after the deduplication window (7 days by default), or never arrived (pass --since, and --until, to search the archive by time)`,
       );
     }
-    keyRecord = { receivedAt: record.receivedAt, envelopeId: record.envelopeId };
+    keyRecord = { receivedAt: record.receivedAt };
   }
   const selection = describeSelection(options, { since, until }, keyRecord);
 
-  const acknowledged = keyRecord?.envelopeId;
-  const attempts = new LatestAttempts(
-    acknowledged === undefined ? undefined : (event) => event.envelopeId === acknowledged,
-  );
-  const read = await readArchiveRange(
+  const attempts = new ArchivedAttempts();
+  const read = await readArchives(
     s3,
-    location,
+    locations,
     {
       provider: options.provider,
       since: since ?? new Date(0),
@@ -175,21 +196,77 @@ export async function replay(
     io,
     (event) => attempts.add(event),
   );
-  const chosen = attempts.events();
+  const settledNow = await settleUnsettled(target, attempts, now);
+  if (settledNow > 0) {
+    io.err(
+      `settled ${settledNow} line(s) archived before attempts were settled, against the idempotency table (past the deduplication window their acknowledgement is unknown)`,
+    );
+  }
+  const keys = attempts.keys();
+  const acknowledged = keys.filter((key) => key.acknowledged !== undefined);
+  const unacknowledged = keys.filter((key) => key.recoverable !== undefined);
+  const conflicting = keys.filter((key) => key.conflicting);
+  const elsewhere = keys.filter(
+    (key) => key.acknowledged === undefined && key.acknowledgedElsewhere,
+  );
+  const chosen: { event: ArchivedEvent; recovered: false | null | undefined }[] = [
+    ...acknowledged.map((key) => ({
+      event: key.acknowledged as ArchivedEvent,
+      recovered: undefined,
+    })),
+    ...(options.includeUnacknowledged
+      ? unacknowledged.map((key) => {
+          const event = key.recoverable as ArchivedEvent;
+          return { event, recovered: event.acknowledged === false ? (false as const) : null };
+        })
+      : []),
+  ];
+  const selected = new Set(chosen.map(({ event }) => event.idempotencyKey));
   const counts = {
     copies: attempts.copies,
-    earlierAttempts: attempts.earlierAttempts,
+    earlierAttempts: keys
+      .filter((key) => selected.has(key.idempotencyKey))
+      .reduce((sum, key) => sum + key.attempts.length - 1, 0),
+    unacknowledged: unacknowledged.length,
+    recovered: options.includeUnacknowledged ? unacknowledged.length : 0,
+    conflicting: conflicting.length,
     read,
   };
   if (counts.copies > 0 || counts.earlierAttempts > 0) {
     io.err(
-      `one replay per idempotency key: dropped ${counts.copies} exact cop${counts.copies === 1 ? 'y' : 'ies'} (same envelope id) and ${counts.earlierAttempts} earlier attempt(s) of a key (answered 503, then retried)`,
+      `one replay per idempotency key: dropped ${counts.copies} exact cop${counts.copies === 1 ? 'y' : 'ies'} (same envelope id) and ${counts.earlierAttempts} other attempt(s) of a replayed key (not the one replayed)`,
+    );
+  }
+  if (unacknowledged.length > 0) {
+    const attemptCount = unacknowledged.reduce((sum, key) => sum + key.attempts.length, 0);
+    io.err(
+      options.includeUnacknowledged
+        ? `recovering ${unacknowledged.length} key(s) never acknowledged (${attemptCount} attempt(s) archived): each is sent marked "acknowledged": false (answered 503: the provider was never told it arrived) or null (unknown)`
+        : `not replayed: ${unacknowledged.length} key(s) never acknowledged (${attemptCount} attempt(s) archived, none acknowledged: answered 503 until the provider gave up, or unknown); --include-unacknowledged recovers them, marked "acknowledged": false`,
+    );
+  }
+  if (attempts.contradicting > 0) {
+    io.err(
+      `ignored ${attempts.contradicting} line(s) that claim an acknowledged envelope id with other content than its idempotency record names (not the provider function's attempt)`,
+    );
+  }
+  if (elsewhere.length > 0) {
+    io.err(
+      `not replayed: ${elsewhere.length} key(s) whose acknowledged attempt was received outside the range (widen --since/--until)`,
+    );
+  }
+  for (const key of conflicting) {
+    io.err(
+      printable(
+        `refused key ${key.idempotencyKey}: two different archive records claim one envelope id, so neither can be tied to the acknowledged attempt (${key.attempts.map((event) => `s3://${event.bucket}/${event.objectKey}`).join(', ')})`,
+      ),
     );
   }
   if (chosen.length === 0) {
     const recent = now.getTime() - until.getTime() < ARCHIVE_LAG_MS;
+    const what = keys.length === 0 ? 'no' : 'no acknowledged';
     io.err(
-      `nothing matched: no ${options.provider} event in the archive for ${selection} (${describeRead(read)})${recent ? '; an event reaches the archive up to ~2 minutes after its acknowledgement on a stack: try again shortly' : ''}`,
+      `nothing matched: ${what} ${options.provider} event in the archive for ${selection} (${describeRead(read)})${recent ? '; an event reaches the archive up to ~2 minutes after its acknowledgement on a stack: try again shortly' : ''}`,
     );
     return {
       matched: 0,
@@ -201,22 +278,24 @@ export async function replay(
     };
   }
 
-  const replays: { body: string; event: ArchivedEvent }[] = [];
-  for (const { event } of chosen) {
+  const replays: { body: string; event: ArchivedEvent; recovered: false | null | undefined }[] = [];
+  for (const { event, recovered } of chosen) {
     try {
-      replays.push({ body: markReplay(event.envelope, event), event });
+      replays.push({ body: markReplay(event.envelope, event, recovered), event, recovered });
     } catch (error) {
       io.err(
-        `cannot replay key ${event.idempotencyKey} (s3://${location.bucket}/${event.objectKey}): ${(error as Error).message}`,
+        `cannot replay key ${event.idempotencyKey} (s3://${event.bucket}/${event.objectKey}): ${(error as Error).message}`,
       );
     }
   }
   const unreplayable = chosen.length - replays.length;
   const base = { matched: chosen.length, ...counts, unreplayable };
+  // Refused keys are events that were not replayed: the run is not complete.
+  const whole = unreplayable === 0 && conflicting.length === 0;
 
   if (options.dryRun) {
-    for (const { body } of replays) {
-      if (!(await showLine(io, shownBody(body)))) {
+    for (const { body, recovered } of replays) {
+      if (!(await showLine(io, `${shownBody(body)}${recoveredMark(recovered)}`))) {
         // The reader has gone (`| head`): it has what it wanted; nothing was sent anyway.
         return { ...base, replayed: 0, refused: 0, exitCode: ExitCode.Ok };
       }
@@ -228,7 +307,7 @@ export async function replay(
       ...base,
       replayed: 0,
       refused: 0,
-      exitCode: replays.length > 0 && unreplayable === 0 ? ExitCode.Ok : ExitCode.Unexpected,
+      exitCode: replays.length > 0 && whole ? ExitCode.Ok : ExitCode.Unexpected,
     };
   }
   if (options.signal?.aborted) throw new InterruptedError('interrupted: nothing was sent');
@@ -257,13 +336,22 @@ export async function replay(
         sqs,
         target.queues[options.provider].queue,
         batch,
-        ({ body, event }) => ({
+        ({ body, event, recovered }) => ({
           MessageBody: body,
           MessageAttributes: {
             provider: { DataType: 'String', StringValue: options.provider },
             // As the functions set it: the type made SQS-safe (the record keeps it raw).
             type: { DataType: 'String', StringValue: sqsSafeText(event.type) },
             replay: { DataType: 'String', StringValue: 'true' },
+            // A recovered delivery that was never acknowledged says so to filters too.
+            ...(recovered === undefined
+              ? {}
+              : {
+                  acknowledged: {
+                    DataType: 'String',
+                    StringValue: recovered === false ? 'false' : 'unknown',
+                  },
+                }),
           },
         }),
       );
@@ -279,9 +367,11 @@ export async function replay(
     reportUnknown();
     throw fromAwsError(error, `replaying to the ${options.provider} queue (${replayed} sent)`);
   }
+  const recoveredNote =
+    counts.recovered > 0 ? ` (${counts.recovered} never acknowledged, marked)` : '';
   io.out(
     printable(
-      `replayed ${replayed} ${options.provider} event(s), ${selection} (${describeRead(read)})${unknown.length > 0 ? `; ${unknown.length} unknown` : ''}`,
+      `replayed ${replayed} ${options.provider} event(s)${recoveredNote}, ${selection} (${describeRead(read)})${unknown.length > 0 ? `; ${unknown.length} unknown` : ''}`,
     ),
   );
   if (interrupted) {
@@ -295,8 +385,7 @@ export async function replay(
     );
   }
   reportUnknown();
-  const complete =
-    !interrupted && refused.length === 0 && unreplayable === 0 && replayed === replays.length;
+  const complete = !interrupted && refused.length === 0 && whole && replayed === replays.length;
   return {
     ...base,
     replayed,

@@ -21,6 +21,8 @@ export interface IngressOutputs {
   readonly logGroups: Readonly<Record<string, string>>;
   /** The audit archive; undefined when it is off. */
   readonly archive?: { readonly bucket: string; readonly prefix: string } | undefined;
+  /** Archive buckets the current one replaced (`archivePreviousBuckets`): still read. */
+  readonly previousArchives: readonly { readonly bucket: string; readonly prefix: string }[];
 }
 
 /**
@@ -87,5 +89,9 @@ export function readIngressOutputs(
     ),
     logGroups: Object.fromEntries(providers.map((p) => [p, need(`${OutputFacts.logGroup}:${p}`)])),
     archive: bucket ? { bucket, prefix: need(OutputFacts.archivePrefix) } : undefined,
+    previousArchives: (facts.get(OutputFacts.archivePreviousBuckets) ?? '')
+      .split(',')
+      .filter((name) => name !== '')
+      .map((name) => ({ bucket: name, prefix: need(OutputFacts.archivePrefix) })),
   };
 }

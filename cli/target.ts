@@ -89,6 +89,8 @@ export interface Target {
   readonly logGroups?: Readonly<Record<string, string>> | undefined;
   /** The audit archive's bucket and prefix; undefined when the archive is off. */
   readonly archive?: ArchiveLocation | undefined;
+  /** Archive buckets the current one replaced (a stack's Object Lock switch): read too. */
+  readonly previousArchives?: readonly ArchiveLocation[] | undefined;
   /** Where `tail` remembers the receive counts it saw (never a tracked file). */
   readonly ledgerFile: string;
   /** SDK clients for the queues, the table and the archive; created once, destroyed by `close`. */
@@ -270,6 +272,7 @@ export async function stackTarget(
     queues: ingress.queues as Record<ProviderName, QueueUrls>,
     logGroups: ingress.logGroups,
     archive: ingress.archive,
+    previousArchives: ingress.previousArchives,
     clients,
     close,
   };

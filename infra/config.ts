@@ -76,6 +76,17 @@ export interface IngressSettings {
   readonly archiveRetentionDays: number;
   /** S3 Object Lock on the archive: `off`, `governance` or `compliance` (for the retention). */
   readonly archiveObjectLock: ArchiveObjectLock;
+  /**
+   * Whether the archive bucket was created with S3 Object Lock. Fixed for the bucket's
+   * life: CloudFormation replaces the bucket when it changes, so changing it means moving
+   * to a new bucket (README, "Switch Object Lock"); a lock mode other than `off` needs it.
+   */
+  readonly archiveObjectLockEnabled: boolean;
+  /**
+   * Archive buckets this one replaced (bucket names): kept reachable by `replay`/`find`
+   * (output `ArchivePreviousBucketNames`), readable by the operator, queryable in Athena.
+   */
+  readonly archivePreviousBuckets: readonly string[];
   /** S3 server access logs of the archive bucket, to a bucket of their own. */
   readonly archiveAccessLogging: boolean;
   /**
@@ -141,6 +152,8 @@ export const DefaultSettings: IngressSettings = {
   // Five years and the leap days in them: FATF R.11 and 31 CFR 1010.430 ask for five.
   archiveRetentionDays: 1_827,
   archiveObjectLock: 'off',
+  archiveObjectLockEnabled: false,
+  archivePreviousBuckets: [],
   archiveAccessLogging: true,
   // Off: it replaces the HTTP API (new execute-api URLs) and costs more (docs/decisions.md).
   edgeProtection: false,
@@ -177,6 +190,8 @@ export const ContextKeys = {
   archive: 'archive',
   archiveRetentionDays: 'archiveRetentionDays',
   archiveObjectLock: 'archiveObjectLock',
+  archiveObjectLockEnabled: 'archiveObjectLockEnabled',
+  archivePreviousBuckets: 'archivePreviousBuckets',
   archiveAccessLogging: 'archiveAccessLogging',
   edgeProtection: 'edgeProtection',
   edgeRateLimit: 'edgeRateLimit',
@@ -222,6 +237,7 @@ const RETENTION_VALUES = new Set<number>(
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const CIDR = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 // A key ARN, not an alias: log groups and IAM grants need the key itself.
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/;
@@ -353,8 +369,20 @@ export function checkSettings(
     name('archiveObjectLock'),
     `one of ${ArchiveObjectLockModes.join(', ')}`,
   );
-  if (!s.archive && s.archiveObjectLock !== 'off') {
-    throw new SettingsError(name('archiveObjectLock'), `off while ${name('archive')} is false`);
+  // Object Lock is fixed when a bucket is created: CloudFormation would replace the bucket
+  // (keeping the old one, unreachable by every tool) rather than lock it. A lock mode
+  // therefore needs the bucket to say it was created locked.
+  check(
+    s.archiveObjectLock === 'off' || s.archiveObjectLockEnabled,
+    name('archiveObjectLock'),
+    `off unless ${name('archiveObjectLockEnabled')} is true. Object Lock can only be chosen when the archive bucket is created: if this bucket was created with it (the lock mode was set at its first deploy), set ${name('archiveObjectLockEnabled')}=true; otherwise moving to a locked bucket replaces it — first add its name (stack output ArchiveBucketName) to ${name('archivePreviousBuckets')}, so replay, find and Athena keep reading it, then set both (README, Archive and audit, "Switch Object Lock")`,
+  );
+  for (const bucket of s.archivePreviousBuckets) {
+    check(
+      BUCKET_NAME.test(bucket),
+      name('archivePreviousBuckets'),
+      'a list of S3 bucket names (3–63 lower-case letters, digits, dots and hyphens)',
+    );
   }
   const edgeLimit = (value: number, label: string) =>
     whole(value, label, Limits.edgeRateLimitMin, Limits.edgeRateLimitMax);
@@ -621,6 +649,12 @@ export function readSettings(
       archiveRetention(lookup, k.archiveRetentionDays) ?? d.archiveRetentionDays,
     archiveObjectLock: (text(lookup, k.archiveObjectLock) ??
       d.archiveObjectLock) as ArchiveObjectLock,
+    archiveObjectLockEnabled: boolean(
+      lookup,
+      k.archiveObjectLockEnabled,
+      d.archiveObjectLockEnabled,
+    ),
+    archivePreviousBuckets: list(lookup, k.archivePreviousBuckets) ?? d.archivePreviousBuckets,
     archiveAccessLogging: boolean(lookup, k.archiveAccessLogging, d.archiveAccessLogging),
     edgeProtection: boolean(lookup, k.edgeProtection, d.edgeProtection),
     edgeRateLimit: integer(lookup, k.edgeRateLimit) ?? d.edgeRateLimit,

@@ -42,11 +42,15 @@ export interface KeyUse {
   readonly context: Readonly<Record<string, string>>;
 }
 
-/** Reads and writes of a DynamoDB table: DynamoDB decrypts its table key as the caller. */
-export function tableKeyUse(table: ITable): KeyUse {
+/**
+ * Reads and writes of a DynamoDB table (`read`: reads only, Decrypt): DynamoDB decrypts its
+ * table key as the caller.
+ */
+export function tableKeyUse(table: ITable, use: 'read-write' | 'read' = 'read-write'): KeyUse {
   return {
     service: 'dynamodb',
-    actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+    actions:
+      use === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
     contextFreeActions: ['kms:DescribeKey'],
     context: {
       'aws:dynamodb:tableName': table.tableName,

@@ -6,6 +6,7 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  MathExpression,
   Metric,
   TextWidget,
   TreatMissingData,
@@ -53,7 +54,8 @@ export interface MonitoredProvider {
 
 /** The audit archive's parts the alarms watch. */
 export interface MonitoredArchive {
-  readonly queue: IQueue;
+  /** Every queue the archiver drains (one per provider, and the shared one of earlier versions). */
+  allQueues(): IQueue[];
   readonly deadLetterQueue: IQueue;
   readonly archiver: IFunction;
 }
@@ -168,6 +170,8 @@ export class IngressMonitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
         // The runbook's section of each alarm is named after its suffix.
         alarmDescription: `${description} Runbook: docs/runbook.md#${alarmName
+          // archive-behind-2 (a second group of archive queues) is archive-behind's section.
+          .replace(/^(archive-[a-z-]+)-\d+$/, '$1')
           .split('-')
           .slice(alarmName.startsWith('api-') || alarmName.startsWith('archive-') ? 0 : 1)
           .join('-')}`,
@@ -338,6 +342,50 @@ export class IngressMonitoring extends Construct {
 
     if (props.archive) {
       const archive = props.archive;
+      const queues = archive.allQueues().filter((queue) => queue !== archive.deadLetterQueue);
+      // The oldest record waiting on any archive queue, ten queues to an expression (an
+      // alarm takes at most ten metrics): one alarm, one line, for up to nine providers.
+      const groups = Array.from({ length: Math.ceil(queues.length / 10) }, (_, group) =>
+        queues.slice(group * 10, group * 10 + 10),
+      );
+      // Metric ids unique within the graph that shows both aggregates of every group.
+      const ofQueues = (
+        group: number,
+        aggregate: 'MAX' | 'SUM',
+        metric: (queue: IQueue) => IMetric,
+        label: string,
+      ) => {
+        const members = groups[group] ?? [];
+        const id = (index: number) => `${aggregate === 'MAX' ? 'q' : 'w'}${group}x${index}`;
+        return new MathExpression({
+          expression: `${aggregate}([${members.map((_, index) => id(index)).join(',')}])`,
+          usingMetrics: Object.fromEntries(
+            members.map((queue, index) => [id(index), metric(queue)]),
+          ),
+          label,
+          period: fiveMinutes,
+        });
+      };
+      const oldest = groups.map((_, group) =>
+        ofQueues(
+          group,
+          'MAX',
+          (queue) =>
+            queue.metricApproximateAgeOfOldestMessage({
+              statistic: 'Maximum',
+              period: fiveMinutes,
+            }),
+          'oldest archive record waiting (s)',
+        ),
+      );
+      const waiting = groups.map((_, group) =>
+        ofQueues(
+          group,
+          'SUM',
+          (queue) => queue.metricApproximateNumberOfMessagesVisible(),
+          'archive records waiting',
+        ),
+      );
       alarm(
         'ArchiveDeadLetterQueueAlarm',
         ArchiveAlarms.deadLetters,
@@ -349,16 +397,16 @@ export class IngressMonitoring extends Construct {
         'Acknowledged events the archiver could not write to S3 (archive dead-letter queue not empty): the audit archive has a gap until they are redriven.',
         ComparisonOperator.GREATER_THAN_THRESHOLD,
       );
-      alarm(
-        'ArchiveBehindAlarm',
-        ArchiveAlarms.behind,
-        archive.queue.metricApproximateAgeOfOldestMessage({
-          statistic: 'Maximum',
-          period: fiveMinutes,
-        }),
-        ARCHIVE_BEHIND_SECONDS,
-        `The archiver is behind or failing: the oldest archive record waiting is older than ${ARCHIVE_BEHIND_SECONDS / 60} minutes.`,
-      );
+      oldest.forEach((expression, group) => {
+        const suffix = group === 0 ? '' : `${group + 1}`;
+        alarm(
+          `ArchiveBehindAlarm${suffix}`,
+          `${ArchiveAlarms.behind}${suffix ? `-${suffix}` : ''}`,
+          expression,
+          ARCHIVE_BEHIND_SECONDS,
+          `The archiver is behind or failing: the oldest archive record waiting is older than ${ARCHIVE_BEHIND_SECONDS / 60} minutes.`,
+        );
+      });
       alarm(
         'ArchiveErrorsAlarm',
         ArchiveAlarms.errors,
@@ -370,12 +418,12 @@ export class IngressMonitoring extends Construct {
         new GraphWidget({
           title: 'Audit archive: queue',
           left: [
-            archive.queue.metricApproximateNumberOfMessagesVisible(),
+            ...waiting,
             archive.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
               label: 'dead letters',
             }),
           ],
-          right: [archive.queue.metricApproximateAgeOfOldestMessage()],
+          right: oldest,
           width: 12,
         }),
         new GraphWidget({

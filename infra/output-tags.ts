@@ -22,6 +22,9 @@ export const OutputFacts = {
   logGroup: 'log-group',
   archiveBucket: 'archive-bucket',
   archivePrefix: 'archive-prefix',
+  /** Buckets the archive replaced (an Object Lock switch), comma-separated. */
+  archivePreviousBuckets: 'archive-previous-buckets',
+  /** The shared archive queue of earlier versions; with a provider, that provider's own. */
   archiveQueue: 'archive-queue',
   archiveDeadLetterQueue: 'archive-dead-letter-queue',
   athenaTable: 'athena-table',

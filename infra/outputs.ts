@@ -91,29 +91,50 @@ export function addIngressOutputs(ingress: WebhookIngress): void {
     );
   }
   output('IdempotencyTableName', ingress.table.tableName, OutputFacts.table, 'Idempotency records');
+  // The archive is always there (with `archive` off the functions only stop sending).
   const { archive } = ingress;
-  if (archive) {
+  output(
+    'ArchiveBucketName',
+    archive.bucket.bucketName,
+    OutputFacts.archiveBucket,
+    `The audit archive: ${ARCHIVE_PREFIX}/provider=<provider>/date=<YYYY-MM-DD>/<hash>.jsonl.gz`,
+  );
+  output('ArchivePrefix', ARCHIVE_PREFIX, OutputFacts.archivePrefix, 'Key prefix of the archive');
+  if (archive.previousBuckets.length > 0) {
     output(
-      'ArchiveBucketName',
-      archive.bucket.bucketName,
-      OutputFacts.archiveBucket,
-      `The audit archive: ${ARCHIVE_PREFIX}/provider=<provider>/date=<YYYY-MM-DD>/<hash>.jsonl.gz`,
-    );
-    output('ArchivePrefix', ARCHIVE_PREFIX, OutputFacts.archivePrefix, 'Key prefix of the archive');
-    output('ArchiveQueueUrl', archive.queue.queueUrl, OutputFacts.archiveQueue, 'Archive queue');
-    output(
-      'ArchiveDeadLetterQueueUrl',
-      archive.deadLetterQueue.queueUrl,
-      OutputFacts.archiveDeadLetterQueue,
-      'Archive dead letters',
-    );
-    output(
-      'ArchiveAthenaTable',
-      `${archive.database.ref}.events`,
-      OutputFacts.athenaTable,
-      'Glue database and table for Athena (README, Archive and audit)',
+      'ArchivePreviousBucketNames',
+      archive.previousBuckets.map((bucket) => bucket.bucketName).join(','),
+      OutputFacts.archivePreviousBuckets,
+      'Archive buckets the current one replaced: replay and find read them too',
     );
   }
+  output(
+    'ArchiveQueueUrl',
+    archive.queue.queueUrl,
+    OutputFacts.archiveQueue,
+    'The shared archive queue of earlier versions: still drained, no function sends to it',
+  );
+  for (const { deployment } of ingress.providers.values()) {
+    output(
+      `${deployment.title}ArchiveQueueUrl`,
+      archive.queueFor(deployment.provider).queueUrl,
+      OutputFacts.archiveQueue,
+      `The archive queue only the ${deployment.title} function may send to`,
+      deployment.provider,
+    );
+  }
+  output(
+    'ArchiveDeadLetterQueueUrl',
+    archive.deadLetterQueue.queueUrl,
+    OutputFacts.archiveDeadLetterQueue,
+    'Archive dead letters',
+  );
+  output(
+    'ArchiveAthenaTable',
+    `${archive.database.ref}.events`,
+    OutputFacts.athenaTable,
+    'Glue database and table for Athena (README, Archive and audit)',
+  );
   output(
     'DashboardName',
     ingress.monitoring.dashboard.dashboardName,

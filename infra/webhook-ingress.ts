@@ -178,6 +178,8 @@ const OPERATOR_QUEUE_ACTIONS = [
 const OPERATOR_TABLE_ACTIONS = [
   'dynamodb:DescribeTable',
   'dynamodb:GetItem',
+  // Settling archive lines written before the archiver settled them (cli/archive.ts).
+  'dynamodb:BatchGetItem',
   'dynamodb:Query',
   'dynamodb:Scan',
 ];
@@ -218,8 +220,11 @@ export class WebhookIngress extends Construct {
   readonly baseUrl: string;
   readonly webhookUrls: readonly WebhookUrlOutput[];
   readonly exampleConsumer: ExampleConsumer | undefined;
-  /** The audit archive (queue, archiver, bucket, Glue table); undefined when `archive` is off. */
-  readonly archive: IngressArchive | undefined;
+  /**
+   * The audit archive (queues, archiver, bucket, Glue table). Always there: with `archive`
+   * off the functions stop sending to it, and its bucket stays readable and its queues drain.
+   */
+  readonly archive: IngressArchive;
   /** Per provider: its queue, dead-letter queue, function and secret (also `provider(p)`). */
   readonly queues: Readonly<Partial<Record<ProviderName, Queue>>>;
   readonly deadLetterQueues: Readonly<Partial<Record<ProviderName, Queue>>>;
@@ -269,23 +274,27 @@ export class WebhookIngress extends Construct {
       },
     });
 
-    this.archive = settings.archive
-      ? new IngressArchive(this, 'Archive', {
-          stageName: settings.stageName,
-          providers: deployments.map((d) => d.provider),
-          retentionDays: settings.archiveRetentionDays,
-          objectLock: settings.archiveObjectLock,
-          accessLogging: settings.archiveAccessLogging,
-          logRetention: settings.logRetentionDays,
-          encryptionKey: key,
-        })
-      : undefined;
+    // Kept with the archive off: removing it would leave its bucket out of every tool's
+    // reach and what waits on its queues undelivered (retained resources, orphaned).
+    this.archive = new IngressArchive(this, 'Archive', {
+      stageName: settings.stageName,
+      providers: deployments.map((d) => d.provider),
+      retentionDays: settings.archiveRetentionDays,
+      objectLock: settings.archiveObjectLock,
+      objectLockEnabled: settings.archiveObjectLockEnabled,
+      previousBuckets: settings.archivePreviousBuckets,
+      accessLogging: settings.archiveAccessLogging,
+      logRetention: settings.logRetentionDays,
+      encryptionKey: key,
+      table: this.table,
+      idempotencyRetentionDays: settings.idempotencyRetentionDays,
+    });
     if (settings.storeEnvelopes) {
       Annotations.of(this).addWarningV2(
         STORE_ENVELOPES_RETIRED,
         settings.archive
           ? 'storeEnvelopes is retired and has no effect: replay and find read the audit archive (see the README, "Archive and audit"). Remove the setting.'
-          : 'storeEnvelopes is retired and has no effect, and the archive is off: `webhook-ingress replay` has nothing to replay from. Turn the archive on (archive=true) to keep deliveries for replay and audit.',
+          : 'storeEnvelopes is retired and has no effect, and the archive is off: new deliveries are not archived, so `webhook-ingress replay` cannot resend them. Turn the archive on (archive=true) to keep deliveries for replay and audit.',
       );
     }
 
@@ -472,19 +481,21 @@ export class WebhookIngress extends Construct {
         resources: [...this.providers.values()].map(({ fn }) => fn.functionLogGroup.logGroupArn),
       }),
     );
-    if (this.archive) {
-      // Replay and find read the archive: list and get under the prefix; nothing else.
+    {
+      // Replay and find read the archive, and the buckets it replaced: list and get under
+      // the prefix; nothing else.
+      const buckets = [this.archive.bucket, ...this.archive.previousBuckets];
       principal.addToPrincipalPolicy(
         new PolicyStatement({
           actions: ['s3:ListBucket'],
-          resources: [this.archive.bucket.bucketArn],
+          resources: buckets.map((bucket) => bucket.bucketArn),
           conditions: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}/*`] } },
         }),
       );
       principal.addToPrincipalPolicy(
         new PolicyStatement({
           actions: ['s3:GetObject'],
-          resources: [this.archive.bucket.arnForObjects(`${ARCHIVE_PREFIX}/*`)],
+          resources: buckets.map((bucket) => bucket.arnForObjects(`${ARCHIVE_PREFIX}/*`)),
         }),
       );
       if (Construct.isConstruct(principal)) {
@@ -502,7 +513,7 @@ export class WebhookIngress extends Construct {
       principal.addToPrincipalPolicy(
         new PolicyStatement({
           actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-          resources: [this.archive.queue.queueArn, this.archive.deadLetterQueue.queueArn],
+          resources: this.archive.allQueues().map((queue) => queue.queueArn),
         }),
       );
       principal.addToPrincipalPolicy(
@@ -572,7 +583,8 @@ export class WebhookIngress extends Construct {
       encryptionKey: key,
       reservedConcurrency: settings.reservedConcurrency[deployment.provider],
       pathPrefix,
-      archiveQueue: this.archive?.queue,
+      // Its own archive queue, and only while the archive is on.
+      archiveQueue: settings.archive ? this.archive.queueFor(deployment.provider) : undefined,
     });
     // With edge protection the REST API wires the routes (infra/edge.ts), once every
     // provider is here.

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type Env, EnvNames, loadConfig } from '../functions/core/config.js';
+import { Defaults, type Env, EnvNames, loadConfig, readInteger } from '../functions/core/config.js';
 import { createHandlerFromConfig } from '../functions/core/lambda.js';
 import type { Log } from '../functions/core/pipeline.js';
 import { type ProviderName, ProviderNames, providerAdapters } from '../functions/registry.js';
@@ -164,9 +164,14 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       }),
     );
     const queues = Object.fromEntries(queueEntries) as Record<ProviderName, QueuePair>;
+    const env = localEnv(options.env ?? {});
     if (options.archive !== false) {
       archive = await startLocalArchive({
         sqs: clients.sqs,
+        dynamodb: clients.dynamodb,
+        table,
+        retentionDays: readInteger(env, EnvNames.retentionDays, Defaults.retentionDays, 1, 365),
+        providers: ProviderNames.filter((provider) => providerAdapters[provider] !== undefined),
         endpoint: sqs.endpoint,
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
@@ -177,7 +182,6 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       });
     }
 
-    const env = localEnv(options.env ?? {});
     const routes: LocalRoute[] = [];
     const providers: ProviderName[] = [];
     for (const provider of ProviderNames) {
@@ -188,7 +192,8 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
         ...env,
         [EnvNames.tableName]: table,
         [EnvNames.queueUrl]: queues[provider].queueUrl,
-        [EnvNames.archiveQueueUrl]: archive?.endpoints.queue,
+        // Each function sends to its own archive queue only, as in the stack.
+        [EnvNames.archiveQueueUrl]: archive?.endpoints.queues[provider],
         [EnvNames.region]: LOCAL_REGION,
         [EnvNames.dynamodbEndpoint]: dynamodb.endpoint,
         [EnvNames.sqsEndpoint]: sqs.endpoint,

@@ -44,6 +44,7 @@ function healthy(result: ScenarioResult): boolean {
   return (
     result.lost === 0 &&
     (result.archiveLost ?? 0) === 0 &&
+    (result.replayedWrong ?? 0) === 0 &&
     result.unacknowledged === 0 &&
     result.stuckClaims === 0 &&
     result.badRedeliveries === 0 &&
@@ -116,9 +117,9 @@ ${table}
 How to read it:
 
 - **deliveries**: every call made, the provider's redeliveries included.
-- **acknowledged**: distinct events that got a 2xx, out of the events sent. After
-  recovery the provider redelivers each event (the clock stepped past every
-  lease) until it is acknowledged.
+- **acknowledged**: distinct events that got a 2xx, out of the events the
+  provider kept sending. After recovery the provider redelivers each event it has
+  not given up on (the clock stepped past every lease) until it is acknowledged.
 - **on queue**: messages on the provider queue(s) at the end.
 - **lost**: acknowledged events with no message on the queue. Must be 0.
 - **duplicates**: messages beyond the first for one event. The contract allows
@@ -131,10 +132,23 @@ How to read it:
   was unknown (an aborted or timed-out SendMessage or claim). A claim in that
   state is released; a send is not retried by the client.
 - **archive: lost / extra records**: acknowledged events with no record on the
-  archive queue (must be 0), and records beyond one per acknowledged event:
+  archive queues (must be 0), and records beyond one per acknowledged event:
   attempts answered \`503\` after their archive send succeeded (the consumer's
   send then failed) and ambiguous archive sends. The fault scenarios run with the
-  archive on, as deployed; its send comes first and meets the same SQS faults.
+  archive on, as deployed: each provider's own archive queue; its send comes first
+  and meets the same SQS faults. In the two replay rows the real archiver writes
+  the records to S3, settled against the idempotency table, and *lost* counts
+  acknowledged events with no record saying it was the acknowledged attempt.
+- **replay rows** (*then replay*): after recovery the consumer has taken every
+  message and lost it, and the operator replays the whole range with
+  \`webhook-ingress replay\`. *On queue*, *lost* and *duplicates* are then the
+  replay's: every acknowledged event must come back once, with the envelope id
+  and payload bytes its consumer first got. **replay: wrong messages** counts
+  anything else it sent — a forged record, or a delivery never acknowledged (the
+  provider gave up after its \`503\`s; only \`--include-unacknowledged\` recovers
+  those, marked). Must be 0. Before issue 20 the range replay re-enqueued the
+  abandoned events, and a forged record with a later receive time replaced the
+  genuine event.
 - **stuck claims**: claims still in progress at the end, or that blocked a
   delivery after their lease or with no other delivery alive. Must be 0.
 - **replay … answer lost**: the operator CLI's \`replay\` of archived events, with

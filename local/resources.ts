@@ -51,20 +51,31 @@ async function queueArn(client: SQSClient, queueUrl: string): Promise<string> {
   return arn;
 }
 
-/** Creates a standard queue and its dead-letter queue, as the CDK stack does; idempotent. */
+/**
+ * Creates a standard queue and its dead-letter queue, as the CDK stack does; idempotent.
+ * `deadLetterQueue` shares an existing one instead (the archive queues share theirs).
+ */
 export async function ensureQueuePair(
   client: SQSClient,
   name: string,
-  options: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {},
+  options: {
+    maxReceiveCount?: number;
+    visibilityTimeoutSeconds?: number;
+    deadLetterQueue?: { readonly url: string; readonly arn: string };
+  } = {},
 ): Promise<QueuePair> {
-  const dlq = await client.send(
-    new CreateQueueCommand({
-      QueueName: `${name}-dlq`,
-      Attributes: { MessageRetentionPeriod: String(14 * 86_400) },
-    }),
-  );
-  if (!dlq.QueueUrl) throw new Error(`no URL for queue ${name}-dlq`);
-  const dlqArn = await queueArn(client, dlq.QueueUrl);
+  let dlqUrl = options.deadLetterQueue?.url;
+  if (dlqUrl === undefined) {
+    const dlq = await client.send(
+      new CreateQueueCommand({
+        QueueName: `${name}-dlq`,
+        Attributes: { MessageRetentionPeriod: String(14 * 86_400) },
+      }),
+    );
+    if (!dlq.QueueUrl) throw new Error(`no URL for queue ${name}-dlq`);
+    dlqUrl = dlq.QueueUrl;
+  }
+  const dlqArn = options.deadLetterQueue?.arn ?? (await queueArn(client, dlqUrl));
   const queue = await client.send(
     new CreateQueueCommand({
       QueueName: name,
@@ -82,7 +93,7 @@ export async function ensureQueuePair(
   return {
     queueUrl: queue.QueueUrl,
     queueArn: await queueArn(client, queue.QueueUrl),
-    dlqUrl: dlq.QueueUrl,
+    dlqUrl,
     dlqArn,
   };
 }

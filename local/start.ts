@@ -105,9 +105,11 @@ async function main(): Promise<void> {
     const { bucket, prefix } = endpoints.archive;
     line();
     line(
-      `Audit archive: each accepted event is written to s3://${bucket}/${prefix}/ (fauxqs S3 on ${endpoints.sqs}, path-style) within a second;`,
+      `Audit archive: each verified attempt, saying whether it was the acknowledged one, is written to s3://${bucket}/${prefix}/ (fauxqs S3 on ${endpoints.sqs}, path-style) within a second;`,
     );
-    line('  npx webhook-ingress replay <provider> --since 1h --dry-run   lists what it holds');
+    line(
+      '  npx webhook-ingress replay <provider> --since 1h --dry-run   lists the acknowledged events it holds',
+    );
   }
   line();
   line(`Endpoints (also in ${endpointsFile}):`);

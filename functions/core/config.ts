@@ -11,6 +11,14 @@ export const EnvNames = {
   archiveQueueUrl: 'WEBHOOK_ARCHIVE_QUEUE_URL',
   archiveBucket: 'WEBHOOK_ARCHIVE_BUCKET',
   archivePrefix: 'WEBHOOK_ARCHIVE_PREFIX',
+  /** The archiver's queues: `<provider>=<queue ARN>` pairs, comma-separated (`*` for the shared queue). */
+  archiveSources: 'WEBHOOK_ARCHIVE_SOURCES',
+  /**
+   * The idempotency table and its retention, as the archiver reads them to settle each
+   * attempt: variables of its own, since `WEBHOOK_TABLE_NAME` marks a function that writes it.
+   */
+  archiveLedgerTable: 'WEBHOOK_ARCHIVE_LEDGER_TABLE',
+  archiveLedgerRetentionDays: 'WEBHOOK_ARCHIVE_LEDGER_RETENTION_DAYS',
   secretId: 'WEBHOOK_SECRET_ID',
   secretMaxAgeSeconds: 'WEBHOOK_SECRET_MAX_AGE_SECONDS',
   maxBodyBytes: 'WEBHOOK_MAX_BODY_BYTES',
@@ -153,6 +161,12 @@ export interface ArchiverConfig {
   readonly bucket: string;
   /** Key prefix without slashes at either end; empty puts partitions at the bucket's root. */
   readonly prefix: string;
+  /** The idempotency table the archiver settles each attempt against. */
+  readonly tableName: string;
+  /** The deduplication window, days: how long an attempt's record can still be read. */
+  readonly retentionDays: number;
+  /** The provider each archive queue serves, by queue ARN (`*`: the shared queue of earlier versions). */
+  readonly sources: ReadonlyMap<string, string>;
 }
 
 /** Reads and checks the archiver's configuration. Throws {@link ConfigurationError}. */
@@ -161,5 +175,30 @@ export function loadArchiverConfig(env: Env): ArchiverConfig {
   if (prefix !== '' && !/^[A-Za-z0-9._=-]+(\/[A-Za-z0-9._=-]+)*$/.test(prefix)) {
     throw new ConfigurationError(`${EnvNames.archivePrefix} must be a key prefix such as events`);
   }
-  return { bucket: readRequired(env, EnvNames.archiveBucket), prefix };
+  const sources = new Map<string, string>();
+  for (const pair of readList(env, EnvNames.archiveSources)) {
+    const split = pair.indexOf('=');
+    const provider = pair.slice(0, split);
+    const arn = pair.slice(split + 1);
+    if (split < 1 || !/^(\*|[a-z][a-z0-9-]{0,63})$/.test(provider) || !arn.startsWith('arn:')) {
+      throw new ConfigurationError(
+        `${EnvNames.archiveSources} must list <provider>=<queue ARN> pairs, comma-separated`,
+      );
+    }
+    sources.set(arn, provider);
+  }
+  if (sources.size === 0) throw new ConfigurationError(`${EnvNames.archiveSources} is not set`);
+  return {
+    bucket: readRequired(env, EnvNames.archiveBucket),
+    prefix,
+    tableName: readRequired(env, EnvNames.archiveLedgerTable),
+    retentionDays: readInteger(
+      env,
+      EnvNames.archiveLedgerRetentionDays,
+      Defaults.retentionDays,
+      1,
+      365,
+    ),
+    sources,
+  };
 }

@@ -12,6 +12,11 @@ export interface EnvelopeHeader {
   readonly test?: boolean | undefined;
   /** Set when the operator CLI re-enqueues a recorded event. */
   readonly replay?: boolean | undefined;
+  /**
+   * Set on a replay that recovers a delivery that was never acknowledged: `false` (it was
+   * answered 503, or the provider gave up), or `null` (its acknowledgement is unknown).
+   */
+  readonly acknowledged?: false | null | undefined;
 }
 
 /**
@@ -62,6 +67,7 @@ export function buildEnvelope(header: EnvelopeHeader, payloadJson: string): stri
     receivedAt: header.receivedAt,
     ...(header.test ? { test: true } : {}),
     ...(header.replay ? { replay: true } : {}),
+    ...(header.acknowledged === undefined ? {} : { acknowledged: header.acknowledged }),
   });
   const envelope = `${head.slice(0, -1)},"payload":${payloadJson.trim()}}`;
   // Inside JSON strings a code point and its escape are the same value.

@@ -1,5 +1,7 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DeleteItemCommandInput,
@@ -32,6 +34,8 @@ export interface ClaimRequest {
   readonly retentionSeconds: number;
   /** The provider's own identifier of the event, for operators' look-ups. */
   readonly subject?: string | undefined;
+  /** SHA-256 (hex) of the envelope this delivery will send, when the archive is on. */
+  readonly envelopeDigest?: string | undefined;
 }
 
 export type ClaimResult =
@@ -108,6 +112,9 @@ export function claimInput(tableName: string, request: ClaimRequest): PutItemCom
       [a.type]: { S: request.type },
       [a.receivedAt]: { S: request.receivedAt },
       ...(request.subject === undefined ? {} : { [a.subject]: { S: request.subject } }),
+      ...(request.envelopeDigest === undefined
+        ? {}
+        : { [a.envelopeDigest]: { S: request.envelopeDigest } }),
     },
     // New key, a record TTL has not swept yet, or a claim whose holder died.
     ConditionExpression:
@@ -229,6 +236,92 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       if (error instanceof ConditionalCheckFailedException) return;
       throw dynamoDbFailure(failure, error);
     }
+  }
+}
+
+/** What the archiver reads of an idempotency record to settle an archived attempt. */
+export interface ClaimView {
+  readonly status: string | undefined;
+  readonly envelopeId: string | undefined;
+  readonly envelopeDigest: string | undefined;
+  /** Epoch milliseconds; absent once completed. */
+  readonly leaseExpiresAt: number | undefined;
+}
+
+/** Reads idempotency records by table key, for the archiver. */
+export interface ClaimLedger {
+  /** The records of these keys (`<provider>#<key>`), read consistently; absent keys are not in the map. Throws {@link DependencyError}. */
+  read(recordKeys: readonly string[], options?: CallOptions): Promise<Map<string, ClaimView>>;
+}
+
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_KEYS = 100;
+/** Calls per chunk before keys DynamoDB left unprocessed (throttling) fail the read. */
+const BATCH_GET_ATTEMPTS = 4;
+
+/**
+ * {@link ClaimLedger} on the idempotency table: consistent `BatchGetItem` of the few
+ * attributes a settlement needs, 100 keys a call (one read unit per record: they are
+ * under 4 KB).
+ */
+export class DynamoDbClaimLedger implements ClaimLedger {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async read(recordKeys: readonly string[], options: CallOptions = {}) {
+    const a = RecordAttributes;
+    const found = new Map<string, ClaimView>();
+    const unique = [...new Set(recordKeys)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
+      let keys: Record<string, AttributeValue>[] = unique
+        .slice(start, start + BATCH_GET_KEYS)
+        .map((key) => ({ [a.key]: { S: key } }));
+      for (let attempt = 1; keys.length > 0; attempt += 1) {
+        if (attempt > BATCH_GET_ATTEMPTS) {
+          throw new DependencyError('dynamodb', 'idempotency records left unprocessed');
+        }
+        if (attempt > 1) await new Promise((done) => setTimeout(done, 50 * 2 ** attempt));
+        let output: BatchGetItemCommandOutput;
+        try {
+          output = await this.client.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [this.tableName]: {
+                  Keys: keys,
+                  ConsistentRead: true,
+                  ProjectionExpression: '#key, #status, #envelopeId, #digest, #lease',
+                  ExpressionAttributeNames: {
+                    '#key': a.key,
+                    '#status': a.status,
+                    '#envelopeId': a.envelopeId,
+                    '#digest': a.envelopeDigest,
+                    '#lease': a.leaseExpiresAt,
+                  },
+                },
+              },
+            }),
+            { abortSignal: options.signal },
+          );
+        } catch (error) {
+          throw dynamoDbFailure('reading idempotency records failed', error);
+        }
+        for (const item of output.Responses?.[this.tableName] ?? []) {
+          const key = item[a.key]?.S;
+          if (key === undefined) continue;
+          const lease = item[a.leaseExpiresAt]?.N;
+          found.set(key, {
+            status: item[a.status]?.S,
+            envelopeId: item[a.envelopeId]?.S,
+            envelopeDigest: item[a.envelopeDigest]?.S,
+            leaseExpiresAt: lease === undefined ? undefined : Number(lease),
+          });
+        }
+        keys = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
   }
 }
 

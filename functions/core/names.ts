@@ -30,7 +30,18 @@ export const RecordAttributes = {
   envelope: 'envelope',
   subject: 'subject',
   messageId: 'messageId',
+  /**
+   * SHA-256 of the envelope the claiming delivery sends (archive on): the archiver ties
+   * an archived attempt to the record by envelope id *and* content.
+   */
+  envelopeDigest: 'envelopeDigest',
 } as const;
+
+/**
+ * The archiver's name for the shared archive queue of earlier versions, whose envelopes
+ * name their provider (every other archive queue serves one provider).
+ */
+export const ANY_PROVIDER = '*';
 
 export const RecordStatus = {
   InProgress: 'INPROGRESS',

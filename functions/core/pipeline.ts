@@ -141,6 +141,12 @@ export interface DescribedEvent {
   readonly idempotencyKey: string;
   readonly envelopeId: string;
   readonly envelope: string;
+  /**
+   * SHA-256 of the envelope, written on the claim when the archive is on: the archiver
+   * ties an archived attempt to the record by it (a record with this envelope id and
+   * other content is not the attempt the record names).
+   */
+  readonly envelopeDigest: string | undefined;
   readonly attributes: EnvelopeAttributes;
   readonly bodySha256: string;
   readonly type: string;
@@ -267,6 +273,7 @@ export function describe<TSecrets>(
     idempotencyKey: description.idempotencyKey,
     envelopeId,
     envelope,
+    envelopeDigest: deps.archive === undefined ? undefined : sha256Hex(envelope),
     attributes,
     bodySha256,
     // The record keeps the type as the queue attribute carries it: SQS- and DynamoDB-safe.
@@ -304,6 +311,7 @@ export async function claim<TSecrets>(
           leaseMs: budget.leaseMs(deps.leaseSeconds * 1000),
           retentionSeconds: deps.retentionDays * 86_400,
           subject: event.subject,
+          envelopeDigest: event.envelopeDigest,
         },
         options,
       ),

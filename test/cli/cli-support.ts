@@ -10,13 +10,19 @@ import { run } from '../../cli/program.js';
 import { send } from '../../cli/send.js';
 import { localTarget, type StoreTarget } from '../../cli/target.js';
 import {
+  ANY_PROVIDER,
+  ARCHIVE_VERSION,
   type ArchiveLocation,
   type ArchiveRecord,
+  acknowledgedBy,
   archiveBatch,
   archiveLine as archiveRecordLine,
+  Settlement,
   toArchiveQueueMessage,
 } from '../../functions/core/archive.js';
+import { sha256Hex } from '../../functions/core/crypto.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
+import { type ClaimView, RecordStatus } from '../../functions/core/idempotency.js';
 import type { ProviderName } from '../../functions/registry.js';
 import { type OutputFact, OutputFacts, outputTag } from '../../infra/output-tags.js';
 import type { LocalEndpoints } from '../../local/ingress.js';
@@ -147,14 +153,31 @@ export interface ArchivedFields {
   readonly type?: string;
   /** The provider's JSON text; `{"id":"<key>"}` by default. */
   readonly payload?: string;
+  /**
+   * Whether this attempt was the acknowledged one (true, the default), never acknowledged
+   * (false: answered 503) or unknown (null). {@link writeArchive} gives the archiver an
+   * idempotency record that says so.
+   */
+  readonly acknowledged?: boolean | null;
+  /** The settlement the line says, when not the one `acknowledged` implies for a lone attempt. */
+  readonly settlement?: Settlement;
 }
+
+/** The settlement a line of `fields` gets when it is the only attempt of its key. */
+const settlementOf = (acknowledged: boolean | null | undefined): Settlement =>
+  acknowledged === false
+    ? Settlement.NoRecord
+    : acknowledged === null
+      ? Settlement.NotCompleted
+      : Settlement.Completed;
 
 /** The archive's JSON line for `fields`, as the archiver writes it. */
 export function archiveLine(fields: ArchivedFields): string {
   const provider = fields.provider ?? 'sigmate';
   const type = fields.type ?? 'signal.fired';
+  const settlement = fields.settlement ?? settlementOf(fields.acknowledged);
   return archiveRecordLine({
-    archiveVersion: 1,
+    archiveVersion: ARCHIVE_VERSION,
     provider,
     type,
     product: undefined,
@@ -164,6 +187,9 @@ export function archiveLine(fields: ArchivedFields): string {
     receivedAt: fields.receivedAt,
     sourceIp: '203.0.113.7',
     requestId: `req-${fields.envelopeId}`,
+    acknowledged: acknowledgedBy(settlement),
+    settlement,
+    settledAt: fields.receivedAt,
     envelope: buildEnvelope(
       {
         id: fields.envelopeId,
@@ -177,9 +203,37 @@ export function archiveLine(fields: ArchivedFields): string {
   });
 }
 
+/** The queue ARN test messages come from: the shared queue, whose envelopes name their provider. */
+export const TEST_ARCHIVE_SOURCE = 'arn:aws:sqs:us-east-1:000000000000:test-archive';
+
+/**
+ * Idempotency records that settle `lines` as each says: a key with an acknowledged line
+ * has a completed record naming it (envelope id and digest); else one with an unknown
+ * line has an expired claim naming it; else none (every attempt answered 503).
+ */
+export function ledgerFor(lines: readonly ArchiveRecord[]): {
+  read: (keys: readonly string[]) => Promise<Map<string, ClaimView>>;
+} {
+  const records = new Map<string, ClaimView>();
+  for (const wanted of [true, null] as const) {
+    for (const line of lines) {
+      const key = `${line.provider}#${line.idempotencyKey}`;
+      if (line.acknowledged !== wanted || records.has(key)) continue;
+      records.set(key, {
+        status: wanted ? RecordStatus.Completed : RecordStatus.InProgress,
+        envelopeId: line.envelopeId,
+        envelopeDigest: sha256Hex(line.envelope),
+        leaseExpiresAt: wanted ? undefined : 0,
+      });
+    }
+  }
+  return { read: async () => records };
+}
+
 /**
  * Writes archive queue messages to the archive with the real archiver (`archiveBatch`):
- * one object per (provider, date) of this batch, as one Lambda invocation would.
+ * one object per (provider, date) of this batch, as one Lambda invocation would, each
+ * settled against records that say what its line says ({@link ledgerFor}).
  */
 export async function writeArchive(
   s3: S3Client,
@@ -187,11 +241,22 @@ export async function writeArchive(
   bodies: readonly string[],
 ): Promise<void> {
   const log = { warn: () => {}, error: () => {} };
+  const lines = bodies.map((line) => JSON.parse(line) as ArchiveRecord);
   // Each line back into the queue message the functions send, through the real archiver.
-  const messages = bodies.map((line) =>
-    toArchiveQueueMessage(randomUUID(), JSON.parse(line) as ArchiveRecord),
+  const messages = lines.map((line) =>
+    toArchiveQueueMessage(randomUUID(), line, TEST_ARCHIVE_SOURCE),
   );
-  const { batchItemFailures } = await archiveBatch(s3, location, messages, log);
+  const { batchItemFailures } = await archiveBatch(
+    {
+      s3,
+      location,
+      ledger: ledgerFor(lines),
+      sources: new Map([[TEST_ARCHIVE_SOURCE, ANY_PROVIDER]]),
+      retentionDays: 36_500,
+    },
+    messages,
+    log,
+  );
   if (batchItemFailures.length > 0) throw new Error('the archiver refused a test record');
 }
 

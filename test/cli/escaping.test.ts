@@ -45,8 +45,9 @@ describe('cli: archive- and provider-sourced text in every message', () => {
     // One whose key does too, holding a line that is not a record.
     await put(`${HOSTILE}-2.jsonl.gz`, gzipSync('{"hello":1}\n'));
     // A record whose key, type and subject carry them, and whose envelope is not one.
+    // Settled as the acknowledged attempt, so replay tries to send it.
     const record = archiveRecordLine({
-      archiveVersion: 1,
+      archiveVersion: 2,
       provider: 'sigmate',
       type: `t${HOSTILE}`,
       product: undefined,
@@ -56,6 +57,9 @@ describe('cli: archive- and provider-sourced text in every message', () => {
       receivedAt: `${day}T10:00:00.000Z`,
       sourceIp: `203.0.113.7${HOSTILE}`,
       requestId: `req-${HOSTILE}`,
+      acknowledged: true,
+      settlement: 'completed',
+      settledAt: `${day}T10:00:15.000Z`,
       // Not an envelope v1: its version, quoted in the refusal, is hostile too.
       envelope: `{"version":${JSON.stringify(HOSTILE)},"payload":{}}`,
     });

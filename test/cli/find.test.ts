@@ -177,6 +177,9 @@ describe('cli find: did it arrive, and where is it now? (local)', () => {
         sourceIp: expect.stringMatching(/127\.0\.0\.1/),
         requestId: expect.any(String),
         attempts: 1,
+        // Settled by the archiver while its record was there: the acknowledged attempt.
+        acknowledged: true,
+        settlement: 'completed',
         place: {
           where: 'archive',
           object: expect.stringMatching(
@@ -198,7 +201,10 @@ describe('cli find: did it arrive, and where is it now? (local)', () => {
     expect(text).toMatch(
       /^signifyd event, matched by envelopeId, in the archive only \(no idempotency record: expired\)/,
     );
-    expect(text).toMatch(/arrived\s+\S+ \(archived\)/);
+    expect(text).toMatch(/arrived\s+\S+ \(archived, acknowledged\)/);
+    expect(text).toMatch(
+      /acknowledged\s+acknowledged \(the idempotency record names this attempt\)/,
+    );
     expect(text).toMatch(/now\s+archive: s3:\/\/\S+\.jsonl\.gz \(the queues were not searched/);
     expect(byEnvelope.stderr.join('\n')).toMatch(
       /\(archive from \S+ to \S+: read 1 object\(s\) in 31 day partition\(s\), 1 line\(s\)/,
@@ -420,6 +426,8 @@ describe('cli find: the archive of a deployed stack (mocked AWS)', () => {
         sourceIp: '203.0.113.7',
         requestId: 'req-env-txn-001',
         attempts: 1,
+        acknowledged: true,
+        settlement: 'completed',
         place: { where: 'archive', object: `s3://${STACK_ARCHIVE_BUCKET}/${objectKey}` },
       },
     ]);

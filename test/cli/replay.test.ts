@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -8,27 +9,37 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryIo } from '../../cli/io.js';
 import { replay } from '../../cli/replay.js';
 import { send } from '../../cli/send.js';
 import { localTarget, type StoreTarget } from '../../cli/target.js';
-import type { LocalArchive } from '../../local/archiver.js';
-import { startTestIngress, type TestIngress } from '../support/harness.js';
+import { Settlement } from '../../functions/core/archive.js';
+import { buildEnvelope } from '../../functions/core/envelope.js';
+import { OutputFacts, outputTag } from '../../infra/output-tags.js';
+import { type LocalArchive, readArchive } from '../../local/archiver.js';
+import { DEMO_SECRETS } from '../../local/ingress.js';
+import { startTestIngress, type TestIngress, withQueueDeleted } from '../support/harness.js';
+import { signedSigmate } from '../support/sign.js';
 import {
   acceptOneArchived,
   archiveLine,
   cli,
   describeStacksAnswer,
   expireRecord,
+  type LocalCli,
   STACK_ARCHIVE_BUCKET,
   stackQueueUrl,
+  startLocalCli,
+  stopLocalCli,
   withSmallQueue,
   writeArchive,
   writeEndpoints,
 } from './cli-support.js';
+
+const SECRET = DEMO_SECRETS.SIGMATE_WEBHOOK_SECRET;
 
 /** The part of an envelope after its header: the payload's exact bytes. */
 const payloadOf = (raw: string) => raw.slice(raw.indexOf(',"payload":'));
@@ -135,15 +146,25 @@ describe('cli replay: from the archive of a local ingress', () => {
     expect(await drainedIds()).toEqual(['env-r-a', 'env-r-b', 'env-r-c', 'env-r-d', 'env-r-e']);
   });
 
-  it('sends one replay per idempotency key: exact copies and earlier attempts are dropped', async () => {
+  it('sends one replay per idempotency key, the acknowledged attempt: copies and other attempts are dropped', async () => {
     const day = '2026-02-01';
     const first = [
       // Answered 503 (archived, then the enqueue failed), and the provider's retry.
-      archiveLine({ key: 'k-1', envelopeId: 'env-k1-a', receivedAt: `${day}T10:00:00.000Z` }),
+      archiveLine({
+        key: 'k-1',
+        envelopeId: 'env-k1-a',
+        receivedAt: `${day}T10:00:00.000Z`,
+        acknowledged: false,
+      }),
       archiveLine({ key: 'k-1', envelopeId: 'env-k1-b', receivedAt: `${day}T10:00:05.000Z` }),
       archiveLine({ key: 'k-2', envelopeId: 'env-k2', receivedAt: `${day}T11:00:00.000Z` }),
-      // Two attempts received in the same millisecond: the greater envelope id is kept.
-      archiveLine({ key: 'k-3', envelopeId: 'env-k3-b', receivedAt: `${day}T12:00:00.000Z` }),
+      // Two attempts received in the same millisecond: the acknowledged one, whatever its id.
+      archiveLine({
+        key: 'k-3',
+        envelopeId: 'env-k3-b',
+        receivedAt: `${day}T12:00:00.000Z`,
+        acknowledged: false,
+      }),
       archiveLine({ key: 'k-3', envelopeId: 'env-k3-a', receivedAt: `${day}T12:00:00.000Z` }),
     ];
     await archiveLines(first);
@@ -158,9 +179,9 @@ describe('cli replay: from the archive of a local ingress', () => {
     expect(report).toMatchObject({ matched: 3, replayed: 3, copies: 2, earlierAttempts: 2 });
     expect(report.read.objects).toBe(2);
     expect(io.stderr.join('\n')).toMatch(
-      /one replay per idempotency key: dropped 2 exact copies \(same envelope id\) and 2 earlier attempt\(s\)/,
+      /one replay per idempotency key: dropped 2 exact copies \(same envelope id\) and 2 other attempt\(s\)/,
     );
-    expect(await drainedIds()).toEqual(['env-k1-b', 'env-k2', 'env-k3-b']);
+    expect(await drainedIds()).toEqual(['env-k1-b', 'env-k2', 'env-k3-a']);
   });
 
   it('--key reads the one day its idempotency record names; once the record is gone, it needs --since', async () => {
@@ -455,7 +476,7 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
   let sqs: AwsClientStub<SQSClient>;
   const stack = ['--stack', 'WebhookIngress-prod', '--region', 'eu-west-1'];
   const partition = (date: string) => `events/provider=sigma/date=${date}/`;
-  const sigma = (key: string, envelopeId: string, receivedAt: string) =>
+  const sigma = (key: string, envelopeId: string, receivedAt: string, settlement?: Settlement) =>
     archiveLine({
       provider: 'sigma',
       type: 'transaction.decision',
@@ -463,6 +484,7 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       envelopeId,
       receivedAt,
       subject: `txn-${key}`,
+      ...(settlement ? { settlement } : {}),
     });
   /** Objects by key, as gzip JSON Lines. */
   const objects: Record<string, string[]> = {
@@ -470,8 +492,11 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       sigma('tm:1', 'env-1', '2026-11-22T08:00:00.000Z'),
       sigma('tm:2', 'env-2a', '2026-11-22T09:00:00.000Z'),
     ],
-    // The second page of the listing.
-    [`${partition('2026-11-22')}b.jsonl.gz`]: [sigma('tm:2', 'env-2b', '2026-11-22T09:00:07.000Z')],
+    // The second page of the listing: an attempt answered 503 whose clock ran ahead; the
+    // completed record names env-2a, so the archiver settled this one as not acknowledged.
+    [`${partition('2026-11-22')}b.jsonl.gz`]: [
+      sigma('tm:2', 'env-2b', '2026-11-22T09:00:07.000Z', Settlement.OtherCompleted),
+    ],
     [`${partition('2026-11-23')}c.jsonl.gz`]: [sigma('tm:3', 'env-3', '2026-11-23T10:00:00.000Z')],
   };
 
@@ -522,17 +547,21 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       })),
     );
 
-  it('lists only the range’s day partitions of the stack’s bucket, page by page, and replays one per key', async () => {
-    const run = await cli([
+  /** `replay sigma` on the stack from 2026-11-22 to `until`, confirmed. */
+  const replayFrom22nd = (until: string) =>
+    cli([
       'replay',
       'sigma',
       ...stack,
       '--since',
       '2026-11-22T00:00:00Z',
       '--until',
-      '2026-11-23T23:59:59Z',
+      until,
       '--yes',
     ]);
+
+  it('lists only the range’s day partitions of the stack’s bucket, page by page, and replays one per key', async () => {
+    const run = await replayFrom22nd('2026-11-23T23:59:59Z');
     expect(run.code, run.stderr.join('\n')).toBe(0);
     expect(
       s3
@@ -547,7 +576,7 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       `${STACK_ARCHIVE_BUCKET} ${partition('2026-11-23')} undefined`,
     ]);
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(3);
-    expect(sent().map((message) => message.body.id)).toEqual(['env-1', 'env-2b', 'env-3']);
+    expect(sent().map((message) => message.body.id)).toEqual(['env-1', 'env-2a', 'env-3']);
     expect(sent()[0]).toMatchObject({
       queue: stackQueueUrl('Sigma'),
       body: { idempotencyKey: 'tm:1', replay: true },
@@ -582,8 +611,8 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
   });
 
   it('--key alone: one GetItem, one day, and the attempt the record acknowledged', async () => {
-    // The record names the acknowledged attempt; it wins over receive times, which come
-    // from the clocks of different function instances.
+    // The archiver settled each attempt against the record, which names the acknowledged
+    // one: it wins over receive times, which come from different instances' clocks.
     dynamodb.on(GetItemCommand).resolves({
       Item: {
         id: { S: 'sigma#tm:2' },
@@ -617,6 +646,50 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
     expect(s3.calls()).toHaveLength(0);
   });
 
+  it('reads the buckets an Object Lock switch replaced too (ArchivePreviousBucketNames)', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .resolves(
+        describeStacksAnswer('WebhookIngress-prod', [
+          [
+            'ArchivePreviousBucketNames',
+            'old-archive-1,old-archive-2',
+            outputTag(OutputFacts.archivePreviousBuckets, 'WebhookIngress-prod/Default'),
+          ],
+        ]),
+      );
+    const byBucket: Record<string, Record<string, string[]>> = {
+      [STACK_ARCHIVE_BUCKET]: {
+        [`${partition('2026-11-22')}new.jsonl.gz`]: [
+          sigma('tm:new', 'env-new', '2026-11-22T10:00:00.000Z'),
+        ],
+      },
+      'old-archive-1': {
+        [`${partition('2026-11-22')}old.jsonl.gz`]: [
+          sigma('tm:old', 'env-old', '2026-11-22T08:00:00.000Z'),
+        ],
+      },
+      'old-archive-2': {},
+    };
+    s3.on(ListObjectsV2Command).callsFake((input: { Bucket?: string; Prefix?: string }) => ({
+      Contents: Object.keys(byBucket[input.Bucket ?? ''] ?? {})
+        .filter((key) => key.startsWith(input.Prefix ?? ''))
+        .map((Key) => ({ Key })),
+      IsTruncated: false,
+    }));
+    s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => ({
+      Body: Readable.from([
+        gzipSync(`${(byBucket[input.Bucket ?? '']?.[input.Key ?? ''] ?? []).join('\n')}\n`),
+      ]),
+    }));
+    const run = await replayFrom22nd('2026-11-22T23:59:59Z');
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    expect(
+      new Set(s3.commandCalls(ListObjectsV2Command).map(({ args: [{ input }] }) => input.Bucket)),
+    ).toEqual(new Set([STACK_ARCHIVE_BUCKET, 'old-archive-1', 'old-archive-2']));
+    expect(sent().map((message) => message.body.id)).toEqual(['env-old', 'env-new']);
+  });
+
   it('a bucket S3 refuses: one line, exit 5, nothing sent', async () => {
     s3.on(ListObjectsV2Command).rejects(
       Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket' }),
@@ -627,5 +700,135 @@ describe('cli replay: a deployed stack (mocked AWS)', () => {
       'webhook-ingress: reading the archive (s3://ingress-archive/events/) failed: NoSuchBucket: The specified bucket does not exist',
     ]);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+});
+
+describe('cli replay and find: acknowledged events only (issue 20)', () => {
+  let local: LocalCli;
+  beforeAll(async () => {
+    local = await startLocalCli();
+  });
+  afterAll(async () => {
+    await stopLocalCli(local ?? {});
+  });
+  const archive = () => {
+    if (!local.ingress.archive) throw new Error('the test ingress has no archive');
+    return local.ingress.archive;
+  };
+  const run = (...args: string[]) => cli([...args, '--endpoints', local.endpoints.file]);
+
+  it('never replays a delivery answered 503 until Sigmate gave up; find says so; --include-unacknowledged recovers it, marked', async () => {
+    const { ingress } = local;
+    const delivery = signedSigmate('{"id":"gave-up-1","signal_type":"consensus_sell"}', SECRET);
+    await withQueueDeleted(ingress, ingress.endpoints.queues.sigmate, async () => {
+      // Sigmate retries 3 times within seconds, then gives up.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        expect((await ingress.post(delivery.path, delivery.body, delivery.headers)).status).toBe(
+          503,
+        );
+      }
+    });
+    await archive().archiver.drain();
+
+    const replayed = await run('replay', 'sigmate', '--since', '1h', '--yes');
+    expect(replayed.code).toBe(1);
+    expect(replayed.stderr.join('\n')).toMatch(
+      /not replayed: 1 key\(s\) never acknowledged \(3 attempt\(s\) archived, none acknowledged/,
+    );
+    expect(replayed.stderr.join('\n')).toMatch(/nothing matched: no acknowledged sigmate event/);
+    expect(await ingress.drain('sigmate')).toHaveLength(0);
+
+    const found = await run('find', 'sigmate', 'gave-up-1');
+    expect(found.code).toBe(0);
+    expect(found.stdout.join('\n')).toMatch(/arrived\s+\S+ \(archived, never acknowledged\)/);
+    expect(found.stdout.join('\n')).toMatch(
+      /acknowledged\s+never acknowledged: answered 503 \(nothing was acknowledged\)/,
+    );
+    expect(found.stdout.join('\n')).toMatch(/attempts\s+3 archived \(the latest shown; none/);
+
+    const recovered = await run(
+      'replay',
+      'sigmate',
+      '--since',
+      '1h',
+      '--include-unacknowledged',
+      '--yes',
+    );
+    expect(recovered.code, recovered.stderr.join('\n')).toBe(0);
+    expect(recovered.stdout.join('\n')).toMatch(
+      /replayed 1 sigmate event\(s\) \(1 never acknowledged, marked\)/,
+    );
+    const [message, ...rest] = await ingress.drain('sigmate');
+    expect(rest).toHaveLength(0);
+    expect(message?.body).toMatchObject({
+      idempotencyKey: 'gave-up-1',
+      replay: true,
+      acknowledged: false,
+    });
+    expect(message?.attributes).toMatchObject({ replay: 'true', acknowledged: 'false' });
+  });
+
+  it('replays the acknowledged event, never a forged archive record of it, from any queue', async () => {
+    const { ingress } = local;
+    const body = '{"id":"acked-1","signal_type":"consensus_buy","amount":10}';
+    const delivery = signedSigmate(body, SECRET);
+    const answer = await ingress.post(delivery.path, delivery.body, delivery.headers);
+    expect(answer.json.status).toBe('accepted');
+    const [original] = await ingress.drain('sigmate');
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const forge = (id: string) =>
+      buildEnvelope(
+        {
+          id,
+          provider: 'sigmate',
+          type: 'signal.fired',
+          idempotencyKey: 'acked-1',
+          receivedAt: later,
+        },
+        '{"id":"acked-1","signal_type":"consensus_sell","amount":999999}',
+      );
+    const queues = archive().endpoints.queues;
+    for (const [queueUrl, envelope] of [
+      // On Sigmate's own archive queue: a fresh envelope id, and the acknowledged one.
+      [queues.sigmate, forge(randomUUID())],
+      [queues.sigmate, forge(String(answer.json.id))],
+      // On the shared queue of earlier versions, which the archiver still drains.
+      [archive().endpoints.queue, forge(randomUUID())],
+      // On another provider's archive queue: refused, never archived.
+      [queues.sigma, forge(randomUUID())],
+    ] as const) {
+      await ingress.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: envelope,
+          MessageAttributes: {
+            provider: { DataType: 'String', StringValue: 'sigmate' },
+            type: { DataType: 'String', StringValue: 'signal.fired' },
+          },
+        }),
+      );
+    }
+    await archive().archiver.drain();
+    const archived = (await readArchive(archive().s3, archive().location)).filter(
+      (line) => line.idempotencyKey === 'acked-1',
+    );
+    expect(archived.map((line) => line.settlement).sort()).toEqual([
+      'completed',
+      'digest-mismatch',
+      'other-completed',
+      'other-completed',
+    ]);
+
+    for (const extra of [[], ['--include-unacknowledged']]) {
+      // The range takes in the forged records' later receive time, as in the review's attack.
+      const until = new Date(Date.now() + 120_000).toISOString();
+      const replayed = await run('replay', 'sigmate', '--since', '1h', '--until', until, ...extra);
+      expect(replayed.code, replayed.stderr.join('\n')).toBe(0);
+      const sent = (await ingress.drain('sigmate')).filter(
+        (message) => message.body.idempotencyKey === 'acked-1',
+      );
+      expect(sent.map((message) => message.body.id)).toEqual([answer.json.id]);
+      expect(payloadOf(sent[0]?.raw ?? '')).toBe(payloadOf(original?.raw ?? ''));
+    }
   });
 });

@@ -111,6 +111,7 @@ describe('WebhookIngress in your own app, with no props', () => {
         'sqs:StartMessageMoveTask',
         'dynamodb:Scan',
         'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
         'logs:StartQuery',
       ]),
     );
@@ -121,14 +122,16 @@ describe('WebhookIngress in your own app, with no props', () => {
     expect(s3.flatMap((s) => [s.Action].flat()).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(JSON.stringify(s3)).toContain('events/*');
     // The archive's queues: looked at, never written or deleted (no forged or dropped records).
-    const archiveQueue = stack.getLogicalId(ingress.archive?.queue.node.defaultChild as never);
-    const onArchiveQueue = statements.filter((s) =>
-      JSON.stringify(stack.resolve(s)).includes(archiveQueue),
-    );
-    expect(onArchiveQueue.flatMap((s) => [s.Action].flat()).sort()).toEqual([
-      'sqs:GetQueueAttributes',
-      'sqs:GetQueueUrl',
-    ]);
+    for (const queue of [ingress.archive.queue, ingress.archive.queueFor('sigmate')]) {
+      const archiveQueue = stack.getLogicalId(queue.node.defaultChild as never);
+      const onArchiveQueue = statements.filter((s) =>
+        JSON.stringify(stack.resolve(s)).includes(`"${archiveQueue}"`),
+      );
+      expect(onArchiveQueue.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+      ]);
+    }
   });
 
   it('grants a polling consumer one queue, or every queue', () => {
@@ -166,8 +169,9 @@ describe('WebhookIngress with props', () => {
     });
     const template = Template.fromStack(stack);
     expect([...ingress.providers.keys()]).toEqual(['sigmate']);
-    // Sigmate's queue and dead-letter queue, and the archive's pair.
-    template.resourceCountIs('AWS::SQS::Queue', 4);
+    // Sigmate's queue and dead-letter queue, and the archive's: Sigmate's archive queue,
+    // the shared one of earlier versions, their dead-letter queue.
+    template.resourceCountIs('AWS::SQS::Queue', 5);
     // The key lets CloudWatch Logs encrypt the log groups.
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {

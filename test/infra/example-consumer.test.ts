@@ -52,8 +52,8 @@ describe('infra: example consumer wiring', () => {
   it('is off by default', () => {
     const plain = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const defaults = Template.fromStack(addIngressStack(plain));
-    // Only the archiver's.
-    defaults.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // Only the archiver's: one per archive queue (a provider's each, and the shared one).
+    defaults.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
   });
 });
 

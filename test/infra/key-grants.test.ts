@@ -95,9 +95,9 @@ describe('infra: customer key grants (kmsKeyArn)', () => {
   });
 
   it('lets each provider function use the key for its own table, queue, archive queue and secret only', () => {
-    const archiveQueue = id(stack.ingress.archive?.queue as never);
     const table = id(stack.ingress.table);
-    for (const { fn, queue, secret } of stack.providers.values()) {
+    for (const [provider, { fn, queue, secret }] of stack.providers) {
+      const archiveQueue = id(stack.ingress.archive?.queueFor(provider) as never);
       const role = id(fn.functionRole as never);
       expect(kmsOf(role)).toEqual(
         expect.arrayContaining([
@@ -154,10 +154,11 @@ describe('infra: customer key grants (kmsKeyArn)', () => {
     }
   });
 
-  it('lets the archiver use the key through S3 for the archive bucket and through SQS for its queue', () => {
+  it('lets the archiver use the key through S3 for the bucket, DynamoDB to read the records and SQS for its queues', () => {
     const archive = stack.ingress.archive;
     if (!archive) throw new Error('the archive is on by default');
     const role = id(archive.archiver.role as never);
+    const queues = archive.sources().map(({ queue }) => queue);
     expect(kmsOf(role)).toEqual([
       {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
@@ -170,11 +171,25 @@ describe('infra: customer key grants (kmsKeyArn)', () => {
       {
         actions: ['kms:Decrypt'],
         conditions: {
-          'kms:ViaService': via('sqs'),
-          'kms:EncryptionContext:aws:sqs:arn': arnOf(id(archive.queue)),
+          'kms:ViaService': via('dynamodb'),
+          'kms:EncryptionContext:aws:dynamodb:tableName': { Ref: id(stack.ingress.table) },
+          'kms:EncryptionContext:aws:dynamodb:subscriberId': { Ref: 'AWS::AccountId' },
         },
         resource: KMS_KEY_ARN,
       },
+      {
+        actions: ['kms:DescribeKey'],
+        conditions: { 'kms:ViaService': via('dynamodb') },
+        resource: KMS_KEY_ARN,
+      },
+      ...queues.map((queue) => ({
+        actions: ['kms:Decrypt'],
+        conditions: {
+          'kms:ViaService': via('sqs'),
+          'kms:EncryptionContext:aws:sqs:arn': arnOf(id(queue)),
+        },
+        resource: KMS_KEY_ARN,
+      })),
     ]);
     // Its event source still consumes the archive queue, with the same batching.
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -28,6 +29,7 @@ import { SavedQueries } from '../../infra/queries.js';
 import type { WebhookIngressStack } from '../../infra/stack.js';
 import { localS3Client, readArchive } from '../../local/archiver.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/ingress.js';
+import { ensureIdempotencyTable } from '../../local/resources.js';
 import { lambdaEsbuildOptions } from '../../tools/bundling.js';
 
 const execFileAsync = promisify(execFile);
@@ -184,7 +186,7 @@ describe('infra: stack', () => {
       expect(tableStatement?.Condition).toEqual({
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${name}#*`] },
       });
-      // Its own queue, and the archive queue (send only).
+      // Its own queue, and its own archive queue (send only).
       const sendTargets = statements
         .filter((s) => [s.Action].flat().join(',') === 'sqs:SendMessage')
         .flatMap((s) => [s.Resource].flat());
@@ -192,7 +194,7 @@ describe('infra: stack', () => {
         { 'Fn::GetAtt': [stack.getLogicalId(resources_.queue.node.defaultChild as never), 'Arn'] },
         {
           'Fn::GetAtt': [
-            stack.getLogicalId(stack.ingress.archive?.queue.node.defaultChild as never),
+            stack.getLogicalId(stack.ingress.archive.queueFor(name).node.defaultChild as never),
             'Arn',
           ],
         },
@@ -234,8 +236,9 @@ describe('infra: stack', () => {
 
   it('encrypts every queue, gives each provider queue a dead-letter queue, 1 MiB messages', () => {
     const queues = resources('AWS::SQS::Queue');
-    // A queue and a dead-letter queue per provider, and the archive's pair.
-    expect(queues).toHaveLength(providers.length * 2 + 2);
+    // A queue and a dead-letter queue per provider, and the archive's: a queue per
+    // provider, the shared one of earlier versions, their dead-letter queue.
+    expect(queues).toHaveLength(providers.length * 3 + 2);
     for (const [, queue] of queues) {
       expect(props(queue)).toMatchObject({
         SqsManagedSseEnabled: true,
@@ -257,7 +260,7 @@ describe('infra: stack', () => {
 
   it('refuses plain-HTTP access to every queue', () => {
     const policies = resources('AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(providers.length * 2 + 2);
+    expect(policies).toHaveLength(providers.length * 3 + 2);
     for (const [, policy] of policies) {
       expect(JSON.stringify(props(policy))).toContain('"aws:SecureTransport":"false"');
     }
@@ -300,9 +303,10 @@ describe('infra: stack', () => {
       }
     }
     const counts = (name: string) => metricNames.filter((m) => m.endsWith(`:${name}`)).length;
-    // One more of each for the audit archive (its dead letters, its backlog, its archiver).
+    // One more of each for the audit archive (its dead letters, its archiver); its backlog
+    // is the oldest record on any archive queue, a metric math alarm (test/infra/archive.test.ts).
     expect(counts('ApproximateNumberOfMessagesVisible')).toBe(providers.length + 1);
-    expect(counts('ApproximateAgeOfOldestMessage')).toBe(providers.length + 1);
+    expect(counts('ApproximateAgeOfOldestMessage')).toBe(providers.length);
     expect(counts('Errors')).toBe(providers.length + 1);
     expect(counts('Throttles')).toBe(providers.length);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
@@ -477,27 +481,51 @@ describe('infra: the synthesized archiver asset, run as Lambda runs it', () => {
     const bucket = `asset-test-${Date.now().toString(36)}`;
     const s3 = localS3Client(emulators.sqs, LOCAL_REGION, LOCAL_CREDENTIALS);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const message = toArchiveQueueMessage('m-1', {
-      provider: 'sigmate',
-      type: 'signal.fired',
-      product: undefined,
-      subject: 'asset-1',
-      idempotencyKey: 'asset-1',
-      envelopeId: 'e-asset-1',
-      receivedAt: '2026-11-23T10:00:00.000Z',
-      sourceIp: '203.0.113.9',
-      requestId: 'r-1',
-      envelope: buildEnvelope(
-        {
-          id: 'e-asset-1',
-          provider: 'sigmate',
-          type: 'signal.fired',
-          idempotencyKey: 'asset-1',
-          receivedAt: '2026-11-23T10:00:00.000Z',
-        },
-        '{"id":"asset-1"}',
-      ),
+    // The idempotency record the archiver settles the attempt against: completed, naming it.
+    const table = `asset-test-${Date.now().toString(36)}`;
+    const dynamodb = new DynamoDBClient({
+      region: LOCAL_REGION,
+      endpoint: emulators.dynamodb,
+      credentials: LOCAL_CREDENTIALS,
     });
+    await ensureIdempotencyTable(dynamodb, table);
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          id: { S: 'sigmate#asset-1' },
+          status: { S: 'COMPLETED' },
+          envelopeId: { S: 'e-asset-1' },
+        },
+      }),
+    );
+    dynamodb.destroy();
+    const source = 'arn:aws:sqs:us-east-1:000000000000:asset-archive-sigmate';
+    const message = toArchiveQueueMessage(
+      'm-1',
+      {
+        provider: 'sigmate',
+        type: 'signal.fired',
+        product: undefined,
+        subject: 'asset-1',
+        idempotencyKey: 'asset-1',
+        envelopeId: 'e-asset-1',
+        receivedAt: '2026-11-23T10:00:00.000Z',
+        sourceIp: '203.0.113.9',
+        requestId: 'r-1',
+        envelope: buildEnvelope(
+          {
+            id: 'e-asset-1',
+            provider: 'sigmate',
+            type: 'signal.fired',
+            idempotencyKey: 'asset-1',
+            receivedAt: '2026-11-23T10:00:00.000Z',
+          },
+          '{"id":"asset-1"}',
+        ),
+      },
+      source,
+    );
     // The Lambda runtime's way: import index.mjs from the asset and call its `handler`,
     // in a process whose environment is the function's (the archiver's variables set).
     const script = `import(${JSON.stringify(pathToFileURL(path.join(asset, 'index.mjs')).href)}).then(async (m) => { const r = await m.handler(JSON.parse(process.env.EVENT)); process.stdout.write(JSON.stringify(r)); })`;
@@ -511,23 +539,30 @@ describe('infra: the synthesized archiver asset, run as Lambda runs it', () => {
           AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
           AWS_ENDPOINT_URL_S3: emulators.sqs,
+          AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodb,
           AWS_LAMBDA_FUNCTION_NAME: 'archiver',
+          // The template's values, but for the references to resources, set to local ones.
           ...Object.fromEntries(
             Object.entries(
               ((resource.Properties as Json).Environment as { Variables: Json }).Variables,
-            ).filter(([name]) => name !== EnvNames.archiveBucket && name !== 'NODE_OPTIONS'),
+            ).filter(([name, value]) => typeof value === 'string' && name !== 'NODE_OPTIONS'),
           ),
           [EnvNames.archiveBucket]: bucket,
+          [EnvNames.archiveLedgerTable]: table,
+          [EnvNames.archiveSources]: `sigmate=${source}`,
           EVENT: JSON.stringify({
-            Records: [message, { messageId: 'm-poison', body: 'not an envelope' }],
+            Records: [
+              message,
+              { messageId: 'm-poison', body: 'not an envelope', eventSourceARN: source },
+            ],
           }),
         },
       },
     );
     expect(JSON.parse(stdout)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-poison' }] });
     const records = await readArchive(s3, { bucket, prefix: 'events' });
-    expect(records.map((r) => [r.envelopeId, r.subject, r.sourceIp])).toEqual([
-      ['e-asset-1', 'asset-1', '203.0.113.9'],
+    expect(records.map((r) => [r.envelopeId, r.subject, r.sourceIp, r.settlement])).toEqual([
+      ['e-asset-1', 'asset-1', '203.0.113.9', 'completed'],
     ]);
   });
 });

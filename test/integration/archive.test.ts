@@ -1,17 +1,21 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveBatch, toArchiveQueueMessage } from '../../functions/core/archive.js';
+import {
+  ANY_PROVIDER,
+  type ArchiverDependencies,
+  archiveBatch,
+  toArchiveQueueMessage,
+} from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { readArchive } from '../../local/archiver.js';
 import { DEMO_SECRETS } from '../../local/ingress.js';
-import { ensureQueuePair } from '../../local/resources.js';
-import { MemoryLog, startTestIngress, type TestIngress } from '../support/harness.js';
+import {
+  MemoryLog,
+  startTestIngress,
+  type TestIngress,
+  withQueueDeleted,
+} from '../support/harness.js';
 import { signedSigmate } from '../support/sign.js';
 
 const SECRET = DEMO_SECRETS.SIGMATE_WEBHOOK_SECRET;
@@ -29,6 +33,15 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
     if (!ingress.archive) throw new Error('the archive is off');
     return ingress.archive;
   };
+  /** The archiver's dependencies on this ingress's bucket, settling against no record. */
+  const SHARED = 'arn:aws:sqs:us-east-1:000000000000:shared-archive';
+  const direct = (prefix: string, bucket = archive().location.bucket): ArchiverDependencies => ({
+    s3: archive().s3,
+    location: { bucket, prefix },
+    ledger: { read: async () => new Map() },
+    sources: new Map([[SHARED, ANY_PROVIDER]]),
+    retentionDays: 7,
+  });
 
   it('archives the envelope exactly as enqueued, with the verified metadata and no signature', async () => {
     // Digits a JSON reader would round: the archive must keep the provider's text.
@@ -45,11 +58,14 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
     const records = await readArchive(archive().s3, archive().location, 'provider=sigmate/');
     const record = records.find((item) => item.idempotencyKey === 'archive-1');
     expect(record).toMatchObject({
-      archiveVersion: 1,
+      archiveVersion: 2,
       provider: 'sigmate',
       type: 'signal.fired',
       idempotencyKey: 'archive-1',
       envelopeId: answer.json.id,
+      // The attempt the completed idempotency record names: the acknowledged one.
+      acknowledged: true,
+      settlement: 'completed',
       envelope: message?.raw,
     });
     expect(record?.envelope).toContain('"amount":12345678901234567890,"price":1.10');
@@ -78,35 +94,40 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
 
   it('writes one object per (provider, date) and overwrites it when the same batch is retried', async () => {
     const s3 = archive().s3;
-    const location = { bucket: archive().location.bucket, prefix: 'retried' };
+    const deps = direct('retried');
+    const location = deps.location;
     const message = (messageId: string, provider: string, receivedAt: string, id: string) =>
-      toArchiveQueueMessage(messageId, {
-        provider,
-        type: 't',
-        product: undefined,
-        subject: id,
-        idempotencyKey: id,
-        envelopeId: id,
-        receivedAt,
-        sourceIp: undefined,
-        requestId: undefined,
-        envelope: buildEnvelope(
-          { id, provider, type: 't', idempotencyKey: id, receivedAt },
-          `{"id":"${id}"}`,
-        ),
-      });
+      toArchiveQueueMessage(
+        messageId,
+        {
+          provider,
+          type: 't',
+          product: undefined,
+          subject: id,
+          idempotencyKey: id,
+          envelopeId: id,
+          receivedAt,
+          sourceIp: undefined,
+          requestId: undefined,
+          envelope: buildEnvelope(
+            { id, provider, type: 't', idempotencyKey: id, receivedAt },
+            `{"id":"${id}"}`,
+          ),
+        },
+        SHARED,
+      );
     const batch = [
       message('m1', 'sigma', '2026-01-01T10:00:00.000Z', 'a'),
       message('m2', 'sigma', '2026-01-01T23:59:59.999Z', 'b'),
       message('m3', 'sigma', '2026-01-02T00:00:00.000Z', 'c'),
       message('m4', 'signifyd', '2026-01-01T12:00:00.000Z', 'd'),
-      { messageId: 'm5', body: 'not an envelope' },
+      { messageId: 'm5', body: 'not an envelope', eventSourceARN: SHARED },
     ];
     const log = new MemoryLog();
-    const first = await archiveBatch(s3, location, batch, log);
+    const first = await archiveBatch(deps, batch, log);
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm5' }]);
     // Lambda hands the same messages again after a crash before the delete.
-    await archiveBatch(s3, location, batch.slice(0, 4).reverse(), log);
+    await archiveBatch(deps, batch.slice(0, 4).reverse(), log);
     const listed = await s3.send(
       new ListObjectsV2Command({ Bucket: location.bucket, Prefix: 'retried/' }),
     );
@@ -127,7 +148,8 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
 
   it('writes an envelope that spans lines as one JSON line, and refuses bodies that are not envelopes', async () => {
     const s3 = archive().s3;
-    const location = { bucket: archive().location.bucket, prefix: 'lines' };
+    const deps = direct('lines');
+    const location = deps.location;
     const envelope = buildEnvelope(
       {
         id: 'multi',
@@ -138,25 +160,29 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
       },
       '{\n  "id": "multi"\r\n}',
     );
-    const good = toArchiveQueueMessage('m-multi', {
-      provider: 'sigmate',
-      type: 'signal.fired',
-      product: undefined,
-      subject: 'multi',
-      idempotencyKey: 'multi',
-      envelopeId: 'multi',
-      receivedAt: '2026-02-01T00:00:00.000Z',
-      sourceIp: undefined,
-      requestId: undefined,
-      envelope,
-    });
+    const good = toArchiveQueueMessage(
+      'm-multi',
+      {
+        provider: 'sigmate',
+        type: 'signal.fired',
+        product: undefined,
+        subject: 'multi',
+        idempotencyKey: 'multi',
+        envelopeId: 'multi',
+        receivedAt: '2026-02-01T00:00:00.000Z',
+        sourceIp: undefined,
+        requestId: undefined,
+        envelope,
+      },
+      SHARED,
+    );
     const refused = [
       { messageId: 'not-json', body: '{"version":1,' },
       { messageId: 'v2', body: envelope.replace('"version":1', '"version":2') },
       { messageId: 'bad-provider', body: envelope.replace('"sigmate"', '"../x"') },
       { messageId: 'bad-time', body: envelope.replace('2026-02-01T00:00:00.000Z', 'yesterday') },
-    ];
-    const result = await archiveBatch(s3, location, [good, ...refused], new MemoryLog());
+    ].map((message) => ({ ...message, eventSourceARN: SHARED }));
+    const result = await archiveBatch(deps, [good, ...refused], new MemoryLog());
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
       refused.map((m) => m.messageId).sort(),
     );
@@ -169,11 +195,11 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
   it('reports a failed write as failed items, so only that group comes back', async () => {
     const log = new MemoryLog();
     const result = await archiveBatch(
-      archive().s3,
-      { bucket: 'no-such-bucket-for-archive', prefix: 'x' },
+      direct('x', 'no-such-bucket-for-archive'),
       [
         {
           messageId: 'only',
+          eventSourceARN: SHARED,
           body: buildEnvelope(
             {
               id: 'only',
@@ -195,18 +221,16 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
   it('answers 503 and acknowledges nothing while the archive queue is down, then archives the retry once', async () => {
     const body = '{"id":"archive-down","signal_type":"consensus_buy"}';
     const delivery = signedSigmate(body, SECRET);
-    const queueUrl = archive().endpoints.queue;
-    const queueName = new URL(queueUrl).pathname.split('/').pop() ?? '';
     await ingress.drain('sigmate');
-    await ingress.clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
-    const refused = await ingress.post(delivery.path, delivery.body, delivery.headers);
-    expect(refused.status).toBe(503);
-    expect(refused.json.status).toBe('retry');
-    // The claim was released: the provider's retry is not kept waiting.
-    const records = await ingress.records();
-    expect(records.filter((item) => String(item.id).endsWith('#archive-down'))).toHaveLength(0);
-
-    await ensureQueuePair(ingress.clients.sqs, queueName, { visibilityTimeoutSeconds: 120 });
+    // Sigmate's own archive queue: the only one its function may send to.
+    await withQueueDeleted(ingress, archive().endpoints.queues.sigmate ?? '', async () => {
+      const refused = await ingress.post(delivery.path, delivery.body, delivery.headers);
+      expect(refused.status).toBe(503);
+      expect(refused.json.status).toBe('retry');
+      // The claim was released: the provider's retry is not kept waiting.
+      const records = await ingress.records();
+      expect(records.filter((item) => String(item.id).endsWith('#archive-down'))).toHaveLength(0);
+    });
     const retried = await ingress.post(delivery.path, delivery.body, delivery.headers);
     expect(retried.status).toBe(200);
     expect(retried.json.status).toBe('accepted');
@@ -225,35 +249,26 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
   it('answers 503 while the consumer queue is down; the archive keeps the attempt, the retry is enqueued once', async () => {
     const body = '{"id":"queue-down","signal_type":"consensus_buy"}';
     const delivery = signedSigmate(body, SECRET);
-    const queueUrl = ingress.endpoints.queues.sigmate;
-    const queueName = new URL(queueUrl).pathname.split('/').pop() ?? '';
     await archive().archiver.drain();
     await ingress.drain('sigmate');
-    const attributes = await ingress.clients.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['VisibilityTimeout', 'MessageRetentionPeriod', 'RedrivePolicy'],
-      }),
-    );
-    await ingress.clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
-    try {
+    await withQueueDeleted(ingress, ingress.endpoints.queues.sigmate, async () => {
       const refused = await ingress.post(delivery.path, delivery.body, delivery.headers);
       expect(refused.status).toBe(503);
       expect(refused.json.status).toBe('retry');
-    } finally {
-      await ingress.clients.sqs.send(
-        new CreateQueueCommand({ QueueName: queueName, Attributes: attributes.Attributes ?? {} }),
-      );
-    }
+    });
     const retried = await ingress.post(delivery.path, delivery.body, delivery.headers);
     expect(retried.json.status).toBe('accepted');
     await archive().archiver.drain();
     const archived = (await readArchive(archive().s3, archive().location)).filter(
       (item) => item.idempotencyKey === 'queue-down',
     );
-    // Two attempts of one event: the refused one (its own envelope id) and the acknowledged.
+    // Two attempts of one event: the refused one (its own envelope id) and the acknowledged,
+    // and each says which it was.
     expect(archived).toHaveLength(2);
     expect(archived.map((item) => item.envelopeId)).toContain(retried.json.id);
+    for (const item of archived) {
+      expect(item.acknowledged).toBe(item.envelopeId === retried.json.id);
+    }
     const queued = (await ingress.drain('sigmate')).filter(
       (message) => message.body.idempotencyKey === 'queue-down',
     );

@@ -6,7 +6,9 @@ import {
   completionFails,
   consumerQueueDown,
   dynamodbDown,
+  forgedArchiveRecords,
   killedAfterEnqueue,
+  neverAcknowledged,
   poisonContent,
   type ScenarioResult,
   sqsDown,
@@ -59,6 +61,25 @@ describe('reliability: faults on the emulators', () => {
     expect(result.statuses['503 retry']).toBe(10);
     expect(result.duplicates).toBe(0);
     expect(result.archiveExtra).toBe(10);
+  });
+
+  it('never replays a delivery answered 503 until the provider gave up, and replays every acknowledged one once', async () => {
+    const result = await neverAcknowledged(emulators);
+    expectNothingLost(result);
+    expect(result).toMatchObject({ acknowledged: 20, unique: 20, duplicates: 0 });
+    // Each of the 10 abandoned events was archived 3 times, settled as not acknowledged.
+    expect(result.archiveExtra).toBe(30);
+    expect(result.replayedWrong).toBe(0);
+  });
+
+  it('replays the genuine event, never a forged archive record, wherever it was sent', async () => {
+    const result = await forgedArchiveRecords(emulators);
+    expectNothingLost(result);
+    expect(result).toMatchObject({ acknowledged: 30, onQueue: 30, duplicates: 0 });
+    // 20 forged records reached the archive (as not acknowledged); 10 sent to another
+    // provider's archive queue were refused.
+    expect(result.archiveExtra).toBe(20);
+    expect(result.replayedWrong).toBe(0);
   });
 
   it('loses nothing when DynamoDB goes down mid-stream', async () => {

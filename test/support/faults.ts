@@ -19,16 +19,28 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { MemoryIo } from '../../cli/io.js';
+import { replay } from '../../cli/replay.js';
+import type { StoreTarget } from '../../cli/target.js';
+import type { ArchiveLocation } from '../../functions/core/archive.js';
 import { createAwsClients } from '../../functions/core/aws.js';
 import { Defaults } from '../../functions/core/config.js';
+import { buildEnvelope } from '../../functions/core/envelope.js';
 import type { HttpResult } from '../../functions/core/http.js';
 import {
   type CallOptions,
   type ClaimRequest,
   type ClaimResult,
+  DynamoDbClaimLedger,
   DynamoDbIdempotencyStore,
   type IdempotencyStore,
   RecordStatus,
@@ -51,9 +63,10 @@ import {
 } from '../../functions/core/secrets.js';
 import type { ProviderName } from '../../functions/registry.js';
 import { type AnyProviderAdapter, providerAdapters } from '../../functions/registry.js';
+import { LocalArchiver, localS3Client, readArchive } from '../../local/archiver.js';
 import { freePort, startSqsEmulator } from '../../local/emulators.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/ingress.js';
-import { ensureIdempotencyTable, ensureQueuePair } from '../../local/resources.js';
+import { ensureIdempotencyTable, ensureQueuePair, type QueuePair } from '../../local/resources.js';
 import {
   apiEvent,
   type Delivery,
@@ -368,8 +381,8 @@ export interface RigOptions {
   /** Attempts per AWS call (the client's default is 3: one plus two retries). */
   readonly maxAttempts?: number;
   /**
-   * Send every event to an archive queue first, as the stack does by default (its
-   * SendMessage goes through the same SQS endpoint, so the same faults hit it).
+   * Send every event to its provider's archive queue first, as the stack does by default
+   * (its SendMessage goes through the same SQS endpoint, so the same faults hit it).
    */
   readonly archive?: boolean;
   /** Where each provider's handler reads its secrets; the fixtures' static ones when unset. */
@@ -383,6 +396,21 @@ export interface RigOptions {
 export interface QueueContents {
   readonly total: number;
   readonly byKey: Map<string, number>;
+  /** Every message body read, as SQS returned it. */
+  readonly bodies: string[];
+}
+
+/** Several queues' contents as one. */
+function merged(contents: readonly QueueContents[]): QueueContents {
+  const byKey = new Map<string, number>();
+  for (const { byKey: counts } of contents) {
+    for (const [key, count] of counts) byKey.set(key, (byKey.get(key) ?? 0) + count);
+  }
+  return {
+    total: contents.reduce((sum, item) => sum + item.total, 0),
+    byKey,
+    bodies: contents.flatMap((item) => item.bodies),
+  };
 }
 
 /** Reads and deletes everything on a queue, counted by `keyOf` each message's JSON body. */
@@ -392,6 +420,7 @@ export async function drainQueue(
   keyOf: (body: Record<string, unknown>) => string,
 ): Promise<QueueContents> {
   const byKey = new Map<string, number>();
+  const bodies: string[] = [];
   let total = 0;
   const worker = async () => {
     for (;;) {
@@ -406,6 +435,7 @@ export async function drainQueue(
       for (const message of Messages) {
         const key = keyOf(JSON.parse(message.Body ?? '{}') as Record<string, unknown>);
         byKey.set(key, (byKey.get(key) ?? 0) + 1);
+        bodies.push(message.Body ?? '');
         total += 1;
       }
       await sqs.send(
@@ -422,7 +452,7 @@ export async function drainQueue(
   // Two passes of parallel readers: an empty receive ends a reader, not the queue.
   for (let pass = 0; pass < 2; pass += 1)
     await Promise.all([worker(), worker(), worker(), worker()]);
-  return { total, byKey };
+  return { total, byKey, bodies };
 }
 
 /** The real pipeline of each provider on its own table and queues, with an injected clock. */
@@ -430,8 +460,8 @@ export class Rig {
   readonly fixtures: ProviderFixture[];
   readonly handlers = new Map<ProviderName, WebhookHandler>();
   readonly queueUrls = new Map<ProviderName, string>();
-  /** The archive queue, when the rig archives. */
-  archiveQueueUrl: string | undefined;
+  /** Each registered provider's archive queue (`<prefix>-<provider>-archive`), when the rig archives. */
+  readonly archiveQueues = new Map<ProviderName, QueuePair>();
   /** Milliseconds added to the wall clock: advance it to step past leases without waiting. */
   clockOffsetMs = 0;
   private constructor(
@@ -439,6 +469,9 @@ export class Rig {
     private readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
     private readonly verify: { dynamodb: DynamoDBClient; sqs: SQSClient },
     fixtures: ProviderFixture[],
+    /** The SQS endpoint the rig verifies on (fauxqs serves S3 there too), and its names' prefix. */
+    private readonly verifySqs: string,
+    private readonly prefix: string,
   ) {
     this.fixtures = fixtures;
   }
@@ -488,16 +521,19 @@ export class Rig {
     );
     const table = `${prefix}-idempotency`;
     await ensureIdempotencyTable(verify.dynamodb, table);
-    const rig = new Rig(table, clients, verify, fixtures);
+    const verifySqs = options.verifySqs ?? options.sqs;
+    const rig = new Rig(table, clients, verify, fixtures, verifySqs, prefix);
     const env = fixtureEnv();
     const log = options.log ?? new CapturingLog();
     if (options.archive) {
-      rig.archiveQueueUrl = (await ensureQueuePair(verify.sqs, `${prefix}-archive`)).queueUrl;
+      // Every registered provider has one, as every deployed provider does in the stack.
+      for (const fixture of registeredFixtures()) {
+        const queue = await ensureQueuePair(verify.sqs, `${prefix}-${fixture.provider}-archive`);
+        rig.archiveQueues.set(fixture.provider, queue);
+      }
     }
-    const archive = rig.archiveQueueUrl
-      ? new SqsPublisher(handlerClients.sqs, rig.archiveQueueUrl)
-      : undefined;
     for (const fixture of fixtures) {
+      const archiveQueue = rig.archiveQueues.get(fixture.provider);
       const factory = providerAdapters[fixture.provider];
       if (!factory) continue;
       const adapter = factory(env);
@@ -512,7 +548,7 @@ export class Rig {
             new StaticSecretSource(adapter.secretsFromEnv(env)),
           store: new KillableStore(new DynamoDbIdempotencyStore(handlerClients.dynamodb, table)),
           publisher: new KillablePublisher(new SqsPublisher(handlerClients.sqs, queue.queueUrl)),
-          archive,
+          archive: archiveQueue && new SqsPublisher(handlerClients.sqs, archiveQueue.queueUrl),
           log,
           maxBodyBytes: Defaults.maxBodyBytes,
           retentionDays: Math.max(Defaults.retentionDays, adapter.minRetentionDays),
@@ -586,9 +622,87 @@ export class Rig {
 
   /** Reads and deletes every archive record, counted by provider and idempotency key. */
   async drainArchive(): Promise<QueueContents> {
-    return this.drainQueue(
-      this.archiveQueueUrl,
-      (body) => `${String(body.provider)}#${String(body.idempotencyKey)}`,
+    const contents: QueueContents[] = [];
+    for (const { queueUrl } of this.archiveQueues.values()) {
+      contents.push(
+        await this.drainQueue(
+          queueUrl,
+          (body) => `${String(body.provider)}#${String(body.idempotencyKey)}`,
+        ),
+      );
+    }
+    return merged(contents);
+  }
+
+  /**
+   * Runs the stack's archiver on every archive queue (the real `archiveBatch`, settling
+   * against this rig's table) into a bucket on fauxqs; what it refuses stays on its queue.
+   */
+  async archiveToS3(): Promise<{
+    location: ArchiveLocation;
+    lines: Awaited<ReturnType<typeof readArchive>>;
+  }> {
+    const s3 = localS3Client(this.verifySqs, LOCAL_REGION, LOCAL_CREDENTIALS);
+    const location = { bucket: `${this.prefix}-archive`, prefix: 'events' };
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: location.bucket }));
+      const sources = [...this.archiveQueues].map(([provider, queue]) => ({ provider, queue }));
+      const archiver = new LocalArchiver(
+        this.verify.sqs,
+        sources,
+        {
+          s3,
+          location,
+          ledger: new DynamoDbClaimLedger(this.verify.dynamodb, this.table),
+          sources: new Map(sources.map(({ provider, queue }) => [queue.queueArn, provider])),
+          retentionDays: Defaults.retentionDays,
+        },
+        new CapturingLog(),
+      );
+      await archiver.drain();
+      return { location, lines: await readArchive(s3, location) };
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  /** The operator CLI's view of this rig: its table, queues and archive. */
+  cliTarget(archive: ArchiveLocation): StoreTarget {
+    const s3 = localS3Client(this.verifySqs, LOCAL_REGION, LOCAL_CREDENTIALS);
+    const queues = Object.fromEntries(
+      [...this.queueUrls].map(([provider, queue]) => [
+        provider,
+        { queue, deadLetterQueue: `${queue}-dlq` },
+      ]),
+    ) as StoreTarget['queues'];
+    return {
+      kind: 'local',
+      description: `reliability rig ${this.prefix}`,
+      urlFor: () => '',
+      signingEnv: {},
+      ledgerFile: join(tmpdir(), `${this.prefix}-tail-ledger.json`),
+      table: this.table,
+      queues,
+      archive,
+      clients: () => ({ dynamodb: this.verify.dynamodb, sqs: this.verify.sqs, s3 }),
+      close: () => s3.destroy(),
+    };
+  }
+
+  /** Sends one message to a provider's archive queue, as a principal other than its function would. */
+  async sendToArchive(provider: ProviderName, envelope: string): Promise<void> {
+    const queue = this.archiveQueues.get(provider);
+    if (!queue) throw new Error(`no archive queue for ${provider}`);
+    const header = JSON.parse(envelope) as { provider: string; type: string };
+    await this.verify.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.queueUrl,
+        MessageBody: envelope,
+        MessageAttributes: {
+          provider: { DataType: 'String', StringValue: header.provider },
+          type: { DataType: 'String', StringValue: header.type },
+        },
+      }),
     );
   }
 
@@ -596,19 +710,16 @@ export class Rig {
     queueUrl: string | undefined,
     keyOf: (body: Record<string, unknown>) => string,
   ): Promise<QueueContents> {
-    return queueUrl ? drainQueue(this.verify.sqs, queueUrl, keyOf) : { total: 0, byKey: new Map() };
+    return queueUrl
+      ? drainQueue(this.verify.sqs, queueUrl, keyOf)
+      : { total: 0, byKey: new Map(), bodies: [] };
   }
 
   /** Every queue drained into one count by idempotency key. */
   async drainAll(): Promise<QueueContents> {
-    const byKey = new Map<string, number>();
-    let total = 0;
-    for (const provider of this.queueUrls.keys()) {
-      const contents = await this.drain(provider);
-      total += contents.total;
-      for (const [key, count] of contents.byKey) byKey.set(key, count);
-    }
-    return { total, byKey };
+    const contents: QueueContents[] = [];
+    for (const provider of this.queueUrls.keys()) contents.push(await this.drain(provider));
+    return merged(contents);
   }
 
   /** Idempotency records that are not completed. */
@@ -666,6 +777,11 @@ export interface ScenarioResult {
   readonly archiveLost?: number | undefined;
   /** Archive records beyond one per acknowledged event (attempts answered 503 included). */
   readonly archiveExtra?: number | undefined;
+  /**
+   * Replay rows: messages `replay` sent that are not an acknowledged event as its
+   * consumer got it — a forged record, or a delivery never acknowledged. Must be 0.
+   */
+  readonly replayedWrong?: number | undefined;
   /** Redeliveries after recovery answered something else than `accepted`/`duplicate`. */
   readonly badRedeliveries: number;
   readonly statuses: Record<string, number>;
@@ -702,6 +818,19 @@ interface FaultPlan {
   readonly redeliverAtOnce?: boolean;
   /** The deliveries of the first pass; `fixture.event` per event when unset. */
   deliveries?(fixture: ProviderFixture, run: string): Delivery[];
+  /** Deliveries of event `index` in the first pass until one is acknowledged (quick retries); 1 by default. */
+  attempts?(index: number): number;
+  /** The provider gives up on event `index` after the first pass: never redelivered. */
+  abandons?(index: number): boolean;
+  /**
+   * After recovery the consumer has taken every message and lost it, and the operator
+   * replays the whole range from the archive (written by the real archiver), after
+   * `forge` sent archive records by other hands. On queue, lost and duplicates are then
+   * the replay's.
+   */
+  readonly replay?: {
+    forge?(rig: Rig, consumed: readonly string[]): Promise<void>;
+  };
 }
 
 /** What is on the queue against what was acknowledged: messages, lost events, extra copies. */
@@ -773,12 +902,17 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     // First pass: in order, as the provider sends them, with the fault switched on mid-stream.
     for (const [index, delivery] of events.entries()) {
       await plan.before?.(index, proxies);
-      const result = await rig.invoke(delivery, plan.options?.(index, proxies) ?? {});
-      deliveries += 1;
-      if (result.killed) killed += 1;
-      else if (result.body.status === 'in_progress') blockedByOwnClaim += 1;
-      bump(statuses, label(result));
-      if (acknowledged(result)) acked.add(delivery.eventKey);
+      for (let attempt = 0; attempt < (plan.attempts?.(index) ?? 1); attempt += 1) {
+        const result = await rig.invoke(delivery, plan.options?.(index, proxies) ?? {});
+        deliveries += 1;
+        if (result.killed) killed += 1;
+        else if (result.body.status === 'in_progress') blockedByOwnClaim += 1;
+        bump(statuses, label(result));
+        if (acknowledged(result)) {
+          acked.add(delivery.eventKey);
+          break;
+        }
+      }
     }
     await plan.recover?.(proxies);
     proxies.dynamodb.clear();
@@ -786,10 +920,11 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     proxies.sqs.releaseHeld();
     await Promise.all([proxies.dynamodb.idle(), proxies.sqs.idle()]);
 
-    // Recovery: the provider redelivers every event until it is acknowledged.
+    // Recovery: the provider redelivers every event it has not given up on until it is acknowledged.
     let stuck = blockedByOwnClaim;
     let bad = 0;
-    let pending = events;
+    const kept = events.filter((_, index) => !plan.abandons?.(index));
+    let pending = kept;
     for (let round = 0; round < 3 && pending.length > 0; round += 1) {
       if (!(plan.redeliverAtOnce && round === 0)) rig.passLeases();
       const next: Delivery[] = [];
@@ -809,19 +944,18 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     }
 
     const queue = await rig.drainAll();
-    const archived = await rig.drainArchive();
     return {
       scenario: plan.name,
-      archiveLost: [...acked].filter((key) => !archived.byKey.has(key)).length,
-      archiveExtra: archived.total - acked.size,
+      ...(plan.replay
+        ? await replayFromArchive(rig, fixture.provider, acked, queue, plan.replay, started)
+        : await archiveQueueCounts(rig, acked, queue)),
       deliveries,
       acknowledged: acked.size,
-      unique: events.length,
-      ...queueCounts(acked, queue),
+      unique: kept.length,
       crashes: plan.crashes(proxies, killed, log) + ambiguousOutcomes(log),
       ambiguous: ambiguousOutcomes(log),
       stuckClaims: stuck + (await rig.unfinishedClaims()),
-      unacknowledged: events.length - acked.size,
+      unacknowledged: kept.filter((delivery) => !acked.has(delivery.eventKey)).length,
       badRedeliveries: bad,
       statuses,
       ms: Date.now() - started,
@@ -830,6 +964,92 @@ async function runFaultPlan(emulators: Emulators, plan: FaultPlan): Promise<Scen
     rig.close();
     await Promise.all([proxies.dynamodb.close(), proxies.sqs.close()]);
   }
+}
+
+/** The consumer queue's counts, and the archive queues' against what was acknowledged. */
+async function archiveQueueCounts(
+  rig: Rig,
+  acked: ReadonlySet<string>,
+  queue: QueueContents,
+): Promise<
+  Pick<ScenarioResult, 'onQueue' | 'lost' | 'duplicates' | 'archiveLost' | 'archiveExtra'>
+> {
+  const archived = await rig.drainArchive();
+  return {
+    ...queueCounts(acked, queue),
+    archiveLost: [...acked].filter((key) => !archived.byKey.has(key)).length,
+    archiveExtra: archived.total - acked.size,
+  };
+}
+
+/** The part of an envelope after its header: the payload's exact bytes. */
+const payloadOf = (envelope: string) => envelope.slice(envelope.indexOf(',"payload":'));
+
+/**
+ * The consumer lost what it took (`consumed`); the archiver writes the archive queues to
+ * S3 and the operator replays the whole range with the CLI's `replay`. Counts the replay:
+ * each acknowledged event must come back once, as the consumer first got it (same
+ * envelope id and payload bytes); anything else sent is `replayedWrong`.
+ */
+async function replayFromArchive(
+  rig: Rig,
+  provider: ProviderName,
+  acked: ReadonlySet<string>,
+  consumed: QueueContents,
+  plan: NonNullable<FaultPlan['replay']>,
+  started: number,
+): Promise<
+  Pick<
+    ScenarioResult,
+    'onQueue' | 'lost' | 'duplicates' | 'archiveLost' | 'archiveExtra' | 'replayedWrong'
+  >
+> {
+  const genuine = new Map<string, string>();
+  for (const body of consumed.bodies) {
+    const envelope = JSON.parse(body) as { provider: string; idempotencyKey: string };
+    genuine.set(`${envelope.provider}#${envelope.idempotencyKey}`, body);
+  }
+  await plan.forge?.(rig, consumed.bodies);
+  const { location, lines } = await rig.archiveToS3();
+  const target = rig.cliTarget(location);
+  try {
+    await replay(
+      target,
+      {
+        provider,
+        since: new Date(started - 3_600_000).toISOString(),
+        // Past the forged records' later receive times.
+        until: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+      new MemoryIo(),
+    );
+  } finally {
+    target.close();
+  }
+  const replayed = await rig.drain(provider);
+  const right = (body: string) => {
+    const envelope = JSON.parse(body) as { provider: string; idempotencyKey: string; id: string };
+    const original = genuine.get(`${envelope.provider}#${envelope.idempotencyKey}`);
+    return (
+      original !== undefined &&
+      (JSON.parse(original) as { id: string }).id === envelope.id &&
+      payloadOf(original) === payloadOf(body)
+    );
+  };
+  const keyOf = (line: { provider: string; idempotencyKey: string }) =>
+    `${line.provider}#${line.idempotencyKey}`;
+  return {
+    onQueue: replayed.total,
+    lost: [...acked].filter(
+      (key) => !replayed.bodies.some((body) => right(body) && keyOf(JSON.parse(body)) === key),
+    ).length,
+    duplicates: replayed.total - replayed.byKey.size,
+    replayedWrong: replayed.bodies.filter((body) => !right(body)).length,
+    archiveLost: [...acked].filter(
+      (key) => !lines.some((line) => keyOf(line) === key && line.acknowledged === true),
+    ).length,
+    archiveExtra: lines.length - acked.size,
+  };
 }
 
 export const FAULT_EVENTS = 30;
@@ -897,6 +1117,69 @@ export function consumerQueueDown(emulators: Emulators): Promise<ScenarioResult>
       if (windowOf(index, 10, 20)) {
         sqs.inject({ operation: 'SendMessage', action: 'error', bodyContains: '-sigmate"' });
       }
+    },
+    crashes: () => 0,
+  });
+}
+
+/**
+ * Sigmate's queue refuses every send for a third of the stream; Sigmate tries each of those
+ * events 3 times within seconds, gets `503` each time, and gives up. The archive keeps the
+ * 30 attempts, none acknowledged; the consumer then loses everything and the operator
+ * replays the range: the 20 acknowledged events come back once each, the abandoned ones not.
+ */
+export function neverAcknowledged(emulators: Emulators): Promise<ScenarioResult> {
+  return runFaultPlan(emulators, {
+    name: 'never acknowledged: consumer queue down, Sigmate gives up after 3 × 503 (10 events); then replay',
+    events: FAULT_EVENTS,
+    before: (index, { sqs }) => {
+      sqs.clear();
+      if (windowOf(index, 10, 20)) {
+        sqs.inject({ operation: 'SendMessage', action: 'error', bodyContains: '-sigmate"' });
+      }
+    },
+    attempts: (index) => (windowOf(index, 10, 20) ? 3 : 1),
+    abandons: (index) => windowOf(index, 10, 20),
+    replay: {},
+    crashes: () => 0,
+  });
+}
+
+/**
+ * Every acknowledged event gets a forged archive record, sent by other hands: on its own
+ * provider's archive queue with a new envelope id, or with the acknowledged envelope id,
+ * or on another provider's archive queue — each with a later receive time and another
+ * amount, as in the review's attack. The range replay must send the genuine events only.
+ */
+export function forgedArchiveRecords(emulators: Emulators): Promise<ScenarioResult> {
+  return runFaultPlan(emulators, {
+    name: 'forged archive records (30: own queue, acknowledged envelope id, another provider’s queue); then replay',
+    events: FAULT_EVENTS,
+    replay: {
+      forge: async (rig, consumed) => {
+        for (const [index, body] of consumed.entries()) {
+          const header = JSON.parse(body) as {
+            id: string;
+            provider: ProviderName;
+            type: string;
+            idempotencyKey: string;
+            receivedAt: string;
+          };
+          const forged = buildEnvelope(
+            {
+              ...header,
+              id: index % 3 === 1 ? header.id : randomUUID(),
+              receivedAt: new Date(Date.parse(header.receivedAt) + 60_000).toISOString(),
+            },
+            JSON.stringify({
+              id: header.idempotencyKey,
+              signal_type: 'consensus_sell',
+              amount: 999_999,
+            }),
+          );
+          await rig.sendToArchive(index % 3 === 2 ? 'sigma' : header.provider, forged);
+        }
+      },
     },
     crashes: () => 0,
   });
@@ -1033,6 +1316,8 @@ export const faultScenarios: readonly ((emulators: Emulators) => Promise<Scenari
   poisonContent,
   archiveDown,
   consumerQueueDown,
+  neverAcknowledged,
+  forgedArchiveRecords,
 ];
 
 /**
@@ -1284,10 +1569,10 @@ export async function identicalBurst(emulators: Emulators, copies = 50): Promise
 /** The report's table, in Markdown. */
 export function reliabilityTable(results: readonly ScenarioResult[]): string {
   const header =
-    '| scenario | deliveries | acknowledged | on queue | lost | duplicates | ambiguous outcomes | bound (crashes + ambiguous) | stuck claims | archive: lost / extra records | time |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+    '| scenario | deliveries | acknowledged | on queue | lost | duplicates | ambiguous outcomes | bound (crashes + ambiguous) | stuck claims | archive: lost / extra records | replay: wrong messages | time |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const rows = results.map(
     (result) =>
-      `| ${result.scenario} | ${result.deliveries} | ${result.acknowledged}/${result.unique} | ${result.onQueue} | ${result.lost} | ${result.duplicates} | ${result.ambiguous} | ${result.crashes} | ${result.stuckClaims} | ${result.archiveLost === undefined ? '—' : `${result.archiveLost} / ${result.archiveExtra ?? 0}`} | ${(result.ms / 1000).toFixed(1)} s |`,
+      `| ${result.scenario} | ${result.deliveries} | ${result.acknowledged}/${result.unique} | ${result.onQueue} | ${result.lost} | ${result.duplicates} | ${result.ambiguous} | ${result.crashes} | ${result.stuckClaims} | ${result.archiveLost === undefined ? '—' : `${result.archiveLost} / ${result.archiveExtra ?? 0}`} | ${result.replayedWrong ?? '—'} | ${(result.ms / 1000).toFixed(1)} s |`,
   );
   return [header, ...rows].join('\n');
 }

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
+  CreateQueueCommand,
   DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
@@ -151,4 +154,30 @@ export async function startTestIngress(
       clients.sqs.destroy();
     },
   };
+}
+
+/**
+ * Runs `body` while a queue of the ingress is deleted (every send to it fails: `503`),
+ * then creates it again with its attributes.
+ */
+export async function withQueueDeleted(
+  ingress: TestIngress,
+  queueUrl: string,
+  body: () => Promise<void>,
+): Promise<void> {
+  const queueName = new URL(queueUrl).pathname.split('/').pop() ?? '';
+  const { Attributes } = await ingress.clients.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['VisibilityTimeout', 'MessageRetentionPeriod', 'RedrivePolicy'],
+    }),
+  );
+  await ingress.clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+  try {
+    await body();
+  } finally {
+    await ingress.clients.sqs.send(
+      new CreateQueueCommand({ QueueName: queueName, Attributes: Attributes ?? {} }),
+    );
+  }
 }
