@@ -51,9 +51,12 @@ export interface BenchResults {
     name: string;
     kind: string;
     entry: string;
+    /** The file measured, from the project root. */
+    file?: string;
     description: string;
     bytes: number;
     gzipBytes: number;
+    mapBytes?: number;
     ratioToBaseline: number | null;
     top: { name: string; bytes: number }[];
   }[];
@@ -62,7 +65,12 @@ export interface BenchResults {
     Record<
       'initToAnswerMs' | 'spawnToAnswerMs' | 'importMs' | 'firstInvokeMs' | 'cpuMs' | 'rssMb',
       Summary
-    > & { ratioToBaseline: number | null }
+    > & {
+      ratioToBaseline: number | null;
+      /** CPU from the load to the first answer; absent in results older than issue 19. */
+      initCpuMs?: Summary;
+      cpuRatioToBaseline?: number | null;
+    }
   >;
   warm: Record<
     string,
@@ -119,7 +127,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Generated ${results.generatedAt} by \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGb} GB), ${m.os}, Node ${m.node}. ${m.note}.`,
     '',
-    'Subjects: **ours** (`functions/<provider>/handler.ts`), the **baseline** users write today (`bench/baselines/powertools-handler.ts`: SDK v3 clients, Powertools Idempotency + DynamoDB persistence, Powertools Logger, hand HMAC) and the **floor** (`bench/baselines/floor-handler.ts`: HMAC only). All bundled with `tools/bundling.ts` `lambdaEsbuildOptions`. Runtime figures use Sigmate (the pipeline is shared by every provider).',
+    'Subjects: **ours**, the prebuilt bundles `npm run build` wrote to `lib/assets/<provider>/` (the bytes the construct deploys; `functions/<provider>/handler.ts`), the **baseline** users write today (`bench/baselines/powertools-handler.ts`: SDK v3 clients, Powertools Idempotency + DynamoDB persistence, Powertools Logger, hand HMAC) and the **floor** (`bench/baselines/floor-handler.ts`: HMAC only). The baseline, the floor and the variants are built by the bench with the same esbuild options (`tools/bundling.ts` `lambdaEsbuildOptions`) and run with the same `NODE_OPTIONS`. Runtime figures use Sigmate (the pipeline is shared by every provider). The files measured are listed in section 1.',
     '',
     '## Targets',
     '',
@@ -134,15 +142,25 @@ export function renderMarkdown(results: BenchResults): string {
       ]),
     ),
     '',
-    '## 1. Bundle size (minified ESM, gzip -9)',
+    '## 1. Bundle size (minified, gzip -9)',
     '',
     table(
-      ['function', 'minified', 'gzipped', 'vs baseline', 'top contributors (minified bytes)'],
+      [
+        'function',
+        'file measured',
+        'minified',
+        'gzipped',
+        'vs baseline',
+        'source map',
+        'top contributors (minified bytes)',
+      ],
       results.bundles.map((b) => [
         `${b.name}`,
+        b.file ? `\`${b.file}\`` : '—',
         kb(b.bytes),
         kb(b.gzipBytes),
         x(b.ratioToBaseline),
+        b.mapBytes === undefined ? '—' : kb(b.mapBytes),
         b.top
           .slice(0, 5)
           .map((c) => `${c.name} ${kb(c.bytes)}`)
@@ -156,7 +174,7 @@ export function renderMarkdown(results: BenchResults): string {
     out.push(
       `## 2. Cold init (${results.settings.coldRuns} fresh processes each, alternating; loopback AWS endpoint)`,
       '',
-      '"init → answer" is what Lambda adds to a cold request: import of the bundle plus the first invocation (SDK client set-up, SigV4, the three calls). "process → answer" adds Node\'s own boot, measured from the parent.',
+      'Each process starts as Lambda\'s runtime interface client leaves it: `node:http` already loaded with `require`, the function\'s `NODE_OPTIONS` (`--enable-source-maps`) set; it then loads the bundle as that client does (`require` for CommonJS, `import()` for `.mjs`) and answers one signed delivery. "init → answer" is what Lambda adds to a cold request: the load of the bundle plus the first invocation (SDK client set-up, SigV4, the three calls); "init CPU" is the CPU the process spent in that window, which a busy machine disturbs less than the clock. "process → answer" adds Node\'s own boot, measured from the parent.',
       '',
       table(
         [
@@ -164,10 +182,12 @@ export function renderMarkdown(results: BenchResults): string {
           'init → answer median',
           'p90',
           'vs baseline',
-          'import median',
+          'init CPU median',
+          'vs baseline',
+          'load median',
           'first invoke median',
           'process → answer median',
-          'CPU median',
+          'process CPU median',
           'RSS',
         ],
         coldNames.map((name) => {
@@ -178,6 +198,8 @@ export function renderMarkdown(results: BenchResults): string {
             ms(c.initToAnswerMs.median),
             ms(c.initToAnswerMs.p90),
             x(c.ratioToBaseline),
+            c.initCpuMs ? ms(c.initCpuMs.median) : '—',
+            x(c.cpuRatioToBaseline),
             ms(c.importMs.median),
             ms(c.firstInvokeMs.median),
             ms(c.spawnToAnswerMs.median),

@@ -9,7 +9,8 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
 import type { ProviderName } from '../functions/provider-names.js';
-import { bundledCode } from './lambda-code.js';
+import { bundledCode, LAMBDA_NODE_OPTIONS } from './lambda-code.js';
+import { addRequestMetricFilters } from './request-metrics.js';
 
 /** Lambda memory of every webhook function (arm64); the bench measures this size. */
 export const WEBHOOK_FUNCTION_MEMORY_MB = 256;
@@ -116,7 +117,7 @@ export class WebhookFunction extends LambdaFunction {
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         [EnvNames.tableName]: props.table.tableName,
         [EnvNames.queueUrl]: props.queue.queueUrl,
         [EnvNames.secretId]: props.secret.secretArn,
@@ -133,6 +134,8 @@ export class WebhookFunction extends LambdaFunction {
     this.provider = props.provider;
     this.functionRole = role;
     this.functionLogGroup = logGroup;
+    // The dashboard's and alarms' metrics, counted by CloudWatch from the request lines.
+    addRequestMetricFilters(logGroup);
 
     role.addToPrincipalPolicy(ownRecordsStatement(props.table, props.provider));
     props.queue.grant(role, 'sqs:SendMessage');

@@ -9,10 +9,6 @@ import type { BuildOptions } from 'esbuild';
  */
 export const LAMBDA_ESBUILD_TARGET = 'node24';
 
-/** ESM bundles need `require` for the few CommonJS dependencies that call it. */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
-
 const stubs = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -34,7 +30,17 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@smithy/core/event-streams': path.join(stubs, 'event-streams.ts'),
 };
 
-/** The esbuild options of every Lambda bundle (tools/build.ts), and of the bench's subjects. */
+/**
+ * The esbuild options of every Lambda bundle (tools/build.ts), and of the bench's subjects
+ * (docs/decisions.md §16 has the measurements):
+ *
+ * - CommonJS, loaded by the runtime with `require`: Node's own modules are then required
+ *   too, where an ES module's `import` of `node:http` builds its namespace and with it
+ *   loads undici, which nothing here uses (the runtime has required `node:http` already).
+ * - The packages' ES builds (`mainFields`), which esbuild can tree-shake, converted.
+ * - A source map without `sourcesContent`: `--enable-source-maps` reads and parses the map
+ *   at load, and the sources' text was two thirds of it; stack traces map the same.
+ */
 export function lambdaEsbuildOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],
@@ -42,11 +48,11 @@ export function lambdaEsbuildOptions(entry: string, outfile: string): BuildOptio
     bundle: true,
     platform: 'node',
     target: LAMBDA_ESBUILD_TARGET,
-    format: 'esm',
+    format: 'cjs',
     mainFields: ['module', 'main'],
     minify: true,
     sourcemap: true,
-    banner: { js: ESM_REQUIRE_BANNER },
+    sourcesContent: false,
     // Bundle the AWS SDK too: a pinned, tree-shaken copy instead of the runtime's.
     external: [],
     metafile: true,
