@@ -34,9 +34,10 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
  * The esbuild options of every Lambda bundle (tools/build.ts), and of the bench's subjects
  * (docs/decisions.md §16 has the measurements):
  *
- * - CommonJS, loaded by the runtime with `require`: Node's own modules are then required
- *   too, where an ES module's `import` of `node:http` builds its namespace and with it
- *   loads undici, which nothing here uses (the runtime has required `node:http` already).
+ * - CommonJS, loaded by the runtime with `require`, its dynamic imports lowered too: Node's
+ *   own modules are then required, where an `import` of `node:http` builds its ES
+ *   namespace, reads every export and so loads undici, which nothing here uses (the
+ *   runtime has required `node:http` already).
  * - The packages' ES builds (`mainFields`), which esbuild can tree-shake, converted.
  * - A source map without `sourcesContent`: `--enable-source-maps` reads and parses the map
  *   at load, and the sources' text was two thirds of it; stack traces map the same.
@@ -49,6 +50,9 @@ export function lambdaEsbuildOptions(entry: string, outfile: string): BuildOptio
     platform: 'node',
     target: LAMBDA_ESBUILD_TARGET,
     format: 'cjs',
+    // Left as it is, `import("node:http")` in the SDK's request handler would still build
+    // that module's ES namespace (and load undici with it): lowered, it is a `require`.
+    supported: { 'dynamic-import': false },
     mainFields: ['module', 'main'],
     minify: true,
     sourcemap: true,
