@@ -17,13 +17,16 @@ export class IngressLogFormatter extends LogFormatter {
     attributes: UnformattedAttributes,
     additionalLogAttributes: LogAttributes,
   ): LogItem {
+    // One shallow object: the line's fields are flat values and small records, so the
+    // default's deep merge into the frame would only copy them.
     return new LogItem({
       attributes: {
         level: attributes.logLevel,
         message: attributes.message,
         service: attributes.serviceName,
+        ...additionalLogAttributes,
       },
-    }).addAttributes(additionalLogAttributes);
+    });
   }
 }
 
