@@ -216,6 +216,70 @@ export async function warmRun(
   };
 }
 
+export interface InterleavedSubject {
+  readonly name: string;
+  readonly bundle: BuiltBundle;
+  /** More of the function's environment for this subject (e.g. the archive queue). */
+  readonly env?: Record<string, string>;
+}
+
+export interface InterleavedResult {
+  readonly subject: string;
+  /** Median over the batches of CPU µs per accepted event. */
+  readonly cpuUsPerEvent: number;
+  readonly batches: number;
+  readonly statuses: Record<string, number>;
+  readonly outputBytesPerEvent: number;
+}
+
+/**
+ * Warm CPU per accepted event of several subjects in one process, their batches
+ * interleaved (bench/probe.mjs `interleaved`): a reading that a busy machine disturbs far
+ * less than one process per subject run one after the other.
+ */
+export async function interleavedRun(
+  subjects: readonly InterleavedSubject[],
+  loopback: LoopbackAws,
+  options: { batches: number; batchEvents: number; warmup: number },
+): Promise<InterleavedResult[]> {
+  const child = spawn(process.execPath, [PROBE, '-', 'interleaved'], {
+    env: lambdaEnv(loopback.endpoint, {
+      BENCH_INTERLEAVE: JSON.stringify(
+        subjects.map((s) => ({ name: s.name, file: s.bundle.file, env: s.env ?? {} })),
+      ),
+      BENCH_BATCHES: String(options.batches),
+      BENCH_BATCH_EVENTS: String(options.batchEvents),
+      BENCH_WARMUP_EVENTS: String(options.warmup),
+    }),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const output = drain(child);
+  const message = await new Promise<{
+    subjects: {
+      name: string;
+      cpuUsPerEvent: number[];
+      statuses: Record<string, number>;
+      outputBytesPerEvent: number;
+    }[];
+  }>((done, fail) => {
+    child.on('message', (raw) => {
+      const value = raw as { type: string };
+      if (value.type === 'interleaved') done(raw as never);
+    });
+    child.once('exit', (code) =>
+      fail(new Error(`interleaved probe exited ${code}: ${output.tail()}`)),
+    );
+  });
+  await exited(child);
+  return message.subjects.map((s) => ({
+    subject: s.name,
+    cpuUsPerEvent: summary(s.cpuUsPerEvent).median,
+    batches: s.cpuUsPerEvent.length,
+    statuses: s.statuses,
+    outputBytesPerEvent: s.outputBytesPerEvent,
+  }));
+}
+
 /** Median, p90 and friends of a list of numbers. */
 export function summary(values: readonly number[]) {
   const sorted = [...values].sort((a, b) => a - b);

@@ -270,5 +270,57 @@ async function warm() {
   });
 }
 
-await (mode === 'cold' ? cold() : warm());
+/**
+ * Several subjects in this one process, their warm batches interleaved, so that whatever
+ * else runs on the machine falls on each alike: `BENCH_INTERLEAVE` lists them as
+ * `{ name, file, env }` (the bundle given on the command line is not loaded). Each is
+ * loaded afresh with its own environment (the same file may come twice, configured
+ * otherwise), warmed up, then measured in `BENCH_BATCHES` rounds of `BENCH_BATCH_EVENTS`
+ * accepted events, the order reversed every other round.
+ */
+async function interleaved() {
+  const specs = JSON.parse(process.env.BENCH_INTERLEAVE ?? '[]');
+  const batches = Number(process.env.BENCH_BATCHES ?? 40);
+  const size = Number(process.env.BENCH_BATCH_EVENTS ?? 50);
+  const warmup = Number(process.env.BENCH_WARMUP_EVENTS ?? 500);
+  const ids = (count) => Array.from({ length: count }, () => randomUUID());
+  const subjects = [];
+  for (const spec of specs) {
+    const saved = {};
+    for (const [key, value] of Object.entries(spec.env)) {
+      saved[key] = process.env[key];
+      process.env[key] = value;
+    }
+    // CommonJS bundles are loaded afresh; an ES module would be the same instance again.
+    delete require.cache[spec.file];
+    const { handler } = await loadHandler(spec.file);
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    subjects.push({ name: spec.name, handler, cpuUsPerEvent: [], statuses: {}, bytes: 0 });
+  }
+  for (const subject of subjects) await run(subject.handler, ids(warmup), 'warmup');
+  for (let round = 0; round < batches; round += 1) {
+    for (const subject of round % 2 === 0 ? subjects : [...subjects].reverse()) {
+      const result = await run(subject.handler, ids(size), 'batch');
+      subject.cpuUsPerEvent.push(result.cpuUsPerEvent);
+      subject.bytes += result.outputBytesPerEvent * result.events;
+      for (const [status, count] of Object.entries(result.statuses)) {
+        subject.statuses[status] = (subject.statuses[status] ?? 0) + count;
+      }
+    }
+  }
+  process.send({
+    type: 'interleaved',
+    subjects: subjects.map(({ name, cpuUsPerEvent, statuses, bytes }) => ({
+      name,
+      cpuUsPerEvent,
+      statuses,
+      outputBytesPerEvent: bytes / (batches * size),
+    })),
+  });
+}
+
+await (mode === 'cold' ? cold() : mode === 'interleaved' ? interleaved() : warm());
 process.disconnect();

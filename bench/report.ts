@@ -2,7 +2,7 @@
 import type { ArchiveDesign } from './archive.js';
 import type { CostBreakdown } from './cost.js';
 import type { LoadResult } from './e2e.js';
-import type { summary, WarmResult } from './measure.js';
+import type { InterleavedResult, summary, WarmResult } from './measure.js';
 import type { PRICES } from './prices.js';
 
 type Summary = ReturnType<typeof summary>;
@@ -76,6 +76,8 @@ export interface BenchResults {
     string,
     WarmResult & { ratioToBaseline: { accepted: number | null; duplicate: number | null } }
   >;
+  /** Warm CPU of ours, the baseline and ours with the archive, interleaved in one process. */
+  interleaved?: (InterleavedResult & { ratioToBaseline: number | null })[];
   e2e: LoadResult[];
   /** The audit archive's additions, against ours without it in the same run (issue 15). */
   archive?: ArchiveResults | undefined;
@@ -241,6 +243,7 @@ export function renderMarkdown(results: BenchResults): string {
         }),
       ),
       '',
+      ...interleavedTable(results),
       `## 4. AWS calls per event (counted at the loopback server, ${results.settings.callSamples} events per kind)`,
       '',
       table(
@@ -323,6 +326,30 @@ export function renderMarkdown(results: BenchResults): string {
   }
   out.push(...variantTable(results), ...archiveTable(results), '![chart](results.svg)', '');
   return out.join('\n');
+}
+
+/** The warm figures again, from one process where the subjects' batches alternate. */
+function interleavedTable(results: BenchResults): string[] {
+  const rows = results.interleaved ?? [];
+  if (rows.length === 0) return [];
+  const batches = rows[0]?.batches ?? 0;
+  return [
+    `The same subjects in one process, ${batches} batches of 50 accepted events each, alternating (bench/probe.mjs \`interleaved\`): whatever else runs on the machine falls on each alike, so the ratios move far less between runs than those above. Median over the batches:`,
+    '',
+    table(
+      ['function', 'CPU / accepted', 'vs baseline', 'log bytes / event', 'statuses'],
+      rows.map((r) => [
+        r.subject,
+        us(r.cpuUsPerEvent),
+        x(r.ratioToBaseline),
+        Math.round(r.outputBytesPerEvent),
+        Object.entries(r.statuses)
+          .map(([code, count]) => `${code}: ${count}`)
+          .join(', '),
+      ]),
+    ),
+    '',
+  ];
 }
 
 /** The audit archive's additions against ours without it, from this run (issue 15). */

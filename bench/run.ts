@@ -23,6 +23,8 @@ import { startLoopbackAws } from './loopback-aws.js';
 import {
   type ColdSample,
   coldStart,
+  type InterleavedResult,
+  interleavedRun,
   summary,
   totalCalls,
   type WarmResult,
@@ -85,6 +87,11 @@ const program = new Command()
     '--archive-events <n>',
     'sequential deliveries per round and mode for the archive latency (3 rounds, first not counted)',
     String(envNumber('BENCH_ARCHIVE_EVENTS', 200)),
+  )
+  .option(
+    '--interleaved-batches <n>',
+    'batches of 50 accepted events per subject, interleaved in one process (0: none)',
+    String(envNumber('BENCH_INTERLEAVED_BATCHES', 60)),
   )
   .option('--skip <parts>', 'comma-separated: cold,warm,e2e,archive', process.env.BENCH_SKIP ?? '')
   .option('--out <dir>', 'where results.{md,json,svg} go', join(projectRoot, 'bench'));
@@ -189,6 +196,24 @@ async function main() {
     }
     for (const { name } of warmSubjects) warm.push(medianRound(byRound.get(name) ?? []));
   }
+  let interleaved: InterleavedResult[] = [];
+  if (!skip.has('warm') && n('interleavedBatches') > 0) {
+    const together = [
+      { name: ours.name, bundle: ours },
+      { name: baseline.name, bundle: baseline },
+      ...(skip.has('archive')
+        ? []
+        : [{ name: OURS_WITH_ARCHIVE, bundle: ours, env: withArchive.env }]),
+    ];
+    log(
+      `warm CPU interleaved in one process: ${together.map((s) => s.name).join(', ')}, ${n('interleavedBatches')} batches of 50 each…`,
+    );
+    interleaved = await interleavedRun(together, loopback, {
+      batches: n('interleavedBatches'),
+      batchEvents: 50,
+      warmup: n('warmup'),
+    });
+  }
   await loopback.close();
 
   let e2e: LoadResult[] = [];
@@ -277,6 +302,21 @@ async function main() {
       ratio: warmRatio(archiveWarm),
       met: archiveWarm && baseWarm ? (warmRatio(archiveWarm) ?? 2) <= 1 : null,
     },
+    ...[
+      { name: ours.name, label: 'archive off', limit: 0.9 },
+      { name: OURS_WITH_ARCHIVE, label: 'archive on', limit: 1 },
+    ].map(({ name, label, limit }) => {
+      const value = interleaved.find((r) => r.subject === name)?.cpuUsPerEvent;
+      const base = interleaved.find((r) => r.subject === baseline.name)?.cpuUsPerEvent;
+      const share = value !== undefined && base ? ratio(value, base) : null;
+      return {
+        name: `warm CPU per accepted event, ${label}, interleaved in one process`,
+        target: `≤ ${limit.toFixed(1)}× baseline`,
+        value: value ?? null,
+        ratio: share,
+        met: share === null ? null : share <= limit,
+      };
+    }),
     {
       name: 'log bytes per accepted event',
       target: '≤ 400',
@@ -434,6 +474,13 @@ async function main() {
         },
       ]),
     ),
+    interleaved: interleaved.map((result) => ({
+      ...result,
+      ratioToBaseline: ratio(
+        result.cpuUsPerEvent,
+        interleaved.find((r) => r.subject === baseline.name)?.cpuUsPerEvent ?? 0,
+      ),
+    })),
     e2e,
     cost: {
       memoryMb,

@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 
 /**
  * The one esbuild configuration of the Lambda bundles: `npm run build` makes the
@@ -28,6 +29,23 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': path.join(stubs, 'credential-provider-node.ts'),
   '@aws-sdk/endpoint-cache': path.join(stubs, 'endpoint-cache.ts'),
   '@smithy/core/event-streams': path.join(stubs, 'event-streams.ts'),
+};
+
+/**
+ * The SDK's clients import their whole package.json for one field, `version` (their user
+ * agent): the bundle keeps that field alone, about 2.4 KB of JSON less per client.
+ */
+export const sdkPackageVersionOnly: Plugin = {
+  name: 'sdk-package-version-only',
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ },
+      async (args) => {
+        const { version } = JSON.parse(await readFile(args.path, 'utf8')) as { version?: string };
+        return { contents: JSON.stringify({ version }), loader: 'json' };
+      },
+    );
+  },
 };
 
 /**
@@ -62,5 +80,6 @@ export function lambdaEsbuildOptions(entry: string, outfile: string): BuildOptio
     metafile: true,
     legalComments: 'none',
     alias: { ...BUNDLE_ALIASES },
+    plugins: [sdkPackageVersionOnly],
   };
 }
