@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { archiveAttributes } from './archive.js';
+import { archiveAttributes } from './archive-attributes.js';
 import type { SourceAllowlist } from './cidr.js';
 import { sha256Hex } from './crypto.js';
 import { buildEnvelope, SQS_MAX_MESSAGE_BYTES, sqsSafeText } from './envelope.js';
