@@ -1,13 +1,28 @@
-/** Builds each measured function with the stack's own esbuild options and sizes it. */
+/**
+ * The measured functions: ours are the prebuilt bundles `npm run build` wrote to
+ * `lib/assets/` (the bytes the construct deploys); the baseline, the floor and the variants
+ * are built here with the same esbuild options (tools/bundling.ts).
+ */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { BUNDLE_FILE, bundleFolder, type LambdaBundle } from '../infra/lambda-code.js';
 import { BUNDLE_ALIASES, lambdaEsbuildOptions } from '../tools/bundling.js';
 
 export const projectRoot = resolve(import.meta.dirname, '..');
-export const outRoot = join(projectRoot, 'node_modules', '.cache', 'webhook-ingress', 'bench');
+/**
+ * Where the baseline, the floor and the variants are built: outside `node_modules`, where
+ * Node would not read their source maps under `--enable-source-maps` (it skips files under
+ * `node_modules`), unlike `/var/task` in Lambda; one folder per checkout.
+ */
+export const outRoot = join(
+  tmpdir(),
+  `webhook-ingress-bench-${createHash('sha256').update(projectRoot).digest('hex').slice(0, 8)}`,
+);
 /**
  * Powertools Idempotency's DynamoDB layer needs `@aws-sdk/util-dynamodb` (a peer dependency
  * users install). Until the project lists it, the bench also looks in this folder: extract
@@ -30,6 +45,8 @@ export interface Subject {
   readonly description: string;
   /** esbuild aliases of a variant (ours always gets the stack's own). */
   readonly alias?: Readonly<Record<string, string>>;
+  /** Ours: the prebuilt bundle in `lib/assets/<asset>/`, measured as shipped. */
+  readonly asset?: LambdaBundle;
 }
 
 export interface Contributor {
@@ -38,9 +55,12 @@ export interface Contributor {
 }
 
 export interface BuiltBundle extends Subject {
+  /** The file measured: `lib/assets/<name>/…` for ours, the bench's own build otherwise. */
   readonly file: string;
   readonly bytes: number;
   readonly gzipBytes: number;
+  /** Its source map, which `--enable-source-maps` reads at load. */
+  readonly mapBytes: number;
   readonly top: Contributor[];
 }
 
@@ -54,7 +74,8 @@ export function subjects(): Subject[] {
         name: `ours:${provider}`,
         kind: 'ours',
         entry,
-        description: `functions/${provider}/handler.ts`,
+        description: `functions/${provider}/handler.ts, prebuilt`,
+        asset: provider as LambdaBundle,
       });
     }
   }
@@ -145,32 +166,54 @@ function contributors(metafile: Metafile, limit: number): Contributor[] {
     .slice(0, limit);
 }
 
-/** Bundles one subject exactly as the CDK stack would, into the bench's cache folder. */
+/**
+ * The file a subject is measured from. Ours: `lib/assets/<provider>/`, as `npm run build`
+ * left it — rebuilt here only to read its metafile, and refused if it differs (a stale
+ * build). Others: built with the same options into the bench's cache folder, which is
+ * marked CommonJS as an asset folder in Lambda is (no `"type": "module"` above it).
+ */
 export async function bundle(subject: Subject): Promise<BuiltBundle> {
   const dir = join(outRoot, subject.name.replace(/[^a-z0-9-]/gi, '-'));
+  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const file = join(dir, 'index.mjs');
+  await writeFile(join(outRoot, 'package.json'), '{ "type": "commonjs" }\n');
+  const built = join(dir, BUNDLE_FILE);
   // nodePaths only widens where a missing package is looked up; the output options are the stack's.
-  const options = lambdaEsbuildOptions(subject.entry, file);
+  const options = lambdaEsbuildOptions(subject.entry, built);
   // The stand-ins for SDK modules are ours: the baseline is built as its users build it,
   // with the default credential chain it relies on. A subject may name its own aliases.
   const alias = subject.kind === 'ours' ? options.alias : subject.alias;
   const result = await build({
     ...options,
+    absWorkingDir: projectRoot,
     alias: alias ?? {},
-    nodePaths: [fallbackModules],
+    nodePaths: subject.kind === 'ours' ? [] : [fallbackModules],
     logLevel: 'silent',
   });
+  let file = built;
+  if (subject.asset !== undefined) {
+    file = join(bundleFolder(subject.asset), BUNDLE_FILE);
+    const [shipped, fresh] = await Promise.all([readFile(file), readFile(built)]);
+    if (!shipped.equals(fresh)) {
+      throw new Error(
+        `${displayPath(file)} is not what the sources build to now: run npm run build`,
+      );
+    }
+  }
   const code = await readFile(file);
+  const map = await readFile(`${file}.map`).catch(() => Buffer.alloc(0));
   return {
     ...subject,
     file,
     bytes: code.length,
     gzipBytes: gzipSync(code, { level: 9 }).length,
+    mapBytes: map.length,
     top: result.metafile ? contributors(result.metafile, 8) : [],
   };
 }
 
+/** A path as the report shows it: from the project root, or in the bench's build folder. */
 export function displayPath(file: string): string {
-  return relative(projectRoot, file);
+  const built = relative(outRoot, file);
+  return built.startsWith('..') ? relative(projectRoot, file) : `<bench build>/${built}`;
 }

@@ -1,6 +1,7 @@
 /** Cold init and warm CPU of bundled handlers, each in fresh Node processes. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { LAMBDA_NODE_OPTIONS } from '../infra/lambda-code.js';
 import { type BuiltBundle, projectRoot } from './bundles.js';
 import { type CallCounts, diffCounts, type LoopbackAws } from './loopback-aws.js';
 
@@ -11,6 +12,8 @@ export const BENCH_SECRET = 'bench-sigmate-webhook-secret';
 export function lambdaEnv(endpoint: string, extra: Record<string, string> = {}) {
   return {
     PATH: process.env.PATH ?? '',
+    // The construct's own (infra/lambda-code.ts), for every subject alike.
+    NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIDBENCHMARK000000',
@@ -24,9 +27,6 @@ export function lambdaEnv(endpoint: string, extra: Record<string, string> = {}) 
     WEBHOOK_TABLE_NAME: 'bench-idempotency',
     WEBHOOK_QUEUE_URL: `${endpoint}/123456789012/bench-sigmate`,
     SIGMATE_WEBHOOK_SECRET: BENCH_SECRET,
-    // Metrics on, as in AWS: EMF lines go to stdout, which the runner drains.
-    POWERTOOLS_METRICS_DISABLED: 'false',
-    POWERTOOLS_METRICS_NAMESPACE: 'WebhookIngressBench',
     POWERTOOLS_SERVICE_NAME: 'webhook-ingress',
     ...extra,
   };
@@ -66,15 +66,23 @@ export interface ColdSample {
   readonly firstInvokeMs: number;
   /** Import plus first invocation: what Lambda's init plus the first request cost. */
   readonly initToAnswerMs: number;
+  /** CPU of the whole process, Node's boot included. */
   readonly cpuMs: number;
+  /** CPU from the load of the bundle to the first answer (less disturbed by a busy machine). */
+  readonly initCpuMs: number;
+  readonly importCpuMs: number;
   readonly rssMb: number;
   readonly statusCode: number;
 }
 
 /** One cold start: fresh process → import → first invocation answered. */
-export async function coldStart(bundle: BuiltBundle, endpoint: string): Promise<ColdSample> {
+export async function coldStart(
+  bundle: BuiltBundle,
+  endpoint: string,
+  env: Record<string, string> = {},
+): Promise<ColdSample> {
   const started = performance.now();
-  const child = spawnProbe(bundle, 'cold', lambdaEnv(endpoint));
+  const child = spawnProbe(bundle, 'cold', lambdaEnv(endpoint, env));
   const output = drain(child);
   const message = await new Promise<Record<string, number | string>>((done, fail) => {
     child.once('message', (value) => done(value as Record<string, number | string>));
@@ -95,6 +103,8 @@ export async function coldStart(bundle: BuiltBundle, endpoint: string): Promise<
     firstInvokeMs: Number(message.firstInvokeMs),
     initToAnswerMs: Number(message.initToAnswerMs),
     cpuMs: Number(message.cpuMs),
+    initCpuMs: Number(message.initCpuMs),
+    importCpuMs: Number(message.importCpuMs),
     rssMb: Number(message.rssMb),
     statusCode: Number(message.statusCode),
   };
@@ -204,6 +214,70 @@ export async function warmRun(
     callStatuses: result.statuses as Record<string, Record<string, number>>,
     rssMb: Number(result.rssMb),
   };
+}
+
+export interface InterleavedSubject {
+  readonly name: string;
+  readonly bundle: BuiltBundle;
+  /** More of the function's environment for this subject (e.g. the archive queue). */
+  readonly env?: Record<string, string>;
+}
+
+export interface InterleavedResult {
+  readonly subject: string;
+  /** Median over the batches of CPU µs per accepted event. */
+  readonly cpuUsPerEvent: number;
+  readonly batches: number;
+  readonly statuses: Record<string, number>;
+  readonly outputBytesPerEvent: number;
+}
+
+/**
+ * Warm CPU per accepted event of several subjects in one process, their batches
+ * interleaved (bench/probe.mjs `interleaved`): a reading that a busy machine disturbs far
+ * less than one process per subject run one after the other.
+ */
+export async function interleavedRun(
+  subjects: readonly InterleavedSubject[],
+  loopback: LoopbackAws,
+  options: { batches: number; batchEvents: number; warmup: number },
+): Promise<InterleavedResult[]> {
+  const child = spawn(process.execPath, [PROBE, '-', 'interleaved'], {
+    env: lambdaEnv(loopback.endpoint, {
+      BENCH_INTERLEAVE: JSON.stringify(
+        subjects.map((s) => ({ name: s.name, file: s.bundle.file, env: s.env ?? {} })),
+      ),
+      BENCH_BATCHES: String(options.batches),
+      BENCH_BATCH_EVENTS: String(options.batchEvents),
+      BENCH_WARMUP_EVENTS: String(options.warmup),
+    }),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const output = drain(child);
+  const message = await new Promise<{
+    subjects: {
+      name: string;
+      cpuUsPerEvent: number[];
+      statuses: Record<string, number>;
+      outputBytesPerEvent: number;
+    }[];
+  }>((done, fail) => {
+    child.on('message', (raw) => {
+      const value = raw as { type: string };
+      if (value.type === 'interleaved') done(raw as never);
+    });
+    child.once('exit', (code) =>
+      fail(new Error(`interleaved probe exited ${code}: ${output.tail()}`)),
+    );
+  });
+  await exited(child);
+  return message.subjects.map((s) => ({
+    subject: s.name,
+    cpuUsPerEvent: summary(s.cpuUsPerEvent).median,
+    batches: s.cpuUsPerEvent.length,
+    statuses: s.statuses,
+    outputBytesPerEvent: s.outputBytesPerEvent,
+  }));
 }
 
 /** Median, p90 and friends of a list of numbers. */

@@ -1,10 +1,20 @@
 // The benchmark's child process: a fresh Node that imports one Lambda bundle and drives
 // its handler as the Lambda runtime would, reporting to the runner over IPC. Plain
 // JavaScript on purpose, so no loader (tsx) sits between Node's start and the bundle.
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [bundle = '', mode = 'cold'] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+// Lambda's Node.js runtime interface client has loaded `node:http` with `require` (its
+// Runtime API client) before it loads the handler, and nothing of `https`, `tls` or undici:
+// every subject starts from that state (docs/decisions.md §21).
+require('node:http');
+
+const [given = '', mode = 'cold'] = process.argv.slice(2);
+const bundle = resolve(given);
 const secret = process.env.SIGMATE_WEBHOOK_SECRET ?? '';
 
 // Count what the function writes to stdout/stderr (logs and EMF), then pass it on as Lambda does.
@@ -80,7 +90,8 @@ function httpEvent(id) {
         sourceIp: '203.0.113.10',
         userAgent: 'Sigmate-Webhook/1',
       },
-      requestId: randomUUID(),
+      // An HTTP API's request id, as in its `apigw-requestid` header: 16 characters.
+      requestId: randomBytes(11).toString('base64'),
       routeKey: 'POST /webhooks/sigmate',
       stage: '$default',
       time: new Date(now).toUTCString(),
@@ -139,8 +150,33 @@ function restEvent(id) {
   };
 }
 
+/** Whether the nearest package.json above `file` says `"type": "module"`. */
+function inModuleScope(file) {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (dir.endsWith('/node_modules')) return false;
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, 'utf8')).type === 'module';
+    if (dir === dirname(dir)) return false;
+  }
+}
+
+/**
+ * Loads the handler's module as the runtime interface client does (src/UserFunction.js
+ * `_tryRequire`): `.mjs`, and `.js` in a `"type": "module"` scope, by `import()`; `.js`
+ * otherwise and `.cjs` by `require`.
+ */
+async function loadHandler(file) {
+  if (file.endsWith('.mjs') || (file.endsWith('.js') && inModuleScope(file))) {
+    return import(pathToFileURL(file).href);
+  }
+  return require(file);
+}
+
+/** The function's timeout (4 s); a probe under valgrind is given longer. */
+const timeoutMs = Number(process.env.BENCH_FUNCTION_TIMEOUT_MS ?? 4000);
+
 function context() {
-  const deadline = Date.now() + 4000;
+  const deadline = Date.now() + timeoutMs;
   return {
     functionName: 'bench-sigmate',
     functionVersion: '$LATEST',
@@ -152,6 +188,18 @@ function context() {
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
+}
+
+/**
+ * One invocation as the runtime interface client makes it: the invocation's X-Ray trace
+ * header in `_X_AMZN_TRACE_ID` (src/InvokeContext.js `_forwardXRay`; Lambda sends one with
+ * every invocation, `Sampled=0` when tracing is off), then the handler with the event and
+ * the context.
+ */
+function invoke(handler, id) {
+  const epoch = Math.floor(Date.now() / 1000).toString(16);
+  process.env._X_AMZN_TRACE_ID = `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
+  return handler(event(id), context());
 }
 
 const pending = new Map();
@@ -179,7 +227,7 @@ async function run(handler, ids, label) {
   const started = performance.now();
   for (const id of ids) {
     const t = performance.now();
-    const result = await handler(event(id), context());
+    const result = await invoke(handler, id);
     latencies.push(performance.now() - t);
     statuses[result.statusCode] = (statuses[result.statusCode] ?? 0) + 1;
   }
@@ -202,13 +250,16 @@ async function run(handler, ids, label) {
 async function cold() {
   // Monotonic microseconds, the clock of a --cpu-prof profile (bench/profile.ts).
   const startUs = Number(process.hrtime.bigint() / 1000n);
+  const cpuAtStart = process.cpuUsage();
   const start = performance.now();
-  const module_ = await import(pathToFileURL(bundle).href);
+  const module_ = await loadHandler(bundle);
   const imported = performance.now();
-  const result = await module_.handler(event(randomUUID()), context());
+  const importCpu = process.cpuUsage(cpuAtStart);
+  const result = await invoke(module_.handler, randomUUID());
   const answered = performance.now();
   const answeredUs = Number(process.hrtime.bigint() / 1000n);
   const cpu = process.cpuUsage();
+  const initCpu = process.cpuUsage(cpuAtStart);
   process.send({
     type: 'cold',
     nodeBootMs: start,
@@ -217,6 +268,9 @@ async function cold() {
     initToAnswerMs: answered - start,
     processToAnswerMs: answered,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    // CPU of this process from the load to the answer: what a busy machine disturbs least.
+    importCpuMs: (importCpu.user + importCpu.system) / 1000,
+    initCpuMs: (initCpu.user + initCpu.system) / 1000,
     rssMb: process.memoryUsage.rss() / 2 ** 20,
     statusCode: result.statusCode,
     body: result.body,
@@ -229,7 +283,7 @@ async function warm() {
   const events = Number(process.env.BENCH_WARM_EVENTS ?? 10_000);
   const warmup = Number(process.env.BENCH_WARMUP_EVENTS ?? 500);
   const callSamples = Number(process.env.BENCH_CALL_SAMPLES ?? 20);
-  const { handler } = await import(pathToFileURL(bundle).href);
+  const { handler } = await loadHandler(bundle);
   const ids = (count) => Array.from({ length: count }, () => randomUUID());
 
   await run(handler, ids(warmup), 'warmup');
@@ -249,9 +303,9 @@ async function warm() {
   await mark('calls:inflight:start');
   const inflightStatuses = {};
   for (const id of ids(callSamples)) {
-    const first = handler(event(id), context());
+    const first = invoke(handler, id);
     await new Promise((done) => setTimeout(done, 20));
-    const second = await handler(event(id), context());
+    const second = await invoke(handler, id);
     inflightStatuses[second.statusCode] = (inflightStatuses[second.statusCode] ?? 0) + 1;
     await first;
   }
@@ -270,5 +324,57 @@ async function warm() {
   });
 }
 
-await (mode === 'cold' ? cold() : warm());
+/**
+ * Several subjects in this one process, their warm batches interleaved, so that whatever
+ * else runs on the machine falls on each alike: `BENCH_INTERLEAVE` lists them as
+ * `{ name, file, env }` (the bundle given on the command line is not loaded). Each is
+ * loaded afresh with its own environment (the same file may come twice, configured
+ * otherwise), warmed up, then measured in `BENCH_BATCHES` rounds of `BENCH_BATCH_EVENTS`
+ * accepted events, the order reversed every other round.
+ */
+async function interleaved() {
+  const specs = JSON.parse(process.env.BENCH_INTERLEAVE ?? '[]');
+  const batches = Number(process.env.BENCH_BATCHES ?? 40);
+  const size = Number(process.env.BENCH_BATCH_EVENTS ?? 50);
+  const warmup = Number(process.env.BENCH_WARMUP_EVENTS ?? 500);
+  const ids = (count) => Array.from({ length: count }, () => randomUUID());
+  const subjects = [];
+  for (const spec of specs) {
+    const saved = {};
+    for (const [key, value] of Object.entries(spec.env)) {
+      saved[key] = process.env[key];
+      process.env[key] = value;
+    }
+    // CommonJS bundles are loaded afresh; an ES module would be the same instance again.
+    delete require.cache[spec.file];
+    const { handler } = await loadHandler(spec.file);
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    subjects.push({ name: spec.name, handler, cpuUsPerEvent: [], statuses: {}, bytes: 0 });
+  }
+  for (const subject of subjects) await run(subject.handler, ids(warmup), 'warmup');
+  for (let round = 0; round < batches; round += 1) {
+    for (const subject of round % 2 === 0 ? subjects : [...subjects].reverse()) {
+      const result = await run(subject.handler, ids(size), 'batch');
+      subject.cpuUsPerEvent.push(result.cpuUsPerEvent);
+      subject.bytes += result.outputBytesPerEvent * result.events;
+      for (const [status, count] of Object.entries(result.statuses)) {
+        subject.statuses[status] = (subject.statuses[status] ?? 0) + count;
+      }
+    }
+  }
+  process.send({
+    type: 'interleaved',
+    subjects: subjects.map(({ name, cpuUsPerEvent, statuses, bytes }) => ({
+      name,
+      cpuUsPerEvent,
+      statuses,
+      outputBytesPerEvent: bytes / (batches * size),
+    })),
+  });
+}
+
+await (mode === 'cold' ? cold() : mode === 'interleaved' ? interleaved() : warm());
 process.disconnect();

@@ -3,7 +3,7 @@ import type { ArchiveDesign } from './archive.js';
 import type { CostBreakdown } from './cost.js';
 import type { LoadResult } from './e2e.js';
 import type { EdgeResults } from './edge.js';
-import type { summary, WarmResult } from './measure.js';
+import type { InterleavedResult, summary, WarmResult } from './measure.js';
 import type { PRICES } from './prices.js';
 
 type Summary = ReturnType<typeof summary>;
@@ -52,9 +52,12 @@ export interface BenchResults {
     name: string;
     kind: string;
     entry: string;
+    /** The file measured, from the project root. */
+    file?: string;
     description: string;
     bytes: number;
     gzipBytes: number;
+    mapBytes?: number;
     ratioToBaseline: number | null;
     top: { name: string; bytes: number }[];
   }[];
@@ -63,12 +66,19 @@ export interface BenchResults {
     Record<
       'initToAnswerMs' | 'spawnToAnswerMs' | 'importMs' | 'firstInvokeMs' | 'cpuMs' | 'rssMb',
       Summary
-    > & { ratioToBaseline: number | null }
+    > & {
+      ratioToBaseline: number | null;
+      /** CPU from the load to the first answer; absent in results older than issue 19. */
+      initCpuMs?: Summary;
+      cpuRatioToBaseline?: number | null;
+    }
   >;
   warm: Record<
     string,
     WarmResult & { ratioToBaseline: { accepted: number | null; duplicate: number | null } }
   >;
+  /** Warm CPU of ours, the baseline and ours with the archive, interleaved in one process. */
+  interleaved?: (InterleavedResult & { ratioToBaseline: number | null })[];
   e2e: LoadResult[];
   /** The audit archive's additions, against ours without it in the same run (issue 15). */
   archive?: ArchiveResults | undefined;
@@ -122,7 +132,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Generated ${results.generatedAt} by \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGb} GB), ${m.os}, Node ${m.node}. ${m.note}.`,
     '',
-    'Subjects: **ours** (`functions/<provider>/handler.ts`), the **baseline** users write today (`bench/baselines/powertools-handler.ts`: SDK v3 clients, Powertools Idempotency + DynamoDB persistence, Powertools Logger, hand HMAC) and the **floor** (`bench/baselines/floor-handler.ts`: HMAC only). All bundled with `tools/bundling.ts` `lambdaEsbuildOptions`. Runtime figures use Sigmate (the pipeline is shared by every provider).',
+    'Subjects: **ours**, the prebuilt bundles `npm run build` wrote to `lib/assets/<provider>/` (the bytes the construct deploys; `functions/<provider>/handler.ts`), the **baseline** users write today (`bench/baselines/powertools-handler.ts`: SDK v3 clients, Powertools Idempotency + DynamoDB persistence, Powertools Logger, hand HMAC) and the **floor** (`bench/baselines/floor-handler.ts`: HMAC only). The baseline, the floor and the variants are built by the bench with the same esbuild options (`tools/bundling.ts` `lambdaEsbuildOptions`) and run with the same `NODE_OPTIONS`. Runtime figures use Sigmate (the pipeline is shared by every provider). The files measured are listed in section 1.',
     '',
     '## Targets',
     '',
@@ -137,15 +147,25 @@ export function renderMarkdown(results: BenchResults): string {
       ]),
     ),
     '',
-    '## 1. Bundle size (minified ESM, gzip -9)',
+    '## 1. Bundle size (minified, gzip -9)',
     '',
     table(
-      ['function', 'minified', 'gzipped', 'vs baseline', 'top contributors (minified bytes)'],
+      [
+        'function',
+        'file measured',
+        'minified',
+        'gzipped',
+        'vs baseline',
+        'source map',
+        'top contributors (minified bytes)',
+      ],
       results.bundles.map((b) => [
         `${b.name}`,
+        b.file ? `\`${b.file}\`` : '—',
         kb(b.bytes),
         kb(b.gzipBytes),
         x(b.ratioToBaseline),
+        b.mapBytes === undefined ? '—' : kb(b.mapBytes),
         b.top
           .slice(0, 5)
           .map((c) => `${c.name} ${kb(c.bytes)}`)
@@ -159,7 +179,7 @@ export function renderMarkdown(results: BenchResults): string {
     out.push(
       `## 2. Cold init (${results.settings.coldRuns} fresh processes each, alternating; loopback AWS endpoint)`,
       '',
-      '"init → answer" is what Lambda adds to a cold request: import of the bundle plus the first invocation (SDK client set-up, SigV4, the three calls). "process → answer" adds Node\'s own boot, measured from the parent.',
+      'Each process starts as Lambda\'s runtime interface client leaves it: `node:http` already loaded with `require`, the function\'s `NODE_OPTIONS` (`--enable-source-maps`) set; it then loads the bundle as that client does (`require` for CommonJS, `import()` for `.mjs`) and answers one signed delivery. "init → answer" is what Lambda adds to a cold request: the load of the bundle plus the first invocation (SDK client set-up, SigV4, the three calls); "init CPU" is the CPU the process spent in that window, which a busy machine disturbs less than the clock. "process → answer" adds Node\'s own boot, measured from the parent.',
       '',
       table(
         [
@@ -167,10 +187,12 @@ export function renderMarkdown(results: BenchResults): string {
           'init → answer median',
           'p90',
           'vs baseline',
-          'import median',
+          'init CPU median',
+          'vs baseline',
+          'load median',
           'first invoke median',
           'process → answer median',
-          'CPU median',
+          'process CPU median',
           'RSS',
         ],
         coldNames.map((name) => {
@@ -181,6 +203,8 @@ export function renderMarkdown(results: BenchResults): string {
             ms(c.initToAnswerMs.median),
             ms(c.initToAnswerMs.p90),
             x(c.ratioToBaseline),
+            c.initCpuMs ? ms(c.initCpuMs.median) : '—',
+            x(c.cpuRatioToBaseline),
             ms(c.importMs.median),
             ms(c.firstInvokeMs.median),
             ms(c.spawnToAnswerMs.median),
@@ -222,6 +246,7 @@ export function renderMarkdown(results: BenchResults): string {
         }),
       ),
       '',
+      ...interleavedTable(results),
       `## 4. AWS calls per event (counted at the loopback server, ${results.settings.callSamples} events per kind)`,
       '',
       table(
@@ -310,6 +335,30 @@ export function renderMarkdown(results: BenchResults): string {
     '',
   );
   return out.join('\n');
+}
+
+/** The warm figures again, from one process where the subjects' batches alternate. */
+function interleavedTable(results: BenchResults): string[] {
+  const rows = results.interleaved ?? [];
+  if (rows.length === 0) return [];
+  const batches = rows[0]?.batches ?? 0;
+  return [
+    `The same subjects in one process, ${batches} batches of 50 accepted events each, alternating (bench/probe.mjs \`interleaved\`): whatever else runs on the machine falls on each alike, so the ratios move far less between runs than those above. Median over the batches:`,
+    '',
+    table(
+      ['function', 'CPU / accepted', 'vs baseline', 'log bytes / event', 'statuses'],
+      rows.map((r) => [
+        r.subject,
+        us(r.cpuUsPerEvent),
+        x(r.ratioToBaseline),
+        Math.round(r.outputBytesPerEvent),
+        Object.entries(r.statuses)
+          .map(([code, count]) => `${code}: ${count}`)
+          .join(', '),
+      ]),
+    ),
+    '',
+  ];
 }
 
 /** The audit archive's additions against ours without it, from this run (issue 15). */

@@ -3,7 +3,7 @@
  * ours and of each `clientsWithout` variant (bench/variants/tuning.ts), all in one process
  * against the loopback endpoint, interleaved in small batches so that other work on the
  * machine falls on every variant alike. The SDK runs from node_modules (unbundled) and the
- * pipeline's own logging and metrics are off, so it weighs the clients' work only: read
+ * pipeline's own log line is off, so it weighs the clients' work only: read
  * the differences from `none`, not the absolute figures. Never part of `npm run bench`.
  */
 import { createHmac, randomUUID } from 'node:crypto';
@@ -66,7 +66,6 @@ async function main() {
     handler: createHandlerFromConfig(sigmateAdapter, config, env, {
       clients: clientsWithout(env, name),
       log: quiet,
-      metrics: null,
     }),
     samples: [] as number[],
   }));

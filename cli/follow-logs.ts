@@ -31,7 +31,6 @@ interface WebhookLine {
   subject?: string;
   id?: string;
   messageId?: string;
-  timestamp?: string;
 }
 
 function parseLine(message: string | undefined): WebhookLine | undefined {
@@ -98,7 +97,7 @@ export async function followLogs(
             seen.add(id);
             const line = parseLine(event.message);
             if (!line) continue;
-            const message = messageFor(line, event.message ?? '');
+            const message = messageFor(line, event.message ?? '', event.timestamp);
             if (!(await showLine(io, options.render(options.format, message)))) {
               outputClosed = true;
               break;
@@ -119,8 +118,11 @@ export async function followLogs(
   return { shown, perProvider, outputClosed };
 }
 
-/** The log line as an envelope-shaped summary (its facts, then the line itself). */
-function messageFor(line: WebhookLine, raw: string): ShownMessage {
+/**
+ * The log line as an envelope-shaped summary (its facts, then the line itself). The line
+ * has no time of its own: CloudWatch's event time is when the function wrote it.
+ */
+function messageFor(line: WebhookLine, raw: string, timestamp: number | undefined): ShownMessage {
   let parsed: Record<string, unknown> = {};
   try {
     parsed = JSON.parse(raw) as Record<string, unknown>;
@@ -135,7 +137,7 @@ function messageFor(line: WebhookLine, raw: string): ShownMessage {
       type: line.type,
       id: line.id,
       idempotencyKey: line.key,
-      receivedAt: line.timestamp,
+      receivedAt: timestamp === undefined ? undefined : new Date(timestamp).toISOString(),
       ...(line.subject ? { subject: line.subject } : {}),
       ...(line.messageId ? { messageId: line.messageId } : {}),
       shown: 'the function’s log line (the envelope itself is in the audit archive)',

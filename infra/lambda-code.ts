@@ -20,8 +20,19 @@ export const LambdaBundles = {
 
 export type LambdaBundle = keyof typeof LambdaBundles;
 
-/** The file inside each asset folder; Lambda finds it from the handler `index.handler`. */
-export const BUNDLE_FILE = 'index.mjs';
+/**
+ * The file inside each asset folder; Lambda finds it from the handler `index.handler`. A
+ * CommonJS `.js` with no `package.json` beside it: the runtime `require`s it (in the
+ * repository, `lib/package.json` says `"type": "commonjs"`).
+ */
+export const BUNDLE_FILE = 'index.js';
+
+/**
+ * `NODE_OPTIONS` of every function: stack traces through the bundle's source map. Node
+ * reads and parses the map when it loads the bundle, so its size is part of the cold
+ * start (tools/bundling.ts keeps it small; docs/decisions.md §21).
+ */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;

@@ -27,7 +27,7 @@ import type { WebhookFunction } from './webhook-function.js';
 /** Rejection reasons the handlers count as `rejected_<reason>` (401 and 400). */
 export const RejectionReasons = ['signature', 'payload'] as const;
 
-/** The handlers' EMF metric for one provider: namespace, name and dimensions as emitted. */
+/** A request metric of one provider (infra/request-metrics.ts): namespace, name and dimensions. */
 export function outcomeMetric(
   provider: ProviderName,
   metricName: string,
@@ -37,7 +37,7 @@ export function outcomeMetric(
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
-    // Powertools Metrics emits `service` plus the recorder's default dimension `provider`.
+    // The metric filters read both from the request line (`service` and `provider`).
     dimensionsMap: { service: SERVICE_NAME, provider },
     statistic,
     period,

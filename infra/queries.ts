@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 
 /**
  * The fields of the one `webhook` log line each request writes (Powertools Logger JSON),
- * as the saved queries read them.
+ * as the saved queries read them. `subject` is written only when it is not the key itself
+ * (Sigmate's key is its id), so `by-subject` matches either.
  */
 const LINE = 'message = "webhook"';
 const FIELDS =
@@ -24,7 +25,7 @@ export const SavedQueries: readonly SavedQuery[] = [
       "Deliveries of one event by the provider's own id (Sigma transaction_id, Sigmate id, Signifyd caseId/orderId)",
     query: new QueryString({
       fields: [FIELDS],
-      filterStatements: [LINE, 'subject = "REPLACE_ME"'],
+      filterStatements: [LINE, 'subject = "REPLACE_ME" or key = "REPLACE_ME"'],
       sort: '@timestamp asc',
       limit: 200,
     }),

@@ -10,7 +10,8 @@ import type { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
 import type { ProviderName } from '../functions/provider-names.js';
 import { grantKeyUse, queueKeyUse, secretKeyUse, tableKeyUse } from './key-grants.js';
-import { bundledCode } from './lambda-code.js';
+import { bundledCode, LAMBDA_NODE_OPTIONS } from './lambda-code.js';
+import { addRequestMetricFilters } from './request-metrics.js';
 
 /** Lambda memory of every webhook function (arm64); the bench measures this size. */
 export const WEBHOOK_FUNCTION_MEMORY_MB = 256;
@@ -123,7 +124,7 @@ export class WebhookFunction extends LambdaFunction {
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         [EnvNames.tableName]: props.table.tableName,
         [EnvNames.queueUrl]: props.queue.queueUrl,
         [EnvNames.secretId]: props.secret.secretArn,
@@ -140,6 +141,8 @@ export class WebhookFunction extends LambdaFunction {
     this.provider = props.provider;
     this.functionRole = role;
     this.functionLogGroup = logGroup;
+    // The dashboard's and alarms' metrics, counted by CloudWatch from the request lines.
+    addRequestMetricFilters(logGroup);
 
     role.addToPrincipalPolicy(ownRecordsStatement(props.table, props.provider));
     props.queue.grant(role, 'sqs:SendMessage');

@@ -205,7 +205,6 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       // The same wiring as Lambda; only the endpoints and the credentials are local.
       const handler = createHandlerFromConfig(adapter, config, functionEnv, {
         credentials: LOCAL_CREDENTIALS,
-        metrics: null,
         ...(options.log ? { log: options.log } : {}),
       });
       routes.push({

@@ -132,7 +132,7 @@ export const HEALTH_PATH = '/health';
 
 /**
  * Answers given since start, by provider and `<status code> <body status>` — the
- * local stand-in for the EMF metrics the functions publish in AWS.
+ * local stand-in for the metrics CloudWatch derives from the functions' log lines in AWS.
  */
 export class AnswerCounters {
   readonly startedAt = new Date().toISOString();

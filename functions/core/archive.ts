@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type ArchiveAttributeName, archiveAttributes } from './archive-attributes.js';
 import { sha256Hex } from './crypto.js';
 import { type ClaimLedger, type ClaimView, RecordStatus } from './idempotency.js';
 import { ANY_PROVIDER } from './names.js';
@@ -82,28 +83,11 @@ export type ArchivedAttempt = Omit<
   'archiveVersion' | 'acknowledged' | 'settlement' | 'settledAt'
 >;
 
-/**
- * The metadata an archive queue message carries as message attributes, beside the
- * `provider` and `type` every envelope carries: what the envelope itself does not hold.
- */
-export const ArchiveAttributeNames = ['subject', 'sourceIp', 'requestId'] as const;
-export type ArchiveAttributeName = (typeof ArchiveAttributeNames)[number];
-
-/**
- * The archive queue message's attributes for one event: the metadata the envelope does
- * not hold, each only when known (SQS refuses an empty value). Values must already be
- * SQS-safe text (`sqsSafeText`).
- */
-export function archiveAttributes(
-  metadata: Readonly<Partial<Record<ArchiveAttributeName, string | undefined>>>,
-): Partial<Record<ArchiveAttributeName, string>> {
-  const attributes: Partial<Record<ArchiveAttributeName, string>> = {};
-  for (const name of ArchiveAttributeNames) {
-    const value = metadata[name];
-    if (value !== undefined && value !== '') attributes[name] = value;
-  }
-  return attributes;
-}
+export {
+  type ArchiveAttributeName,
+  ArchiveAttributeNames,
+  archiveAttributes,
+} from './archive-attributes.js';
 
 /**
  * One message of an archive-queue batch, as SQS's Lambda event source delivers it: the

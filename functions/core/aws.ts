@@ -79,6 +79,9 @@ export interface AwsClientOptions {
  */
 export class KeyObjectSha256 implements Checksum {
   private static readonly keys = new WeakMap<object, KeyObject>();
+  /** Text keys, a few at most: the secret access key and its `AWS4` form (below). */
+  private static readonly textKeys = new Map<string, KeyObject>();
+  private static readonly maxTextKeys = 8;
   private readonly hash: Hash | Hmac;
 
   constructor(secret?: SourceData) {
@@ -106,10 +109,29 @@ export class KeyObjectSha256 implements Checksum {
     }
     return key;
   }
+
+  /**
+   * The cached key of a text secret: the signer HMACs the secret access key on every
+   * request (to look its signing key up), which made a new `KeyObject` each time
+   * (docs/decisions.md §21). The oldest key goes when the credentials have changed often.
+   */
+  static keyForText(text: string): KeyObject {
+    const keys = KeyObjectSha256.textKeys;
+    let key = keys.get(text);
+    if (key === undefined) {
+      key = createSecretKey(Buffer.from(text, 'utf8'));
+      if (keys.size >= KeyObjectSha256.maxTextKeys) {
+        const oldest = keys.keys().next().value;
+        if (oldest !== undefined) keys.delete(oldest);
+      }
+      keys.set(text, key);
+    }
+    return key;
+  }
 }
 
 function keyOf(secret: SourceData): KeyObject {
-  if (typeof secret === 'string') return createSecretKey(Buffer.from(secret, 'utf8'));
+  if (typeof secret === 'string') return KeyObjectSha256.keyForText(secret);
   if (ArrayBuffer.isView(secret)) return KeyObjectSha256.keyFor(secret);
   return createSecretKey(new Uint8Array(secret));
 }

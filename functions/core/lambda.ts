@@ -1,21 +1,14 @@
 import { type AwsClientOptions, type AwsClients, createAwsClients } from './aws.js';
 import { type Env, type IngressConfig, loadConfig } from './config.js';
 import { DynamoDbIdempotencyStore } from './idempotency.js';
-import { createLogger, EmfOutcomeRecorder } from './observability.js';
-import {
-  createWebhookHandler,
-  type Log,
-  type OutcomeRecorder,
-  type WebhookHandler,
-} from './pipeline.js';
+import { createLogger } from './observability.js';
+import { createWebhookHandler, type Log, type WebhookHandler } from './pipeline.js';
 import type { ProviderAdapter } from './provider.js';
 import { SqsPublisher } from './publisher.js';
 import { type SecretSource, SecretsManagerSource, StaticSecretSource } from './secrets.js';
 
 export interface WiringOverrides extends AwsClientOptions {
   readonly log?: Log;
-  /** `null` turns metrics off (local mode); unset emits EMF. */
-  readonly metrics?: OutcomeRecorder | null;
   /** Clients built elsewhere (tests, the reliability rig); unset builds them from `env`. */
   readonly clients?: AwsClients;
 }
@@ -48,10 +41,6 @@ export function createHandlerFromConfig<TSecrets>(
         ? undefined
         : new SqsPublisher(clients.sqs, config.archiveQueueUrl),
     log: overrides.log ?? createLogger(adapter.provider),
-    metrics:
-      overrides.metrics === null
-        ? undefined
-        : (overrides.metrics ?? new EmfOutcomeRecorder(adapter.provider)),
     maxBodyBytes: config.maxBodyBytes,
     retentionDays: config.retentionDays,
     leaseSeconds: config.leaseSeconds,

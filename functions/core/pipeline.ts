@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { archiveAttributes } from './archive.js';
+import { archiveAttributes } from './archive-attributes.js';
 import type { SourceAllowlist } from './cidr.js';
 import { sha256Hex } from './crypto.js';
 import { buildEnvelope, SQS_MAX_MESSAGE_BYTES, sqsSafeText } from './envelope.js';
@@ -34,23 +34,6 @@ export interface Log {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
-/** One finished request, for metrics. */
-export interface RequestRecord {
-  readonly provider: string;
-  readonly outcome: Outcome;
-  readonly reason: string | undefined;
-  readonly statusCode: number;
-  readonly latencyMs: number;
-  /** An AWS call's outcome was unknown (sent, no answer): the request may have acted. */
-  readonly ambiguous: boolean;
-}
-
-/** Receives one record per request (EMF metrics in AWS). */
-export interface OutcomeRecorder {
-  /** Fields to merge into the request's log line (an EMF record), if any. */
-  record(record: RequestRecord): Record<string, unknown> | undefined;
-}
-
 export interface PipelineDependencies<TSecrets> {
   readonly adapter: ProviderAdapter<TSecrets>;
   readonly secrets: SecretSource<TSecrets>;
@@ -61,8 +44,8 @@ export interface PipelineDependencies<TSecrets> {
    * queue, and acknowledged only when both sends succeeded. Unset: no archive.
    */
   readonly archive?: EventPublisher | undefined;
+  /** The request's one log line; CloudWatch derives the metrics from it (infra/request-metrics.ts). */
   readonly log: Log;
-  readonly metrics?: OutcomeRecorder | undefined;
   readonly maxBodyBytes: number;
   readonly retentionDays: number;
   /** Claim lease when the invocation's remaining time is unknown. */
@@ -489,7 +472,11 @@ async function process<TSecrets>(
   notes.type = event.type;
   if (event.kind === 'ignored') return ignored(event.reason);
   notes.key = event.idempotencyKey;
-  if (event.subject !== undefined) notes.subject = event.subject;
+  // Logged when it is not the key itself (Sigmate's key is its id): the by-subject query
+  // matches either field, and the line stays within its bytes (docs/decisions.md §21).
+  if (event.subject !== undefined && event.subject !== event.idempotencyKey) {
+    notes.subject = event.subject;
+  }
   const archived =
     deps.archive === undefined
       ? undefined
@@ -503,31 +490,21 @@ async function process<TSecrets>(
   return accepted(event.envelopeId);
 }
 
-/** Step 8 — answer: one log line and one metrics record per request. */
-function report<TSecrets>(
-  deps: PipelineDependencies<TSecrets>,
-  answer: Answer,
-  notes: Notes,
-  latencyMs: number,
-): void {
-  const metrics = deps.metrics?.record({
-    provider: deps.adapter.provider,
-    outcome: answer.outcome,
-    reason: answer.reason,
-    statusCode: answer.result.statusCode,
-    latencyMs,
-    ambiguous: notes.ambiguous === true,
-  });
+/**
+ * Step 8 — answer: one log line per request. CloudWatch Logs counts the outcomes and
+ * latency from it (metric filters, infra/request-metrics.ts), so the line carries no
+ * metrics record of its own.
+ */
+function report(answer: Answer, log: Log, notes: Notes, latencyMs: number): void {
   const line = {
-    ...metrics,
     ...notes,
     outcome: answer.outcome,
     statusCode: answer.result.statusCode,
     ...(answer.reason === undefined ? {} : { reason: answer.reason }),
     latencyMs,
   };
-  if (answer.outcome === Outcome.Retry) deps.log.error('webhook', line);
-  else deps.log.info('webhook', line);
+  if (answer.outcome === Outcome.Retry) log.error('webhook', line);
+  else log.info('webhook', line);
 }
 
 /**
@@ -555,7 +532,7 @@ export function createWebhookHandler<TSecrets>(
       if (answer.outcome === Outcome.Retry) notes.error = describeError(error);
       if (error instanceof SignatureVerificationError) notes.signatureFailure = error.detail;
     }
-    report(deps, answer, notes, now() - started);
+    report(answer, deps.log, notes, now() - started);
     return answer.result;
   };
 }

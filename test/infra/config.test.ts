@@ -198,14 +198,17 @@ describe('infra: providers', () => {
 });
 
 describe('infra: lambda bundling', () => {
-  it('bundles every dependency, minified, with source maps, for the Lambda runtime', () => {
-    const options = lambdaEsbuildOptions('entry.ts', 'out/index.mjs');
+  it('bundles every dependency as CommonJS, minified, with a lean source map, for the Lambda runtime', () => {
+    const options = lambdaEsbuildOptions('entry.ts', 'out/index.js');
     expect(options).toMatchObject({
       bundle: true,
       platform: 'node',
       target: 'node24',
+      format: 'cjs',
+      mainFields: ['module', 'main'],
       minify: true,
       sourcemap: true,
+      sourcesContent: false,
       external: [],
       legalComments: 'none',
     });

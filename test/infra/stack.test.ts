@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -15,7 +14,7 @@ import { toArchiveQueueMessage } from '../../functions/core/archive.js';
 import { EnvNames } from '../../functions/core/config.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { RecordAttributes } from '../../functions/core/idempotency.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/observability.js';
+import { METRICS_NAMESPACE, Outcome, SERVICE_NAME } from '../../functions/core/names.js';
 import { addIngressStack } from '../../infra/ingress-app.js';
 import {
   ASSETS_DIR,
@@ -312,6 +311,36 @@ describe('infra: stack', () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
+  it("counts each provider's outcomes, rejections, ambiguous outcomes and latency from its request lines", () => {
+    const filters = resources('AWS::Logs::MetricFilter').map(([, f]) => props(f));
+    for (const [provider, { fn }] of stack.providers) {
+      const group = JSON.stringify({
+        Ref: stack.getLogicalId(fn.functionLogGroup.node.defaultChild as never),
+      });
+      const ours = filters.filter((f) => JSON.stringify(f.LogGroupName) === group);
+      const transforms = ours.map((f) => (f.MetricTransformations as Json[])[0] ?? {});
+      expect(transforms.map((t) => t.MetricName).sort(), provider).toEqual(
+        [
+          ...Object.values(Outcome),
+          'rejected_signature',
+          'rejected_payload',
+          'ambiguous_outcome',
+          'latency',
+        ].sort(),
+      );
+      for (const t of transforms) {
+        // What outcomeMetric (infra/monitoring.ts) reads: the dashboard and the alarms.
+        expect(t.MetricNamespace).toBe(METRICS_NAMESPACE);
+        expect(t.Dimensions).toEqual([
+          { Key: 'service', Value: '$.service' },
+          { Key: 'provider', Value: '$.provider' },
+        ]);
+        expect(t.MetricValue).toBe(t.MetricName === 'latency' ? '$.latencyMs' : '1');
+      }
+      for (const f of ours) expect(String(f.FilterPattern)).toContain('$.message = "webhook"');
+    }
+  });
+
   it('names every alarm webhook-ingress-<stage>-…, and points its description at the runbook', () => {
     const alarms = resources('AWS::CloudWatch::Alarm').map(([, a]) => props(a));
     const names = alarms.map((a) => a.AlarmName);
@@ -526,12 +555,13 @@ describe('infra: the synthesized archiver asset, run as Lambda runs it', () => {
       },
       source,
     );
-    // The Lambda runtime's way: import index.mjs from the asset and call its `handler`,
-    // in a process whose environment is the function's (the archiver's variables set).
-    const script = `import(${JSON.stringify(pathToFileURL(path.join(asset, 'index.mjs')).href)}).then(async (m) => { const r = await m.handler(JSON.parse(process.env.EVENT)); process.stdout.write(JSON.stringify(r)); })`;
+    // The Lambda runtime's way (its runtime interface client, src/UserFunction.js): a
+    // CommonJS index.js is `require`d from the asset and its `handler` called, in a process
+    // whose environment is the function's (the archiver's variables set).
+    const script = `Promise.resolve(require(${JSON.stringify(path.join(asset, BUNDLE_FILE))}).handler(JSON.parse(process.env.EVENT))).then((r) => process.stdout.write(JSON.stringify(r)))`;
     const { stdout } = await execFileAsync(
       process.execPath,
-      ['--input-type=module', '-e', script],
+      ['--input-type=commonjs', '-e', script],
       {
         env: {
           PATH: process.env.PATH ?? '',

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LambdaBundles } from '../../infra/lambda-code.js';
+import { BUNDLE_FILE, LambdaBundles } from '../../infra/lambda-code.js';
 import { REPO, run, succeeded, userEnv } from './consumer-app.js';
 
 /*
@@ -36,7 +36,7 @@ describe('the repository: what is tracked and what is packed', () => {
     expect(git('ls-files', '--cached', '--ignored', '--exclude-standard')).toEqual([]);
     for (const path of [
       'lib/index.js',
-      'lib/assets/sigmate/index.mjs',
+      `lib/assets/sigmate/${BUNDLE_FILE}`,
       'dynamodb-local-metadata.json',
       'local/dynamodb-local-metadata.json',
     ]) {
@@ -94,7 +94,7 @@ describe('the repository: what is tracked and what is packed', () => {
     const missing = [
       ...referencedPaths(manifest),
       'lib/package.json',
-      ...Object.keys(LambdaBundles).map((bundle) => `lib/assets/${bundle}/index.mjs`),
+      ...Object.keys(LambdaBundles).map((bundle) => `lib/assets/${bundle}/${BUNDLE_FILE}`),
     ].filter((path) => !files.includes(path));
     expect(missing).toEqual([]);
     // Only the declarations of the two entries' graphs; no test, bench or tool sources.

@@ -241,4 +241,14 @@ describe('core: AWS SDK clients', () => {
       createHmac('sha256', 'AWS4secret').update('20260101').digest(),
     );
   });
+
+  it('keeps one key per text secret, and only the latest few', () => {
+    expect(KeyObjectSha256.keyForText('secret-a')).toBe(KeyObjectSha256.keyForText('secret-a'));
+    const first = KeyObjectSha256.keyForText('rotated-0');
+    for (let i = 1; i <= 8; i += 1) KeyObjectSha256.keyForText(`rotated-${i}`);
+    // Evicted: a new key object for the same text, the same bytes.
+    const again = KeyObjectSha256.keyForText('rotated-0');
+    expect(again).not.toBe(first);
+    expect(again.equals(first)).toBe(true);
+  });
 });

@@ -296,7 +296,7 @@ describe('core: pipeline, round two of the adversarial review', () => {
       headers: { 'x-sigmate-signature': sign(text), 'x-sigmate-event': event },
     });
 
-  it('records and logs the subject and the SQS message id of an accepted event', async () => {
+  it('records the subject and logs the key and the SQS message id of an accepted event', async () => {
     const { handle, log } = handler();
     await handle(delivery());
     const claim = dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input;
@@ -304,7 +304,9 @@ describe('core: pipeline, round two of the adversarial review', () => {
     const completion = dynamodb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
     expect(completion?.ExpressionAttributeValues?.[':messageId']?.S).toBe('m-1');
     const line = log.lines.find((entry) => entry.message === 'webhook')?.attributes;
-    expect(line).toMatchObject({ subject: 'evt-1', id: 'envelope-1', messageId: 'm-1' });
+    expect(line).toMatchObject({ key: 'evt-1', id: 'envelope-1', messageId: 'm-1' });
+    // Sigmate's key is its id: the line does not repeat it as the subject.
+    expect(line).not.toHaveProperty('subject');
   });
 
   it("logs a duplicate with the first envelope's id", async () => {
