@@ -162,7 +162,9 @@ export function eventKey(value: unknown, what: string): string {
         ? String(value)
         : undefined;
   if (text === undefined || text.length === 0) {
-    throw new InvalidPayloadError(`${what} must be a non-empty string`);
+    throw new InvalidPayloadError(
+      `${what} must be a non-empty string or a whole number below 2^53`,
+    );
   }
   if (text.length > MAX_KEY_LENGTH) {
     throw new InvalidPayloadError(`${what} is longer than ${MAX_KEY_LENGTH} characters`);

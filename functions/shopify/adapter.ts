@@ -22,7 +22,8 @@ export const SHOPIFY_SPEC: HmacSchemeSpec = {
   key: { header: 'x-shopify-event-id' },
   keyPerType: true,
   type: { header: 'x-shopify-topic' },
-  subjectFields: ['id', 'admin_graphql_api_id'],
+  // The GraphQL id first: REST ids pass 2^53 and arrive rounded.
+  subjectFields: ['admin_graphql_api_id', 'id'],
   // Shopify retries a failed delivery 8 times over 4 hours (shopify.dev changelog,
   // "Updates to webhook retry mechanism", 2024-09-10).
   minRetentionDays: 1,
