@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError } from '../../../functions/core/errors.js';
 import { createGithubAdapter } from '../../../functions/github/adapter.js';
+import { GITHUB_DOCS_VECTOR } from '../../fixtures/scheme-vectors.js';
 import type { SignedRequest } from '../../fixtures/schemes.js';
 import { described, received, verdict, withHeader } from './support.js';
 
 // ESM only: its `exports` has an `import` condition alone.
 const octokit = await import('@octokit/webhooks-methods');
-
-/** The test values of docs.github.com, "Validating webhook deliveries". */
-const GITHUB_DOCS_VECTOR = {
-  secret: "It's a Secret to Everybody",
-  payload: 'Hello, World!',
-  signature: 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
-} as const;
 
 const NAME = 'gh-org';
 const SECRET = 'gh-webhook-secret-for-tests';

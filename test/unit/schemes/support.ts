@@ -66,3 +66,19 @@ export function withHeader(
   else copy[name] = value;
   return copy;
 }
+
+/**
+ * Timestamps exactly at and one second beyond the tolerance, in the past and in the
+ * future, each with the verdict it must get.
+ */
+export function toleranceEdges(
+  now: number,
+  tolerance = 300,
+): [string, number, string | undefined][] {
+  return [
+    [`exactly ${tolerance} s old`, now - tolerance, undefined],
+    [`${tolerance + 1} s old`, now - tolerance - 1, 'stale_timestamp'],
+    [`exactly ${tolerance} s ahead`, now + tolerance, undefined],
+    [`${tolerance + 1} s ahead`, now + tolerance + 1, 'stale_timestamp'],
+  ];
+}
