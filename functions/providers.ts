@@ -39,11 +39,11 @@ export const RESERVED_PROVIDER_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** What is served without a `providers` list: the three seed providers under their own names. */
-export const SEED_PROVIDERS: readonly ProviderDeclaration[] = Object.freeze([
-  { name: 'sigma', scheme: 'sigma', options: {} },
-  { name: 'sigmate', scheme: 'sigmate', options: {} },
-  { name: 'signifyd', scheme: 'signifyd', options: {} },
-]);
+export const SEED_PROVIDERS: readonly ProviderDeclaration[] = Object.freeze(
+  (['sigma', 'sigmate', 'signifyd'] as const).map((name) =>
+    Object.freeze({ name, scheme: name, options: Object.freeze({}) }),
+  ),
+);
 
 const ENTRY_SHAPE = '{"name": "…", "scheme": "…", …options}';
 
