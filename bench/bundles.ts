@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { BUNDLE_ALIASES, lambdaEsbuildOptions } from '../infra/bundling.js';
+import { BUNDLE_ALIASES, lambdaEsbuildOptions } from '../tools/bundling.js';
 
 export const projectRoot = resolve(import.meta.dirname, '..');
 export const outRoot = join(projectRoot, 'node_modules', '.cache', 'webhook-ingress', 'bench');

@@ -119,7 +119,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Generated ${results.generatedAt} by \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGb} GB), ${m.os}, Node ${m.node}. ${m.note}.`,
     '',
-    'Subjects: **ours** (`functions/<provider>/handler.ts`), the **baseline** users write today (`bench/baselines/powertools-handler.ts`: SDK v3 clients, Powertools Idempotency + DynamoDB persistence, Powertools Logger, hand HMAC) and the **floor** (`bench/baselines/floor-handler.ts`: HMAC only). All bundled with `infra/bundling.ts` `lambdaEsbuildOptions`. Runtime figures use Sigmate (the pipeline is shared by every provider).',
+    'Subjects: **ours** (`functions/<provider>/handler.ts`), the **baseline** users write today (`bench/baselines/powertools-handler.ts`: SDK v3 clients, Powertools Idempotency + DynamoDB persistence, Powertools Logger, hand HMAC) and the **floor** (`bench/baselines/floor-handler.ts`: HMAC only). All bundled with `tools/bundling.ts` `lambdaEsbuildOptions`. Runtime figures use Sigmate (the pipeline is shared by every provider).',
     '',
     '## Targets',
     '',

@@ -124,7 +124,7 @@ async function main() {
   const skip = new Set((flags.skip ?? '').split(',').map((part) => part.trim()));
   const memoryMb = n('memory');
 
-  log('bundling with infra/bundling.ts lambdaEsbuildOptions…');
+  log('bundling with tools/bundling.ts lambdaEsbuildOptions…');
   const bundles: BuiltBundle[] = [];
   for (const subject of subjects()) bundles.push(await bundle(subject));
   const byName = new Map(bundles.map((built) => [built.name, built]));

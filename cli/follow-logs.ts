@@ -1,8 +1,3 @@
-import {
-  type CloudFormationClient,
-  ListStackResourcesCommand,
-  type StackResourceSummary,
-} from '@aws-sdk/client-cloudformation';
 import type { ProviderName } from '../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
 import type { ShownMessage } from './format.js';
@@ -28,44 +23,6 @@ export type FilterLogEvents = (input: {
   startTime: number;
   nextToken?: string | undefined;
 }) => Promise<LogEventsPage>;
-
-function capitalise(text: string): string {
-  return `${text.slice(0, 1).toUpperCase()}${text.slice(1)}`;
-}
-
-/**
- * Each provider's function log group, from the stack's resources: infra/ names it
- * `<Provider>FunctionLogGroup<hash>` (infra/webhook-function.ts, functionLogAndRole).
- */
-export async function functionLogGroups(
-  stack: string,
-  providers: readonly ProviderName[],
-  cloudFormation: CloudFormationClient,
-): Promise<Record<string, string>> {
-  const resources: StackResourceSummary[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cloudFormation.send(
-      new ListStackResourcesCommand({ StackName: stack, ...(token ? { NextToken: token } : {}) }),
-    );
-    resources.push(...(page.StackResourceSummaries ?? []));
-    token = page.NextToken;
-  } while (token);
-  const groups: Record<string, string> = {};
-  for (const provider of providers) {
-    const pattern = new RegExp(`^${capitalise(provider)}FunctionLogGroup[0-9A-F]*$`);
-    const found = resources.find(
-      (resource) =>
-        resource.ResourceType === 'AWS::Logs::LogGroup' &&
-        pattern.test(resource.LogicalResourceId ?? ''),
-    );
-    if (!found?.PhysicalResourceId) {
-      throw new UsageError(`stack "${stack}" has no log group for the ${provider} function`);
-    }
-    groups[provider] = found.PhysicalResourceId;
-  }
-  return groups;
-}
 
 interface WebhookLine {
   provider?: string;

@@ -74,6 +74,11 @@ function withTargetOptions(command: Command, urlTarget: boolean): Command {
     .option('--endpoints <file>', 'local endpoints file (default: .local/endpoints.json)', nonEmpty)
     .option('--stack <name>', 'a deployed stack: read its CloudFormation outputs', stackName)
     .option(
+      '--ingress <path>',
+      'with --stack: which WebhookIngress, when the stack holds several (its construct id or path)',
+      nonEmpty,
+    )
+    .option(
       '--region <region>',
       'AWS region of the stack (default: AWS_REGION / profile)',
       regionName,
@@ -102,6 +107,7 @@ function targetOptions(options: Record<string, unknown>): TargetOptions {
     target: options.target as string | undefined,
     endpoints: options.endpoints as string | undefined,
     stack: options.stack as string | undefined,
+    ingress: options.ingress as string | undefined,
     region: options.region as string | undefined,
     profile: options.profile as string | undefined,
     secretsFile: options.secretsFile as string | undefined,

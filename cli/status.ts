@@ -3,7 +3,7 @@ import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { CliError, fromAwsError } from './errors.js';
 import type { Io } from './io.js';
 import { type QueueDepth, queueDepth } from './queue.js';
-import { ROUTE_PATHS, type StoreTarget } from './target.js';
+import { routePaths, type StoreTarget } from './target.js';
 
 export interface StatusReport {
   readonly target: string;
@@ -42,7 +42,7 @@ export async function status(
 ): Promise<StatusReport> {
   const { dynamodb, sqs } = target.clients();
   const routes: Record<string, string> = {};
-  for (const path of ROUTE_PATHS) {
+  for (const path of routePaths(Object.keys(target.queues))) {
     try {
       routes[path] = target.urlFor(path);
     } catch (error) {

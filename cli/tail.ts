@@ -1,13 +1,7 @@
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { RecordStatus } from '../functions/core/idempotency.js';
 import type { ProviderName } from '../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
-import {
-  cloudWatchLogsFilter,
-  type FilterLogEvents,
-  followLogs,
-  functionLogGroups,
-} from './follow-logs.js';
+import { cloudWatchLogsFilter, type FilterLogEvents, followLogs } from './follow-logs.js';
 import { oneLine, pretty, type ShownMessage } from './format.js';
 import { type Io, showLine } from './io.js';
 import { ReceiveLedger } from './ledger.js';
@@ -55,8 +49,6 @@ export interface TailOptions {
   readonly pollMs?: number;
   /** `--follow` on a stack: CloudWatch Logs FilterLogEvents (injected in tests). */
   readonly filterLogEvents?: FilterLogEvents | undefined;
-  /** `--follow` on a stack: reads the stack's resources (injected in tests). */
-  readonly cloudFormation?: CloudFormationClient | undefined;
 }
 
 export interface TailReport {
@@ -236,19 +228,12 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
 
 /** `tail --follow` on a stack: the accepted events from the functions' logs. */
 async function followStack(target: StoreTarget, options: TailOptions, io: Io): Promise<TailReport> {
-  const aws = {
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.profile ? { profile: target.profile } : {}),
-  };
-  const cloudFormation = options.cloudFormation ?? new CloudFormationClient(aws);
-  let groups: Record<string, string>;
-  try {
-    groups = await functionLogGroups(target.stack ?? '', options.providers, cloudFormation);
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw fromAwsError(error, `listing the resources of stack "${target.stack}"`);
-  } finally {
-    if (!options.cloudFormation) cloudFormation.destroy();
+  const groups: Record<string, string> = {};
+  for (const provider of options.providers) {
+    const group = target.logGroups?.[provider];
+    if (!group)
+      throw new UsageError(`stack "${target.stack}" has no log group for the ${provider} function`);
+    groups[provider] = group;
   }
   const logs = options.filterLogEvents
     ? { filter: options.filterLogEvents, close: () => {} }

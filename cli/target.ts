@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type Output,
+} from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveLocation } from '../functions/core/archive.js';
 import type { Env } from '../functions/core/config.js';
 import { type ProviderName, ProviderNames } from '../functions/registry.js';
+import { SigmaProducts } from '../functions/sigma/names.js';
 import { localS3Client } from '../local/archiver.js';
 import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/ingress.js';
 import {
@@ -17,45 +22,26 @@ import {
   UnavailableError,
   UsageError,
 } from './errors.js';
+import { type QueueUrls, readIngressOutputs } from './stack-outputs.js';
 
+export type { QueueUrls };
+
+/** The package's root (the CLI is `cli/` in the repository, `lib/cli.mjs` installed). */
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
-export const DEFAULT_ENDPOINTS_FILE = resolve(PROJECT_ROOT, '.local', 'endpoints.json');
+/** `npm start` writes `.local/endpoints.json` where it runs: the CLI looks in its own directory. */
+export const DEFAULT_ENDPOINTS_FILE = resolve('.local', 'endpoints.json');
 
-/**
- * The CloudFormation outputs the CLI reads from a deployed stack, all in one place;
- * they match infra/stack.ts. A route's own output wins over `ApiEndpoint` + path.
- */
-export const StackOutputs = {
-  apiUrl: 'ApiEndpoint',
-  routes: {
-    '/webhooks/sigmate': 'SigmateWebhookUrl',
-    '/webhooks/signifyd': 'SignifydWebhookUrl',
-    '/webhooks/sigma/transaction-monitoring': 'SigmaTransactionMonitoringWebhookUrl',
-    '/webhooks/sigma/aml': 'SigmaAmlWebhookUrl',
-    '/webhooks/sigma/cdd': 'SigmaCddWebhookUrl',
-  } as Record<string, string>,
-  table: 'IdempotencyTableName',
-  queue: (provider: ProviderName) => `${capitalise(provider)}QueueUrl`,
-  deadLetterQueue: (provider: ProviderName) => `${capitalise(provider)}DeadLetterQueueUrl`,
-  /** Present only when the stack's `archive` setting is on. */
-  archiveBucket: 'ArchiveBucketName',
-} as const;
-
-/**
- * The key prefix the stack's archiver writes under (infra/archive.ts `ARCHIVE_PREFIX`;
- * test/cli/archive-read.test.ts checks they agree). Not an output: it never changes.
- */
-export const STACK_ARCHIVE_PREFIX = 'events';
+/** The webhook paths the contract gives these providers (Sigma: one per product). */
+export function routePaths(providers: readonly string[]): string[] {
+  return providers.flatMap((provider) =>
+    provider === 'sigma'
+      ? SigmaProducts.map((product) => `/webhooks/sigma/${product}`)
+      : [`/webhooks/${provider}`],
+  );
+}
 
 /** The stack `npx cdk deploy` creates with the default stage (infra/ingress-app.ts). */
 export const DEFAULT_STACK_NAME = 'WebhookIngress-prod';
-
-function capitalise(text: string): string {
-  return `${text.slice(0, 1).toUpperCase()}${text.slice(1)}`;
-}
-
-/** The webhook paths of the contract, in display order. */
-export const ROUTE_PATHS = Object.keys(StackOutputs.routes);
 
 /** Options every command takes to pick where it works. */
 export interface TargetOptions {
@@ -65,15 +51,12 @@ export interface TargetOptions {
   readonly endpoints?: string | undefined;
   /** A deployed stack's name: its outputs give every URL. */
   readonly stack?: string | undefined;
+  /** Which WebhookIngress of the stack, when it holds several (its construct path). */
+  readonly ingress?: string | undefined;
   readonly region?: string | undefined;
   readonly profile?: string | undefined;
   /** KEY=VALUE lines with provider secrets (deployed targets); `--secrets-file`. */
   readonly secretsFile?: string | undefined;
-}
-
-export interface QueueUrls {
-  readonly queue: string;
-  readonly deadLetterQueue: string;
 }
 
 /** Where a command works: the ingress URLs, and (unless a bare URL) its queues and table. */
@@ -91,6 +74,8 @@ export interface Target {
   readonly profile?: string | undefined;
   readonly table?: string | undefined;
   readonly queues?: Record<ProviderName, QueueUrls> | undefined;
+  /** A deployed target: each provider function's log group (`tail --follow`). */
+  readonly logGroups?: Readonly<Record<string, string>> | undefined;
   /** The audit archive's bucket and prefix; undefined when the archive is off. */
   readonly archive?: ArchiveLocation | undefined;
   /** Where `tail` remembers the receive counts it saw (never a tracked file). */
@@ -202,9 +187,14 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
   };
 }
 
-/** A deployed stack, from its CloudFormation outputs and the caller's AWS credentials. */
+/** A deployed stack, from the outputs its WebhookIngress created and the caller's credentials. */
 export async function stackTarget(
-  options: { stack: string; region?: string | undefined; profile?: string | undefined },
+  options: {
+    stack: string;
+    ingress?: string | undefined;
+    region?: string | undefined;
+    profile?: string | undefined;
+  },
   env: Env,
   cloudFormation?: CloudFormationClient,
 ): Promise<StoreTarget> {
@@ -213,17 +203,13 @@ export async function stackTarget(
     ...(options.profile ? { profile: options.profile } : {}),
   };
   const client = cloudFormation ?? new CloudFormationClient(aws);
-  let outputs: Record<string, string>;
+  let outputs: Output[];
   let region: string;
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: options.stack }));
     const stack = Stacks?.[0];
     if (!stack) throw new TargetNotFoundError(`stack "${options.stack}" not found`);
-    outputs = Object.fromEntries(
-      (stack.Outputs ?? []).flatMap((output) =>
-        output.OutputKey && output.OutputValue ? [[output.OutputKey, output.OutputValue]] : [],
-      ),
-    );
+    outputs = stack.Outputs ?? [];
     region = options.region ?? (await client.config.region());
   } catch (error) {
     if (error instanceof CliError) throw error;
@@ -243,47 +229,26 @@ export async function stackTarget(
   } finally {
     if (!cloudFormation) client.destroy();
   }
-  const need = (key: string) => {
-    const value = outputs[key];
-    if (!value) throw new TargetNotFoundError(`stack "${options.stack}" has no output ${key}`);
-    return value;
-  };
-  const queues = Object.fromEntries(
-    ProviderNames.map((provider) => [
-      provider,
-      {
-        queue: need(StackOutputs.queue(provider)),
-        deadLetterQueue: need(StackOutputs.deadLetterQueue(provider)),
-      },
-    ]),
-  ) as Record<ProviderName, QueueUrls>;
+  const ingress = readIngressOutputs(options.stack, outputs, options.ingress);
   const { clients, close } = lazyClients(() => ({
     dynamodb: new DynamoDBClient({ ...aws, region }),
     sqs: new SQSClient({ ...aws, region }),
     s3: new S3Client({ ...aws, region }),
   }));
-  const archiveBucket = outputs[StackOutputs.archiveBucket];
+  const base = ingress.baseUrl.replace(/\/+$/, '');
   return {
     kind: 'stack',
     description: `stack ${options.stack} (${region})`,
-    urlFor(path) {
-      const routeKey = StackOutputs.routes[path];
-      const own = routeKey ? outputs[routeKey] : undefined;
-      if (own) return own;
-      const api = outputs[StackOutputs.apiUrl];
-      if (api) return `${api.replace(/\/+$/, '')}${path}`;
-      throw new TargetNotFoundError(
-        `stack "${options.stack}" has neither ${routeKey ?? 'a route output'} nor ${StackOutputs.apiUrl}`,
-      );
-    },
+    urlFor: (path) => `${base}${path}`,
     signingEnv: env,
     ledgerFile: resolve(PROJECT_ROOT, '.local', `tail-ledger.${options.stack}.json`),
     region,
     stack: options.stack,
     profile: options.profile,
-    table: need(StackOutputs.table),
-    queues,
-    archive: archiveBucket ? { bucket: archiveBucket, prefix: STACK_ARCHIVE_PREFIX } : undefined,
+    table: ingress.table,
+    queues: ingress.queues as Record<ProviderName, QueueUrls>,
+    logGroups: ingress.logGroups,
+    archive: ingress.archive,
     clients,
     close,
   };
@@ -325,7 +290,12 @@ export async function resolveTarget(
       throw new UsageError('pass either --stack or --target, not both');
     }
     return stackTarget(
-      { stack: options.stack, region: options.region, profile: options.profile },
+      {
+        stack: options.stack,
+        ingress: options.ingress,
+        region: options.region,
+        profile: options.profile,
+      },
       merged,
     );
   }

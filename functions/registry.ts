@@ -1,12 +1,11 @@
 import type { Env } from './core/config.js';
 import type { ProviderAdapter } from './core/provider.js';
+import { type ProviderName, ProviderNames } from './provider-names.js';
 import { createSigmaAdapter } from './sigma/adapter.js';
 import { sigmateAdapter } from './sigmate/adapter.js';
 import { createSignifydAdapter } from './signifyd/adapter.js';
 
-/** The providers this build serves: one folder each under `functions/`. */
-export const ProviderNames = ['sigma', 'sigmate', 'signifyd'] as const;
-export type ProviderName = (typeof ProviderNames)[number];
+export { type ProviderName, ProviderNames };
 
 /** A provider adapter with its secret type erased, for code that serves every provider. */
 // biome-ignore lint/suspicious/noExplicitAny: each adapter's own secret type stays checked inside it.

@@ -2,8 +2,8 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -18,7 +18,8 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
 import type { ArchiveObjectLock } from './config.js';
-import { functionLogAndRole, sharedFunctionProps } from './webhook-function.js';
+import { bundledCode } from './lambda-code.js';
+import { functionLogAndRole } from './webhook-function.js';
 
 /** The key prefix of archived events: `events/provider=…/date=YYYY-MM-DD/<hash>.jsonl.gz`. */
 export const ARCHIVE_PREFIX = 'events';
@@ -62,7 +63,7 @@ export class IngressArchive extends Construct {
   readonly deadLetterQueue: Queue;
   readonly bucket: Bucket;
   readonly accessLogBucket: Bucket | undefined;
-  readonly archiver: NodejsFunction;
+  readonly archiver: LambdaFunction;
   readonly database: CfnDatabase;
   readonly table: CfnTable;
 
@@ -172,8 +173,8 @@ export class IngressArchive extends Construct {
       });
     }
     const { logGroup, role } = functionLogAndRole(this, 'Archiver', props.logRetention, key);
-    this.archiver = new NodejsFunction(this, 'Archiver', {
-      ...sharedFunctionProps('functions/archiver/handler.ts'),
+    this.archiver = new LambdaFunction(this, 'Archiver', {
+      ...bundledCode('archiver'),
       description: 'Webhook ingress: writes archive-queue batches to S3 as gzip JSON Lines',
       memorySize: 512,
       timeout: ARCHIVER_TIMEOUT,
@@ -258,6 +259,6 @@ export class IngressArchive extends Construct {
         },
       },
     });
-    this.table.addDependency(this.database);
+    this.table.addResourceDependency(this.database);
   }
 }

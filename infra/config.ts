@@ -1,7 +1,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { Defaults, MAX_BODY_LIMIT } from '../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../functions/registry.js';
+import { type ProviderName, ProviderNames } from '../functions/provider-names.js';
 
 /** API Gateway throttling of one route: steady requests per second and burst. */
 export interface RouteThrottle {

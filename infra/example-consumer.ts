@@ -1,13 +1,14 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConsumerEnvNames } from '../functions/example-consumer/dedupe.js';
-import { functionLogAndRole, sharedFunctionProps } from './webhook-function.js';
+import { ConsumerEnvNames } from '../functions/core/names.js';
+import { bundledCode } from './lambda-code.js';
+import { functionLogAndRole } from './webhook-function.js';
 
 /** Within the queues' visibility timeout (60 s) six times over, as AWS advises. */
 export const CONSUMER_TIMEOUT = Duration.seconds(10);
@@ -22,7 +23,7 @@ export interface ExampleConsumerProps {
 
 /** An SQS-triggered example consumer of every provider queue, with its own dedupe table. */
 export class ExampleConsumer extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: LambdaFunction;
   readonly table: Table;
 
   constructor(scope: Construct, id: string, props: ExampleConsumerProps) {
@@ -41,8 +42,8 @@ export class ExampleConsumer extends Construct {
       props.logRetention,
       props.encryptionKey,
     );
-    this.fn = new NodejsFunction(this, 'Function', {
-      ...sharedFunctionProps('functions/example-consumer/handler.ts'),
+    this.fn = new LambdaFunction(this, 'Function', {
+      ...bundledCode('example-consumer'),
       description: 'Example consumer of the webhook queues',
       memorySize: 256,
       timeout: CONSUMER_TIMEOUT,

@@ -2,7 +2,7 @@
  * The package's public entry (`import { WebhookIngress } from 'webhook-ingress'`): the
  * ingress as an L3 construct for your own CDK app, and the pieces of the shipped app.
  */
-export type { ProviderName } from '../functions/registry.js';
+export type { ProviderName } from '../functions/provider-names.js';
 export {
   ContextKeys,
   type CustomDomainSettings,

@@ -18,9 +18,8 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability.js';
-import { Outcome } from '../functions/core/respond.js';
-import type { ProviderName } from '../functions/registry.js';
+import { METRICS_NAMESPACE, Outcome, SERVICE_NAME } from '../functions/core/names.js';
+import type { ProviderName } from '../functions/provider-names.js';
 import type { WebhookFunction } from './webhook-function.js';
 
 /** Rejection reasons the handlers count as `rejected_<reason>` (401 and 400). */

@@ -1,10 +1,6 @@
-import {
-  type AnyProviderAdapter,
-  type ProviderName,
-  providerAdapters,
-} from '../functions/registry.js';
-import { SigmaEnvNames, SigmaProducts } from '../functions/sigma/adapter.js';
-import { SIGNIFYD_FORWARD_TEST_EVENTS_ENV } from '../functions/signifyd/adapter.js';
+import { type ProviderName, ProviderNames } from '../functions/provider-names.js';
+import { SigmaEnvNames, SigmaProducts } from '../functions/sigma/names.js';
+import { SIGNIFYD_FORWARD_TEST_EVENTS_ENV } from '../functions/signifyd/names.js';
 import type { IngressSettings } from './config.js';
 
 /** One URL to paste into a provider's dashboard. */
@@ -22,6 +18,11 @@ export interface ProviderDeployment {
   readonly provider: ProviderName;
   /** PascalCase, for construct ids and output names. */
   readonly title: string;
+  /**
+   * The shortest idempotency retention that outlasts the provider's retries: the
+   * adapter's own `minRetentionDays` (test/infra/providers.test.ts keeps them equal).
+   */
+  readonly minRetentionDays: number;
   /** API Gateway route paths served by the provider's function. */
   readonly routes: readonly string[];
   readonly urls: readonly WebhookUrl[];
@@ -54,6 +55,7 @@ export const ProviderDeployments: Readonly<Record<ProviderName, ProviderDeployme
   sigma: {
     provider: 'sigma',
     title: 'Sigma',
+    minRetentionDays: 7,
     routes: ['/webhooks/sigma/{product}'],
     urls: SIGMA_PRODUCTS.map((product) => ({
       output: `Sigma${pascal(product)}WebhookUrl`,
@@ -74,6 +76,7 @@ export const ProviderDeployments: Readonly<Record<ProviderName, ProviderDeployme
   sigmate: {
     provider: 'sigmate',
     title: 'Sigmate',
+    minRetentionDays: 1,
     routes: ['/webhooks/sigmate'],
     urls: [
       {
@@ -89,6 +92,7 @@ export const ProviderDeployments: Readonly<Record<ProviderName, ProviderDeployme
   signifyd: {
     provider: 'signifyd',
     title: 'Signifyd',
+    minRetentionDays: 5,
     routes: ['/webhooks/signifyd'],
     urls: [
       {
@@ -105,15 +109,10 @@ export const ProviderDeployments: Readonly<Record<ProviderName, ProviderDeployme
   },
 };
 
-/** A registered provider with its deployment details and its adapter (built with defaults). */
-export interface DeployedProvider extends ProviderDeployment {
-  readonly adapter: AnyProviderAdapter;
-}
+/** A provider the stack deploys, with its deployment details. */
+export type DeployedProvider = ProviderDeployment;
 
 /** The providers this build serves, in a stable order. */
 export function deployedProviders(): DeployedProvider[] {
-  return (Object.keys(ProviderDeployments) as ProviderName[]).flatMap((provider) => {
-    const create = providerAdapters[provider];
-    return create ? [{ ...ProviderDeployments[provider], adapter: create({}) }] : [];
-  });
+  return ProviderNames.map((provider) => ProviderDeployments[provider]);
 }

@@ -1,11 +1,10 @@
-import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { HostedZone } from 'aws-cdk-lib/aws-route53';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { ProviderName } from '../functions/registry.js';
-import { ARCHIVE_PREFIX } from './archive.js';
+import type { ProviderName } from '../functions/provider-names.js';
 import type { IngressSettings } from './config.js';
 import {
   type ProviderResources,
@@ -57,8 +56,8 @@ export function propsFromSettings(
 }
 
 /**
- * The shipped app's stack (`npx cdk deploy`): a {@link WebhookIngress} and the outputs
- * the README and the operator CLI read (cli/target.ts, `StackOutputs`).
+ * The shipped app's stack (`npx cdk deploy`): a {@link WebhookIngress} configured from the
+ * app's context. The construct creates the outputs (infra/outputs.ts).
  */
 export class WebhookIngressStack extends Stack {
   readonly ingress: WebhookIngress;
@@ -75,51 +74,6 @@ export class WebhookIngressStack extends Stack {
       ...propsFromSettings(this, settings),
       ...(props.providers ? { providers: props.providers } : {}),
     });
-    const ingress = this.ingress;
-
-    for (const url of ingress.webhookUrls) {
-      new CfnOutput(this, url.output, { value: url.url, description: url.description });
-    }
-    for (const { deployment, queue, deadLetterQueue, secret } of ingress.providers.values()) {
-      const { title } = deployment;
-      new CfnOutput(this, `${title}QueueUrl`, { value: queue.queueUrl });
-      new CfnOutput(this, `${title}QueueArn`, { value: queue.queueArn });
-      new CfnOutput(this, `${title}DeadLetterQueueUrl`, { value: deadLetterQueue.queueUrl });
-      new CfnOutput(this, `${title}DeadLetterQueueArn`, { value: deadLetterQueue.queueArn });
-      new CfnOutput(this, `${title}SecretName`, {
-        value: secret.secretName,
-        description: `JSON: ${deployment.secretShape}`,
-      });
-    }
-    new CfnOutput(this, 'ApiEndpoint', {
-      value: ingress.api.apiEndpoint,
-      description: 'Base URL of the webhook API (execute-api)',
-    });
-    if (ingress.domainName) {
-      new CfnOutput(this, 'CustomDomainUrl', {
-        value: ingress.baseUrl,
-        description: 'Base URL of the webhook API on the custom domain',
-      });
-      new CfnOutput(this, 'CustomDomainTarget', {
-        value: ingress.domainName.regionalDomainName,
-        description: 'Point the custom domain here (CNAME) unless a hosted zone was given',
-      });
-    }
-    new CfnOutput(this, 'IdempotencyTableName', { value: ingress.table.tableName });
-    if (ingress.archive) {
-      const { archive } = ingress;
-      new CfnOutput(this, 'ArchiveBucketName', {
-        value: archive.bucket.bucketName,
-        description: `The audit archive: ${ARCHIVE_PREFIX}/provider=<provider>/date=<YYYY-MM-DD>/<hash>.jsonl.gz`,
-      });
-      new CfnOutput(this, 'ArchiveQueueUrl', { value: archive.queue.queueUrl });
-      new CfnOutput(this, 'ArchiveDeadLetterQueueUrl', { value: archive.deadLetterQueue.queueUrl });
-      new CfnOutput(this, 'ArchiveAthenaTable', {
-        value: `${archive.database.ref}.events`,
-        description: 'Glue database and table for Athena (README, Archive and audit)',
-      });
-    }
-    new CfnOutput(this, 'DashboardName', { value: ingress.monitoring.dashboard.dashboardName });
   }
 
   /** Shorthand for the construct's per-provider resources. */

@@ -1,78 +1,20 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import {
-  type BundlingOptions,
-  NodejsFunction,
-  type NodejsFunctionProps,
-  OutputFormat,
-} from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
-import type { ProviderName } from '../functions/registry.js';
-import { esbuildCliArgs, lambdaEsbuildOptions } from './bundling.js';
+import type { ProviderName } from '../functions/provider-names.js';
+import { bundledCode } from './lambda-code.js';
 
 /** Lambda memory of every webhook function (arm64); the bench measures this size. */
 export const WEBHOOK_FUNCTION_MEMORY_MB = 256;
 /** Under every provider's own timeout: Sigmate closes the connection at 5 s. */
 export const WEBHOOK_FUNCTION_TIMEOUT = Duration.seconds(4);
-export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
-export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
-
-/** The repository root: entries and the lock file are resolved from here, whatever the cwd. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/**
- * NodejsFunction bundling equal to {@link lambdaEsbuildOptions}, the configuration the
- * bench measures, run by the local esbuild (never Docker). The metafile is a build
- * report for the bench, not part of the bundle, so it is left out of the asset.
- */
-export function lambdaBundling(): BundlingOptions {
-  const options = lambdaEsbuildOptions('entry.ts', 'index.mjs');
-  if (options.format !== 'esm' || typeof options.target !== 'string') {
-    throw new Error('infra/bundling.ts must describe an ESM bundle with a single target');
-  }
-  return {
-    minify: options.minify === true,
-    sourceMap: options.sourcemap === true,
-    target: options.target,
-    format: OutputFormat.ESM,
-    mainFields: [...(options.mainFields ?? [])],
-    banner: options.banner?.js ?? '',
-    externalModules: [...(options.external ?? [])],
-    esbuildArgs: esbuildCliArgs(options),
-    forceDockerBundling: false,
-  };
-}
-
-/**
- * This repository's lock file. Installed as a dependency of another CDK app the package
- * has none (npm never packs it): CDK then uses the app's own, found from its directory.
- */
-function bundlingRoot(): Pick<NodejsFunctionProps, 'projectRoot' | 'depsLockFilePath'> {
-  const lockFile = path.join(PROJECT_ROOT, 'package-lock.json');
-  return existsSync(lockFile) ? { projectRoot: PROJECT_ROOT, depsLockFilePath: lockFile } : {};
-}
-
-/** Settings every function of the project shares, webhook or consumer. */
-export function sharedFunctionProps(entry: string): NodejsFunctionProps {
-  return {
-    entry: path.join(PROJECT_ROOT, entry),
-    handler: 'handler',
-    ...bundlingRoot(),
-    runtime: LAMBDA_RUNTIME,
-    architecture: LAMBDA_ARCHITECTURE,
-    bundling: lambdaBundling(),
-  };
-}
 
 /** A function's own log group (optionally encrypted with a customer key) and role, allowed to write only there. */
 export function functionLogAndRole(
@@ -147,11 +89,11 @@ export function ownRecordsStatement(table: ITable, provider: ProviderName): Poli
 }
 
 /**
- * One provider's webhook function, `functions/<provider>/handler.ts`. Fixes the
+ * One provider's webhook function, the prebuilt bundle of `functions/<provider>/handler.ts`. Fixes the
  * defaults every webhook function shares and grants exactly what the environment
  * names: put/update/delete on the table, send to its own queue, read its own secret.
  */
-export class WebhookFunction extends NodejsFunction {
+export class WebhookFunction extends LambdaFunction {
   readonly provider: ProviderName;
   readonly functionRole: IRole;
   readonly functionLogGroup: LogGroup;
@@ -164,7 +106,7 @@ export class WebhookFunction extends NodejsFunction {
       props.encryptionKey,
     );
     super(scope, id, {
-      ...sharedFunctionProps(`functions/${props.provider}/handler.ts`),
+      ...bundledCode(props.provider),
       description: `Webhook ingress for ${props.provider}`,
       memorySize: WEBHOOK_FUNCTION_MEMORY_MB,
       timeout: WEBHOOK_FUNCTION_TIMEOUT,

@@ -22,8 +22,12 @@ import {
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { ApplicationLogLevel, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  ApplicationLogLevel,
+  Function as LambdaFunction,
+  LoggingFormat,
+  SystemLogLevel,
+} from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { AaaaRecord, ARecord, type IHostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayv2DomainProperties } from 'aws-cdk-lib/aws-route53-targets';
@@ -32,8 +36,8 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RecordAttributes } from '../functions/core/idempotency.js';
-import type { ProviderName } from '../functions/registry.js';
+import { RecordAttributes } from '../functions/core/names.js';
+import type { ProviderName } from '../functions/provider-names.js';
 import { ARCHIVE_PREFIX, IngressArchive } from './archive.js';
 import {
   checkSettings,
@@ -43,15 +47,12 @@ import {
   type ThrottledRoute,
 } from './config.js';
 import { ExampleConsumer } from './example-consumer.js';
+import { bundledCode } from './lambda-code.js';
 import { IngressMonitoring } from './monitoring.js';
+import { addIngressOutputs } from './outputs.js';
 import { type DeployedProvider, deployedProviders } from './providers.js';
 import { IngressLogQueries } from './queries.js';
-import {
-  functionLogAndRole,
-  KEY_DATA_ACTIONS,
-  sharedFunctionProps,
-  WebhookFunction,
-} from './webhook-function.js';
+import { functionLogAndRole, KEY_DATA_ACTIONS, WebhookFunction } from './webhook-function.js';
 
 /** SQS's largest message: the envelope of a body at the size limit still fits. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -154,6 +155,11 @@ export interface WebhookIngressProps
   readonly customDomain?: CustomDomainProps;
   /** Deploy the example SQS consumer (functions/example-consumer/) on every queue. */
   readonly exampleConsumer?: boolean;
+  /**
+   * Create the stack outputs: the webhook URLs to paste into the providers' dashboards,
+   * and what the operator CLI reads with `--stack` (infra/outputs.ts). Default true.
+   */
+  readonly outputs?: boolean;
 }
 
 /** The CLI's reads and writes on one queue (tail, redrive, replay, status). */
@@ -195,7 +201,7 @@ export class WebhookIngress extends Construct {
   readonly apiStage: HttpStage;
   readonly table: Table;
   readonly providers = new Map<ProviderName, ProviderResources>();
-  readonly notFoundFunction: NodejsFunction;
+  readonly notFoundFunction: LambdaFunction;
   readonly monitoring: IngressMonitoring;
   readonly logQueries: IngressLogQueries;
   readonly encryptionKey: IKey | undefined;
@@ -282,8 +288,8 @@ export class WebhookIngress extends Construct {
     // Every other path: the contract's 404 JSON from a function that can touch nothing
     // (docs/decisions.md §10), instead of API Gateway's own body without a status.
     const notFound = functionLogAndRole(this, 'NotFoundFunction', settings.logRetentionDays, key);
-    this.notFoundFunction = new NodejsFunction(this, 'NotFoundFunction', {
-      ...sharedFunctionProps('functions/not-found/handler.ts'),
+    this.notFoundFunction = new LambdaFunction(this, 'NotFoundFunction', {
+      ...bundledCode('not-found'),
       description: 'Webhook ingress: 404 not_found for every unknown path',
       memorySize: NOT_FOUND_FUNCTION_MEMORY_MB,
       timeout: Duration.seconds(3),
@@ -353,6 +359,7 @@ export class WebhookIngress extends Construct {
         })
       : undefined;
     this.acknowledgeFindings();
+    if (props.outputs !== false) addIngressOutputs(this);
   }
 
   /** A provider's resources; throws if this ingress does not serve it. */
@@ -648,6 +655,7 @@ function resolveSettings(
     alarmTopic: _alarmTopic,
     encryptionKey: _encryptionKey,
     customDomain: _customDomain,
+    outputs: _outputs,
     ...plain
   } = props;
   const settings: IngressSettings = {
@@ -689,8 +697,8 @@ export function strictestRetention(
 ): { days: number; provider: string } | undefined {
   let strictest: { days: number; provider: string } | undefined;
   for (const d of deployments) {
-    if (strictest === undefined || d.adapter.minRetentionDays > strictest.days) {
-      strictest = { days: d.adapter.minRetentionDays, provider: d.title };
+    if (strictest === undefined || d.minRetentionDays > strictest.days) {
+      strictest = { days: d.minRetentionDays, provider: d.title };
     }
   }
   return strictest;

@@ -243,11 +243,12 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       'LoopbackDynamoDBLocal',
       '-port',
       String(port),
-      ...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']),
+      ...(options.dataDir ? ['-dbPath', resolve(options.dataDir)] : ['-inMemory']),
       '-disableTelemetry',
     ],
     // stdin stays open as a lifeline: the emulator stops when this process ends, however.
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    // It writes dynamodb-local-metadata.json where it runs: in the cache, not the checkout.
+    { stdio: ['pipe', 'pipe', 'pipe'], cwd: classes },
   );
   track(child);
   await waitForMarker(

@@ -1,6 +1,6 @@
 import { SourceAllowlist } from './cidr.js';
 import { ConfigurationError } from './errors.js';
-import type { ProviderName } from './provider.js';
+import type { ProviderName } from './names.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

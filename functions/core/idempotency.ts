@@ -11,28 +11,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isAmbiguousFailure } from './aws.js';
 import { DependencyError } from './errors.js';
+import { RecordAttributes, RecordStatus } from './names.js';
 
-/** Attribute names of an idempotency record; `expiration` is the table's TTL attribute. */
-export const RecordAttributes = {
-  key: 'id',
-  status: 'status',
-  expiration: 'expiration',
-  leaseExpiresAt: 'leaseExpiresAt',
-  bodyHash: 'bodyHash',
-  envelopeId: 'envelopeId',
-  provider: 'provider',
-  type: 'type',
-  receivedAt: 'receivedAt',
-  /** Written by versions before the audit archive (`storeEnvelopes`); read, never written. */
-  envelope: 'envelope',
-  subject: 'subject',
-  messageId: 'messageId',
-} as const;
-
-export const RecordStatus = {
-  InProgress: 'INPROGRESS',
-  Completed: 'COMPLETED',
-} as const;
+export { RecordAttributes, RecordStatus };
 
 export interface ClaimRequest {
   /** Table key: provider plus the event's idempotency key. */

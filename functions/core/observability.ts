@@ -1,11 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './names.js';
 import type { OutcomeRecorder, RequestRecord } from './pipeline.js';
 import type { ProviderName } from './provider.js';
 
-/** CloudWatch namespace of the handlers' EMF metrics; the dashboard and alarms read it. */
-export const METRICS_NAMESPACE = 'WebhookIngress';
-export const SERVICE_NAME = 'webhook-ingress';
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 /** The structured JSON logger every handler uses. */
 export function createLogger(provider: ProviderName): Logger {

@@ -1,10 +1,8 @@
 import type { WebhookRequest } from './http.js';
 
-/**
- * A provider's name as it appears in routes, queues, records and logs. The core knows
- * no list of them: `functions/registry.ts` names the providers this build serves.
- */
-export type ProviderName = string;
+import type { ProviderName } from './names.js';
+
+export type { ProviderName };
 
 /** What a matched route carries, e.g. the Sigma product. */
 export interface RouteMatch {

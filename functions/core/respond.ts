@@ -10,22 +10,9 @@ import {
   SourceForbiddenError,
 } from './errors.js';
 import type { HttpResult } from './http.js';
+import { Outcome } from './names.js';
 
-/** Outcome names, as logged, counted in metrics and sent as `status`. */
-export const Outcome = {
-  Accepted: 'accepted',
-  Duplicate: 'duplicate',
-  Ignored: 'ignored',
-  Rejected: 'rejected',
-  Forbidden: 'forbidden',
-  NotFound: 'not_found',
-  MethodNotAllowed: 'method_not_allowed',
-  InProgress: 'in_progress',
-  Conflict: 'conflict',
-  TooLarge: 'too_large',
-  Retry: 'retry',
-} as const;
-export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+export { Outcome };
 
 /** A finished request: the HTTP answer plus what the log and metrics need. */
 export interface Answer {

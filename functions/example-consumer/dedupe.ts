@@ -5,12 +5,9 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ConsumerEnvNames } from '../core/names.js';
 
-/** Environment of the example consumer; the CDK stack sets the same name. */
-export const ConsumerEnvNames = {
-  tableName: 'CONSUMER_TABLE_NAME',
-  retentionDays: 'CONSUMER_RETENTION_DAYS',
-} as const;
+export { ConsumerEnvNames };
 
 /** The part of the contract's envelope a consumer needs to deduplicate. */
 export interface EnvelopeKey {

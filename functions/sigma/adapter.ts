@@ -8,6 +8,21 @@ import {
 } from '../core/errors.js';
 import { type ProviderAdapter, subjectOf } from '../core/provider.js';
 import { secretList } from '../core/secrets.js';
+import {
+  SIGMA_ROUTE_PREFIX,
+  SIGMA_SIGNATURE_HEADER,
+  SigmaEnvNames,
+  type SigmaProduct,
+  SigmaProducts,
+} from './names.js';
+
+export {
+  SIGMA_ROUTE_PREFIX,
+  SIGMA_SIGNATURE_HEADER,
+  SigmaEnvNames,
+  type SigmaProduct,
+  SigmaProducts,
+};
 
 /** Fields of `data` that name what a Sigma result is about, in order of preference. */
 export const SIGMA_SUBJECT_FIELDS = [
@@ -35,19 +50,6 @@ export interface SigmaSecrets {
   /** Usually one; a list lets a business id change without a failed delivery. */
   readonly businessIds: readonly string[];
 }
-
-export const SigmaProducts = ['transaction-monitoring', 'aml', 'cdd'] as const;
-export type SigmaProduct = (typeof SigmaProducts)[number];
-
-export const SIGMA_ROUTE_PREFIX = '/webhooks/sigma/';
-export const SIGMA_SIGNATURE_HEADER = 'x-signature';
-export const SigmaEnvNames = {
-  apiKey: 'SIGMA_API_KEY',
-  apiSecret: 'SIGMA_API_SECRET',
-  businessId: 'SIGMA_BUSINESS_ID',
-  /** Also accept the plain SHA-256 of the docs' Python sample. Off by default. */
-  allowLegacySha256: 'SIGMA_ALLOW_LEGACY_SHA256',
-} as const;
 
 const MAX_EVENT_LENGTH = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.

@@ -9,6 +9,9 @@ import {
 import type { WebhookRequest } from '../core/http.js';
 import { type ProviderAdapter, subjectOf } from '../core/provider.js';
 import { secretList } from '../core/secrets.js';
+import { SIGNIFYD_FORWARD_TEST_EVENTS_ENV } from './names.js';
+
+export { SIGNIFYD_FORWARD_TEST_EVENTS_ENV };
 
 /** Body fields that name what a Signifyd event is about, in order of preference. */
 export const SIGNIFYD_SUBJECT_FIELDS = ['caseId', 'signifydId', 'orderId'] as const;
@@ -28,8 +31,6 @@ export const SignifydHeaders = {
   v3Checkpoint: 'signifyd-checkpoint',
 } as const;
 export const SIGNIFYD_SECRET_ENV = 'SIGNIFYD_API_KEY';
-/** Forward team-key-signed `cases/test` deliveries to the queue, marked `test`. */
-export const SIGNIFYD_FORWARD_TEST_EVENTS_ENV = 'SIGNIFYD_FORWARD_TEST_EVENTS';
 /** The dashboard's "Test" button signs with this published key: it proves nothing. */
 export const SIGNIFYD_PUBLIC_TEST_KEY = 'ABCDE';
 export const SIGNIFYD_TEST_TOPIC = 'cases/test';

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type ArchivedEvent,
@@ -8,8 +6,6 @@ import {
   LatestAttempts,
   parseArchiveLine,
 } from '../../cli/archive.js';
-import { STACK_ARCHIVE_PREFIX, StackOutputs } from '../../cli/target.js';
-import { ARCHIVE_PREFIX } from '../../infra/archive.js';
 import { archiveLine } from './cli-support.js';
 
 describe('cli archive: where a read looks', () => {
@@ -31,12 +27,6 @@ describe('cli archive: where a read looks', () => {
     expect(() => checkRange(new Date('2015-12-01'), new Date('2026-01-01'))).toThrow(
       /at most 3660 \(ten years\)/,
     );
-  });
-
-  it('reads the stack’s bucket output and the prefix its archiver writes under', () => {
-    expect(STACK_ARCHIVE_PREFIX).toBe(ARCHIVE_PREFIX);
-    const stack = readFileSync(resolve(import.meta.dirname, '../../infra/stack.ts'), 'utf8');
-    expect(stack).toContain(`new CfnOutput(this, '${StackOutputs.archiveBucket}'`);
   });
 });
 

@@ -19,6 +19,7 @@ import {
 } from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import type { ProviderName } from '../../functions/registry.js';
+import { type OutputFact, OutputFacts, outputTag } from '../../infra/output-tags.js';
 import type { LocalEndpoints } from '../../local/ingress.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
 
@@ -94,28 +95,47 @@ export function runProcess(
   });
 }
 
+/** The API endpoint of the mocked stacks below. */
+export const STACK_API = 'https://abc.execute-api.eu-west-1.amazonaws.com';
+
 /** The archive bucket of the mocked stacks below (its `ArchiveBucketName` output). */
 export const STACK_ARCHIVE_BUCKET = 'ingress-archive';
 
 /** A fake queue URL of the mocked stacks below. */
 export const stackQueueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/1/${name}`;
 
-/** DescribeStacks' answer for a stack with every output the CLI reads (for aws-sdk-client-mock). */
+/** DescribeStacks' answer for a stack whose WebhookIngress created its outputs (infra/outputs.ts). */
 export function describeStacksAnswer(
   name: string,
-  extra: [string, string][] = [],
-  options: { archive?: boolean } = {},
+  extra: [string, string, string?][] = [],
+  options: { archive?: boolean; ingress?: string } = {},
 ) {
-  const outputs: [string, string][] = [
-    ['ApiEndpoint', 'https://abc.execute-api.eu-west-1.amazonaws.com'],
-    ['IdempotencyTableName', 'ingress-table'],
+  const ingress = options.ingress ?? `${name}/Default`;
+  const tagged = (key: string, value: string, fact: OutputFact, provider?: string) =>
+    [key, value, outputTag(fact, ingress, provider)] as [string, string, string];
+  const outputs: [string, string, string?][] = [
+    tagged('ApiEndpoint', STACK_API, OutputFacts.apiEndpoint),
+    tagged('WebhookBaseUrl', STACK_API, OutputFacts.baseUrl),
+    tagged('IdempotencyTableName', 'ingress-table', OutputFacts.table),
     ...(options.archive === false
       ? []
-      : [['ArchiveBucketName', STACK_ARCHIVE_BUCKET] as [string, string]]),
-    ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title): [string, string][] => [
-      [`${title}QueueUrl`, stackQueueUrl(title)],
-      [`${title}DeadLetterQueueUrl`, stackQueueUrl(`${title}-dlq`)],
-    ]),
+      : [
+          tagged('ArchiveBucketName', STACK_ARCHIVE_BUCKET, OutputFacts.archiveBucket),
+          tagged('ArchivePrefix', 'events', OutputFacts.archivePrefix),
+        ]),
+    ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title) => {
+      const provider = title.toLowerCase();
+      return [
+        tagged(`${title}QueueUrl`, stackQueueUrl(title), OutputFacts.queue, provider),
+        tagged(
+          `${title}DeadLetterQueueUrl`,
+          stackQueueUrl(`${title}-dlq`),
+          OutputFacts.deadLetterQueue,
+          provider,
+        ),
+        tagged(`${title}LogGroupName`, `${provider}-logs`, OutputFacts.logGroup, provider),
+      ];
+    }),
     ...extra,
   ];
   return {
@@ -124,7 +144,11 @@ export function describeStacksAnswer(
         StackName: name,
         CreationTime: new Date(),
         StackStatus: 'CREATE_COMPLETE' as const,
-        Outputs: outputs.map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+        Outputs: outputs.map(([OutputKey, OutputValue, Description]) => ({
+          OutputKey,
+          OutputValue,
+          ...(Description ? { Description } : {}),
+        })),
       },
     ],
   };

@@ -108,27 +108,31 @@ describe('cli: clear errors and exit codes', () => {
     );
   });
 
-  it('exits 3 when the stack lacks an output the CLI needs', async () => {
+  it('exits 3 when the stack has no ingress outputs, or lacks one the CLI needs', async () => {
     cloudFormation.on(DescribeStacksCommand).resolves({
       Stacks: [
         { StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] },
       ],
     });
-    const run = await cli(['status', '--stack', 's', '--region', 'eu-west-1']);
-    expect(run.code).toBe(3);
-    expect(run.stderr[0]).toMatch(/stack "s" has no output/);
+    const none = await cli(['status', '--stack', 's', '--region', 'eu-west-1']);
+    expect(none.code).toBe(3);
+    expect(none.stderr[0]).toMatch(/stack "s" has no webhook-ingress outputs/);
+
+    const answer = describeStacksAnswer('s');
+    const outputs = answer.Stacks[0]?.Outputs ?? [];
+    answer.Stacks[0] = {
+      ...(answer.Stacks[0] as (typeof answer.Stacks)[0]),
+      Outputs: outputs.filter((output) => output.OutputKey !== 'IdempotencyTableName'),
+    };
+    cloudFormation.on(DescribeStacksCommand).resolves(answer);
+    const partial = await cli(['status', '--stack', 's', '--region', 'eu-west-1']);
+    expect(partial.code).toBe(3);
+    expect(partial.stderr[0]).toMatch(/stack "s" has no table output for s\/Default/);
   });
 
-  it('reads every URL from the stack outputs, route outputs first', async () => {
-    cloudFormation
-      .on(DescribeStacksCommand)
-      .resolves(
-        describeStacksAnswer('s', [
-          ['SigmateWebhookUrl', 'https://hooks.example.com/webhooks/sigmate'],
-        ]),
-      );
+  it('reads every URL from the base URL output (the custom domain when there is one)', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves(describeStacksAnswer('s'));
     const target = await stackTarget({ stack: 's', region: 'eu-west-1' }, {});
-    expect(target.urlFor('/webhooks/sigmate')).toBe('https://hooks.example.com/webhooks/sigmate');
     expect(target.urlFor('/webhooks/sigma/aml')).toBe(
       'https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/sigma/aml',
     );

@@ -1,9 +1,5 @@
 import { createRequire } from 'node:module';
-import {
-  CloudFormationClient,
-  DescribeStacksCommand,
-  ListStackResourcesCommand,
-} from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,19 +30,6 @@ describe('cli tail --follow on a stack: the functions’ logs, never the queue (
     cloudFormation = mockClient(CloudFormationClient);
     dynamodb = mockClient(DynamoDBClient);
     cloudFormation.on(DescribeStacksCommand).resolves(describeStacksAnswer('s'));
-    cloudFormation.on(ListStackResourcesCommand).resolves({
-      StackResourceSummaries: [
-        ['SigmaFunctionLogGroupA1B2C3D4', 'sigma-logs'],
-        ['SigmateFunctionLogGroup0F9E8D7C', 'sigmate-logs'],
-        ['ApiAccessLogs1234ABCD', 'access-logs'],
-      ].map(([LogicalResourceId, PhysicalResourceId]) => ({
-        LogicalResourceId,
-        PhysicalResourceId,
-        ResourceType: 'AWS::Logs::LogGroup',
-        ResourceStatus: 'CREATE_COMPLETE',
-        LastUpdatedTimestamp: new Date(),
-      })),
-    });
     dynamodb.on(GetItemCommand).resolves({});
   });
   afterAll(() => {

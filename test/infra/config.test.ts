@@ -13,8 +13,9 @@ import {
   SettingsError,
   UnknownSettingError,
 } from '../../infra/config.js';
+import { PACKAGE_ROOT as PROJECT_ROOT } from '../../infra/lambda-code.js';
 import { ProviderDeployments } from '../../infra/providers.js';
-import { lambdaBundling, PROJECT_ROOT } from '../../infra/webhook-function.js';
+import { lambdaEsbuildOptions } from '../../tools/bundling.js';
 
 const SIGMA = { days: 7, provider: 'Sigma' };
 const from = (context: Record<string, unknown>) => readSettings((key) => context[key], SIGMA);
@@ -197,18 +198,17 @@ describe('infra: providers', () => {
 });
 
 describe('infra: lambda bundling', () => {
-  it('asks CDK for the bench esbuild options, locally and never in Docker', () => {
-    expect(lambdaBundling()).toMatchObject({
-      minify: true,
-      sourceMap: true,
+  it('bundles every dependency, minified, with source maps, for the Lambda runtime', () => {
+    const options = lambdaEsbuildOptions('entry.ts', 'out/index.mjs');
+    expect(options).toMatchObject({
+      bundle: true,
+      platform: 'node',
       target: 'node24',
-      format: 'esm',
-      mainFields: ['module', 'main'],
-      externalModules: [],
-      esbuildArgs: { '--legal-comments': 'none' },
-      forceDockerBundling: false,
+      minify: true,
+      sourcemap: true,
+      external: [],
+      legalComments: 'none',
     });
-    expect(lambdaBundling().banner).toContain('createRequire');
   });
 });
 

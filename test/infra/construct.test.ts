@@ -14,7 +14,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALARMS_NOTIFY_NOBODY, SettingsError, WebhookIngress } from '../../infra/index.js';
-import { PROJECT_ROOT } from '../../infra/webhook-function.js';
+import { PACKAGE_ROOT as PROJECT_ROOT } from '../../infra/lambda-code.js';
 
 /*
  * The construct as a platform team uses it: in their own app and stack, with their own

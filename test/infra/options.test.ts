@@ -80,7 +80,7 @@ describe('infra options: every option on', () => {
     expect(outputs.SigmaAmlWebhookUrl?.Value).toBe(
       'https://webhooks.example.com/ingress/webhooks/sigma/aml',
     );
-    expect(outputs.CustomDomainUrl?.Value).toBe('https://webhooks.example.com/ingress');
+    expect(outputs.WebhookBaseUrl?.Value).toBe('https://webhooks.example.com/ingress');
     expect(outputs).toHaveProperty('CustomDomainTarget');
     expect(outputs).toHaveProperty('ApiEndpoint');
   });
@@ -197,7 +197,8 @@ describe('infra options: defaults (every option off)', () => {
     const outputs = off.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.SigmateWebhookUrl?.Value)).toContain('/webhooks/sigmate');
     expect(JSON.stringify(outputs.SigmateWebhookUrl?.Value)).toContain('ApiEndpoint');
-    expect(outputs).not.toHaveProperty('CustomDomainUrl');
+    expect(outputs).not.toHaveProperty('CustomDomainTarget');
+    expect(JSON.stringify(outputs.WebhookBaseUrl?.Value)).toContain('ApiEndpoint');
   });
 
   it('uses AWS-owned and AWS-managed keys only', () => {

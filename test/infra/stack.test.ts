@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,15 +15,20 @@ import { EnvNames } from '../../functions/core/config.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { RecordAttributes } from '../../functions/core/idempotency.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/observability.js';
-import { lambdaEsbuildOptions } from '../../infra/bundling.js';
 import { addIngressStack } from '../../infra/ingress-app.js';
+import {
+  ASSETS_DIR,
+  BUNDLE_FILE,
+  LambdaBundles,
+  PACKAGE_ROOT as PROJECT_ROOT,
+} from '../../infra/lambda-code.js';
 import { ProviderAlarms } from '../../infra/monitoring.js';
 import { deployedProviders } from '../../infra/providers.js';
 import { SavedQueries } from '../../infra/queries.js';
 import type { WebhookIngressStack } from '../../infra/stack.js';
-import { PROJECT_ROOT } from '../../infra/webhook-function.js';
 import { localS3Client, readArchive } from '../../local/archiver.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/ingress.js';
+import { lambdaEsbuildOptions } from '../../tools/bundling.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -410,26 +415,52 @@ describe('infra: stack', () => {
   });
 });
 
-describe('infra: bundling', () => {
-  it('builds each function asset with the bench esbuild settings, byte for byte', async () => {
+describe('infra: prebuilt bundles', () => {
+  const functions = () =>
+    [
+      ...[...stack.providers].map(([name, { fn }]) => [name, fn] as const),
+      ['not-found', stack.ingress.notFoundFunction] as const,
+      ...(stack.ingress.archive ? [['archiver', stack.ingress.archive.archiver] as const] : []),
+    ] as const;
+
+  it('deploys each function from its folder of lib/assets, byte for byte', () => {
     const assets = template.toJSON().Resources as Record<string, Json>;
-    const scratch = mkdtempSync(path.join(tmpdir(), 'bench-'));
-    await Promise.all(
-      [...stack.providers].map(async ([name, { fn }]) => {
-        const resource = assets[stack.getLogicalId(fn.node.defaultChild as never)] as Json;
-        const dir = path.join(outdir, (resource.Metadata as Json)['aws:asset:path'] as string);
-        expect(existsSync(path.join(dir, 'index.mjs.map')), name).toBe(true);
-        const bench = path.join(scratch, name, 'index.mjs');
-        await build({
-          ...lambdaEsbuildOptions(path.join(PROJECT_ROOT, `functions/${name}/handler.ts`), bench),
-          absWorkingDir: PROJECT_ROOT,
-          logLevel: 'silent',
-        });
-        const same = readFileSync(path.join(dir, 'index.mjs')).equals(readFileSync(bench));
-        expect(same, name).toBe(true);
-      }),
-    );
-    rmSync(scratch, { recursive: true, force: true });
+    for (const [name, fn] of functions()) {
+      const resource = assets[stack.getLogicalId(fn.node.defaultChild as never)] as Json;
+      expect(props(resource).Handler, name).toBe('index.handler');
+      const dir = path.join(outdir, (resource.Metadata as Json)['aws:asset:path'] as string);
+      const shipped = path.join(ASSETS_DIR, name);
+      expect(readdirSync(dir).sort(), name).toEqual(readdirSync(shipped).sort());
+      for (const file of readdirSync(shipped)) {
+        const same = readFileSync(path.join(dir, file)).equals(
+          readFileSync(path.join(shipped, file)),
+        );
+        expect(same, `${name}/${file}`).toBe(true);
+      }
+    }
+  });
+
+  it('are what the sources build to now: the suite never runs a stale bundle', async () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'bundles-'));
+    try {
+      await Promise.all(
+        functions().map(async ([name]) => {
+          const file = path.join(scratch, name, BUNDLE_FILE);
+          await build({
+            ...lambdaEsbuildOptions(path.join(PROJECT_ROOT, LambdaBundles[name]), file),
+            absWorkingDir: PROJECT_ROOT,
+            metafile: false,
+            logLevel: 'silent',
+          });
+          const same = readFileSync(file).equals(
+            readFileSync(path.join(ASSETS_DIR, name, BUNDLE_FILE)),
+          );
+          expect(same, `${name}: run npm run build`).toBe(true);
+        }),
+      );
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * Bundle stand-in for `@aws-sdk/credential-provider-node` (see infra/bundling.ts). The
+ * Bundle stand-in for `@aws-sdk/credential-provider-node` (see tools/bundling.ts). The
  * default credential chain brings STS, SSO and SSO-OIDC clients; the functions pass
  * `fromEnv()` to every client (Lambda's credentials are environment variables), so the
  * chain is never asked. If it ever is, the call fails loudly instead of guessing.

@@ -1,5 +1,5 @@
 /**
- * Bundle stand-in for `@aws-sdk/endpoint-cache` (see infra/bundling.ts). DynamoDB's
+ * Bundle stand-in for `@aws-sdk/endpoint-cache` (see tools/bundling.ts). DynamoDB's
  * client builds one at construction, but endpoint discovery is off
  * (`endpointDiscoveryEnabled: false` in functions/core/aws.ts), so it is only ever
  * asked for endpoints it does not have.

@@ -1,5 +1,5 @@
 /**
- * Bundle stand-in for `@smithy/core/event-streams` (see infra/bundling.ts): loaded by the
+ * Bundle stand-in for `@smithy/core/event-streams` (see tools/bundling.ts): loaded by the
  * protocol layer only for operations with event streams, which DynamoDB, SQS and Secrets
  * Manager do not have.
  */

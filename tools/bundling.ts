@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 
 /**
- * The one esbuild configuration of the Lambda bundles. The CDK stack's
- * NodejsFunction and the benchmarks both use it, so the bench measures exactly
- * what is deployed.
+ * The one esbuild configuration of the Lambda bundles: `npm run build` makes the
+ * package's prebuilt bundles with it, and the bench builds its baselines and variants
+ * with it, so they are compared like for like.
  */
 export const LAMBDA_ESBUILD_TARGET = 'node24';
 
@@ -34,17 +34,7 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@smithy/core/event-streams': path.join(stubs, 'event-streams.ts'),
 };
 
-/** The esbuild command-line flags for the options the CDK has no property for. */
-export function esbuildCliArgs(options: BuildOptions): Record<string, string> {
-  return {
-    ...(options.legalComments ? { '--legal-comments': options.legalComments } : {}),
-    ...Object.fromEntries(
-      Object.entries(options.alias ?? {}).map(([from, to]) => [`--alias:${from}`, to]),
-    ),
-  };
-}
-
-/** Plain esbuild options equal to what {@link lambdaBundling} asks CDK for. */
+/** The esbuild options of every Lambda bundle (tools/build.ts), and of the bench's subjects. */
 export function lambdaEsbuildOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],

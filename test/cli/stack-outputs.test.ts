@@ -1,0 +1,66 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnElement } from 'aws-cdk-lib/core';
+import { describe, expect, it } from 'vitest';
+import { TargetNotFoundError, UsageError } from '../../cli/errors.js';
+import { readIngressOutputs } from '../../cli/stack-outputs.js';
+import { WebhookIngress } from '../../infra/webhook-ingress.js';
+
+/** A user's own stack, and its outputs as DescribeStacks would give them (values stand-ins). */
+function userStack(ingressIds: string[], props = {}) {
+  const stack = new Stack(new App(), 'Payments');
+  const ingresses = ingressIds.map((id) => new WebhookIngress(stack, id, props));
+  const template = Template.fromStack(stack).toJSON() as {
+    Outputs?: Record<string, { Value: unknown; Description?: string }>;
+  };
+  const outputs = Object.entries(template.Outputs ?? {}).map(([OutputKey, output]) => ({
+    OutputKey,
+    OutputValue: `value:${JSON.stringify(output.Value)}`,
+    ...(output.Description ? { Description: output.Description } : {}),
+  }));
+  const ref = (element: { node: { defaultChild?: unknown } }) =>
+    `value:${JSON.stringify({ Ref: stack.getLogicalId(element.node.defaultChild as CfnElement) })}`;
+  return { stack, ingresses, outputs, ref };
+}
+
+describe('cli --stack: the outputs the construct creates in a user’s stack', () => {
+  it('finds the table, each served provider’s queues and log group, and the archive', () => {
+    const { ingresses, outputs, ref } = userStack(['Ingress'], {
+      providers: ['sigmate', 'signifyd'],
+    });
+    const ingress = ingresses[0] as WebhookIngress;
+    const read = readIngressOutputs('Payments', outputs);
+    expect(read.ingress).toBe('Payments/Ingress');
+    expect(Object.keys(read.queues).sort()).toEqual(['sigmate', 'signifyd']);
+    expect(read.table).toBe(ref(ingress.table));
+    for (const provider of ['sigmate', 'signifyd'] as const) {
+      expect(read.queues[provider]).toEqual({
+        queue: ref(ingress.queue(provider)),
+        deadLetterQueue: ref(ingress.deadLetterQueue(provider)),
+      });
+      expect(read.logGroups[provider]).toBe(ref(ingress.function(provider).functionLogGroup));
+    }
+    expect(read.archive).toEqual({
+      bucket: ref(ingress.archive?.bucket as never),
+      prefix: 'value:"events"',
+    });
+    expect(read.baseUrl).toMatch(/"ApiEndpoint"/);
+  });
+
+  it('asks which ingress when a stack holds two, and takes --ingress by name or path', () => {
+    const { outputs } = userStack(['Eu', 'Us']);
+    expect(() => readIngressOutputs('Payments', outputs)).toThrow(UsageError);
+    expect(() => readIngressOutputs('Payments', outputs)).toThrow(
+      'stack "Payments" holds several webhook ingresses (Payments/Eu, Payments/Us): pick one with --ingress PATH',
+    );
+    expect(readIngressOutputs('Payments', outputs, 'Us').ingress).toBe('Payments/Us');
+    expect(readIngressOutputs('Payments', outputs, 'Payments/Eu').ingress).toBe('Payments/Eu');
+    expect(() => readIngressOutputs('Payments', outputs, 'Asia')).toThrow(TargetNotFoundError);
+  });
+
+  it('says what to do when the stack has no ingress outputs', () => {
+    const { outputs } = userStack(['Ingress'], { outputs: false });
+    expect(outputs).toEqual([]);
+    expect(() => readIngressOutputs('Payments', outputs)).toThrow(/no webhook-ingress outputs/);
+  });
+});
