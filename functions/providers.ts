@@ -2,17 +2,18 @@
  * The providers served, as configuration: the `providers` list of the CDK context (or
  * the construct's props), each entry `{ "name", "scheme", …options }`. One parser checks
  * it for `cdk synth`, `npm start` and — entry by entry — each function at cold start.
+ * No runtime dependency: infra/ imports it; functions/declared/adapter.ts builds the
+ * adapters.
  */
 import { type Env, EnvNames } from './core/config.js';
 import { ProviderDeclarationError } from './core/errors.js';
 import { quote } from './core/options.js';
-import type { AnyProviderAdapter } from './registry.js';
 import {
-  type AdapterContext,
   isSchemeName,
   type SchemeName,
   SchemeNames,
   type SchemeOptions,
+  type SecretPlaceholder,
   schemes,
 } from './schemes.js';
 
@@ -171,21 +172,6 @@ export function providerFromEnv(env: Env): ProviderDeclaration {
   return parseProviderEntry(value, EnvNames.provider);
 }
 
-/** The adapter serving a declaration. Pure: nothing is read from AWS. */
-export function createProviderAdapter(
-  declaration: ProviderDeclaration,
-  context: AdapterContext = {},
-): AnyProviderAdapter {
-  // The union pairs each scheme with its options; TypeScript cannot follow the lookup.
-  const scheme = schemes[declaration.scheme] as (typeof schemes)['hmac'];
-  return scheme.createAdapter(declaration.name, declaration.options as never, context);
-}
-
-/** A declared provider's adapter from its function's environment (cold start). */
-export function adapterFromEnv(env: Env): AnyProviderAdapter {
-  return createProviderAdapter(providerFromEnv(env), { env });
-}
-
 /** API Gateway route paths: `/webhooks/<name>` (Sigma: `/webhooks/<name>/{product}`). */
 export function providerRoutes(declaration: ProviderDeclaration): string[] {
   return schemes[declaration.scheme].routes(declaration.name);
@@ -202,4 +188,20 @@ export function providerSecretEnvNames(declaration: ProviderDeclaration): string
 /** Demo values for those variables, for `npm start` to fill in (and print) when unset. */
 export function providerDemoSecrets(declaration: ProviderDeclaration): Record<string, string> {
   return schemes[declaration.scheme].demoSecrets(declaration.name);
+}
+
+/** The shortest idempotency retention that outlasts the provider's retries, in days. */
+export function providerMinRetentionDays(declaration: ProviderDeclaration): number {
+  const scheme = schemes[declaration.scheme] as (typeof schemes)['hmac'];
+  return scheme.minRetentionDays(declaration.options as never);
+}
+
+/** The provider's Secrets Manager JSON, with placeholders, for the secret's description. */
+export function providerSecretShape(declaration: ProviderDeclaration): string {
+  return schemes[declaration.scheme].secretShape;
+}
+
+/** The provider's secret as a new deployment creates it (see {@link SecretPlaceholder}). */
+export function providerSecretPlaceholder(declaration: ProviderDeclaration): SecretPlaceholder {
+  return schemes[declaration.scheme].secretPlaceholder;
 }

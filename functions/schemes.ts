@@ -1,24 +1,34 @@
-import type { Env } from './core/config.js';
-import { type NoOptions, OptionReader, parseNoOptions } from './core/options.js';
-import type { ProviderAdapter, RouteMatch } from './core/provider.js';
-import { type Clock, secretEnvName, secretsFromVariable, webhookPath } from './core/scheme.js';
-import { createGithubAdapter, type GithubOptions } from './github/adapter.js';
-import { createHmacAdapter, type HmacOptions, parseHmacOptions } from './hmac/adapter.js';
-import type { AnyProviderAdapter } from './registry.js';
-import { createShopifyAdapter, type ShopifyOptions } from './shopify/adapter.js';
-import { createSigmaAdapter, SIGMA_ROUTE_PREFIX, SigmaEnvNames } from './sigma/adapter.js';
-import { sigmateAdapter } from './sigmate/adapter.js';
+/**
+ * The schemes a `providers` entry may name, as declarations: how each checks its
+ * options and what a provider of it is (routes, local variables, secret, retention).
+ * No runtime dependency — the construct (infra/) and `npm start` import it; the
+ * functions build adapters from the same declarations (functions/declared/adapter.ts).
+ */
+import { SECRET_LIST_SHAPE, secretEnvName, webhookPath } from './core/declaration.js';
 import {
-  createSignifydAdapter,
-  SIGNIFYD_FORWARD_TEST_EVENTS_ENV,
-  SIGNIFYD_SECRET_ENV,
-} from './signifyd/adapter.js';
+  type NoOptions,
+  OptionReader,
+  parseNoOptions,
+  parseToleranceOptions,
+} from './core/options.js';
+import { GITHUB_SPEC, type GithubOptions } from './github/spec.js';
 import {
-  createStandardWebhooksAdapter,
-  parseStandardWebhooksOptions,
+  HMAC_DEFAULT_MIN_RETENTION_DAYS,
+  type HmacOptions,
+  parseHmacOptions,
+} from './hmac/options.js';
+import { SHOPIFY_SPEC, type ShopifyOptions } from './shopify/spec.js';
+import { SigmaEnvNames } from './sigma/names.js';
+import {
+  STANDARD_WEBHOOKS_MIN_RETENTION_DAYS,
+  STANDARD_WEBHOOKS_SECRET_SHAPE,
   type StandardWebhooksOptions,
-} from './standard-webhooks/adapter.js';
-import { createStripeAdapter, parseStripeOptions, type StripeOptions } from './stripe/adapter.js';
+} from './standard-webhooks/options.js';
+import {
+  STRIPE_MIN_RETENTION_DAYS,
+  STRIPE_SECRET_SHAPE,
+  type StripeOptions,
+} from './stripe/options.js';
 
 /** Every scheme a `providers` entry may name. */
 export const SchemeNames = [
@@ -55,45 +65,53 @@ export interface SchemeOptions {
   hmac: HmacOptions;
 }
 
-/** What building an adapter may use besides its options. */
-export interface AdapterContext {
-  /**
-   * The function's environment: read only by the seed schemes under their own names, for
-   * their contract flags (`SIGMA_ALLOW_LEGACY_SHA256`, `SIGNIFYD_FORWARD_TEST_EVENTS`)
-   * when the entry does not set the option.
-   */
-  readonly env?: Env | undefined;
-  /** The clock of timestamp checks; tests inject it. */
-  readonly now?: Clock | undefined;
+/**
+ * The secret's placeholder for a new deployment: a JSON template plus one key that
+ * Secrets Manager fills with a random value, so nothing anyone knows verifies until the
+ * operator puts the real secret.
+ */
+export interface SecretPlaceholder {
+  readonly template: Record<string, unknown>;
+  readonly generatedKey: string;
 }
 
-/** A scheme: how to check an entry's options and what a provider of it is. All pure. */
+/** A scheme as configuration sees it. Every function here is pure. */
 export interface Scheme<TOptions> {
   /**
    * Checks an entry's options (its keys but `name` and `scheme`); throws
    * {@link ProviderDeclarationError} whose one-line message names `entry`.
    */
   parseOptions(raw: Readonly<Record<string, unknown>>, entry: string): TOptions;
-  /** The provider's adapter: its `provider` is `name`. */
-  createAdapter(name: string, options: TOptions, context?: AdapterContext): AnyProviderAdapter;
   /** Its API Gateway route paths. */
   routes(name: string): string[];
   /** The local (`npm start`) variables that hold its secrets. */
   secretEnvNames(name: string): string[];
   /** Values for those variables when they are unset (printed by `npm start`); never secret. */
   demoSecrets(name: string): Record<string, string>;
+  /** The shortest idempotency retention that outlasts the sender's retries (= the adapter's). */
+  minRetentionDays(options: TOptions): number;
+  /** The Secrets Manager JSON, with placeholders (= the adapter's `secretShape`). */
+  readonly secretShape: string;
+  readonly secretPlaceholder: SecretPlaceholder;
 }
 
-/** `demo-<variable>`, lower-case with dashes: the seed's local demo values follow this rule. */
+// The seeds' own values, as their adapters hold them (test/unit/schemes/declarations.test.ts
+// keeps the two equal): the adapters load the AWS SDK, which this module must not.
+const SIGMATE_SECRET_SHAPE = '{"webhookSecrets":["…"]}';
+const SIGNIFYD_SECRET_ENV = 'SIGNIFYD_API_KEY';
+const SIGMA_VARIABLES = [SigmaEnvNames.apiKey, SigmaEnvNames.apiSecret, SigmaEnvNames.businessId];
+
+/** `demo-<variable>`, lower-case with dashes: the seeds' local demo values follow this rule. */
 function demoValue(variable: string): string {
   return `demo-${variable.toLowerCase().replaceAll('_', '-')}`;
 }
 
 const oneRoute = (name: string) => [webhookPath(name)];
 
-/** A scheme whose secret is `<NAME>_WEBHOOK_SECRET` alone. */
+/** What a scheme whose secret is `<NAME>_WEBHOOK_SECRET` alone shares. */
 function declaredSecret(toDemo: (value: string) => string = (value) => value) {
   return {
+    routes: oneRoute,
     secretEnvNames: (name: string) => [secretEnvName(name)],
     demoSecrets: (name: string) => ({
       [secretEnvName(name)]: toDemo(demoValue(secretEnvName(name))),
@@ -101,42 +119,8 @@ function declaredSecret(toDemo: (value: string) => string = (value) => value) {
   };
 }
 
-/**
- * A seed adapter (which knows only its own name) serving a declared name: the provider,
- * its route and its local variable `<NAME>_WEBHOOK_SECRET` change; verification, keys and
- * the Secrets Manager JSON stay. Under its own name the seed adapter is returned as is.
- */
-function underName<TSecrets>(
-  seed: ProviderAdapter<TSecrets>,
-  name: string,
-  matchRoute: (path: string) => RouteMatch | undefined,
-  fromList: ((values: string[]) => TSecrets) | undefined,
-): ProviderAdapter<TSecrets> {
-  if (name === seed.provider) return seed;
-  const variable = secretEnvName(name);
-  return {
-    ...seed,
-    provider: name,
-    matchRoute,
-    secretsFromEnv: (env) =>
-      secretsFromVariable(env, variable, (json) => seed.secretsFromJson(json), fromList),
-  };
-}
-
-/**
- * A seed's flag: the entry's option when set; otherwise, under the seed's own name only,
- * the contract's variable as today's deployments set it.
- */
-function seedFlag(
-  name: string,
-  scheme: SchemeName,
-  variable: string,
-  option: boolean | undefined,
-  env: Env | undefined,
-): Env {
-  if (option !== undefined) return { [variable]: String(option) };
-  return name === scheme ? { [variable]: env?.[variable] } : {};
-}
+/** A `{"secrets":[…]}` scheme's placeholder: one random, unknown secret. */
+const LIST_PLACEHOLDER: SecretPlaceholder = { template: {}, generatedKey: 'secrets' };
 
 function flagOption<K extends string>(key: K) {
   return (raw: Readonly<Record<string, unknown>>, entry: string) => {
@@ -147,127 +131,94 @@ function flagOption<K extends string>(key: K) {
   };
 }
 
-const sigma: Scheme<SigmaSchemeOptions> = {
-  parseOptions: flagOption('allowLegacySha256'),
-  createAdapter(name, options, context = {}) {
-    const seed = createSigmaAdapter(
-      seedFlag(
-        name,
-        'sigma',
-        SigmaEnvNames.allowLegacySha256,
-        options.allowLegacySha256,
-        context.env,
-      ),
-    );
-    const prefix = `${webhookPath(name)}/`;
-    return underName(
-      seed,
-      name,
-      (path) =>
-        path.startsWith(prefix)
-          ? seed.matchRoute(`${SIGMA_ROUTE_PREFIX}${path.slice(prefix.length)}`)
-          : undefined,
-      // Key, secret and business id do not fit a comma list: the variable holds the JSON.
-      undefined,
-    );
-  },
-  routes: (name) => [`${webhookPath(name)}/{product}`],
-  secretEnvNames: (name) =>
-    name === 'sigma'
-      ? [SigmaEnvNames.apiKey, SigmaEnvNames.apiSecret, SigmaEnvNames.businessId]
-      : [secretEnvName(name)],
-  demoSecrets(name) {
-    if (name === 'sigma') {
-      const names = [SigmaEnvNames.apiKey, SigmaEnvNames.apiSecret, SigmaEnvNames.businessId];
-      return Object.fromEntries(names.map((variable) => [variable, demoValue(variable)]));
-    }
-    const base = demoValue(name.toUpperCase());
-    return {
-      [secretEnvName(name)]: JSON.stringify({
-        credentials: [{ apiKey: `${base}-api-key`, apiSecret: `${base}-api-secret` }],
-        businessId: `${base}-business-id`,
-      }),
-    };
-  },
-};
-
-const sigmate: Scheme<SigmateSchemeOptions> = {
-  parseOptions: parseNoOptions,
-  createAdapter: (name) =>
-    underName(
-      sigmateAdapter,
-      name,
-      (path) => (path === webhookPath(name) ? {} : undefined),
-      (values) => sigmateAdapter.secretsFromJson({ webhookSecrets: values }),
-    ),
-  routes: oneRoute,
-  // The contract's SIGMATE_WEBHOOK_SECRET is also `<NAME>_WEBHOOK_SECRET` of "sigmate".
-  ...declaredSecret(),
-};
-
-const signifyd: Scheme<SignifydSchemeOptions> = {
-  parseOptions: flagOption('forwardTestEvents'),
-  createAdapter(name, options, context = {}) {
-    const seed = createSignifydAdapter(
-      seedFlag(
-        name,
-        'signifyd',
-        SIGNIFYD_FORWARD_TEST_EVENTS_ENV,
-        options.forwardTestEvents,
-        context.env,
-      ),
-    );
-    return underName(
-      seed,
-      name,
-      (path) => (path === webhookPath(name) ? {} : undefined),
-      (values) => seed.secretsFromJson({ apiKeys: values }),
-    );
-  },
-  routes: oneRoute,
-  secretEnvNames: (name) => [name === 'signifyd' ? SIGNIFYD_SECRET_ENV : secretEnvName(name)],
-  demoSecrets(name) {
-    const variable = name === 'signifyd' ? SIGNIFYD_SECRET_ENV : secretEnvName(name);
-    return { [variable]: demoValue(variable) };
-  },
-};
-
 /** Every scheme, by the name a `providers` entry gives in `scheme`. */
 export const schemes: { readonly [S in SchemeName]: Scheme<SchemeOptions[S]> } = {
-  sigma,
-  sigmate,
-  signifyd,
-  'standard-webhooks': {
-    parseOptions: parseStandardWebhooksOptions,
-    createAdapter: (name, options, context = {}) =>
-      createStandardWebhooksAdapter(name, options, context.now),
+  sigma: {
+    parseOptions: flagOption('allowLegacySha256'),
+    routes: (name) => [`${webhookPath(name)}/{product}`],
+    secretEnvNames: (name) => (name === 'sigma' ? [...SIGMA_VARIABLES] : [secretEnvName(name)]),
+    demoSecrets(name) {
+      if (name === 'sigma') {
+        return Object.fromEntries(
+          SIGMA_VARIABLES.map((variable) => [variable, demoValue(variable)]),
+        );
+      }
+      // Key, secret and business id do not fit a comma list: the variable holds the JSON.
+      const base = demoValue(name.toUpperCase());
+      return {
+        [secretEnvName(name)]: JSON.stringify({
+          credentials: [{ apiKey: `${base}-api-key`, apiSecret: `${base}-api-secret` }],
+          businessId: `${base}-business-id`,
+        }),
+      };
+    },
+    // Sigma retries "with exponential backoff" and publishes no horizon.
+    minRetentionDays: () => 7,
+    secretShape: '{"credentials":[{"apiKey":"…","apiSecret":"…"}],"businessId":"…"}',
+    // An unknown random businessId: an HMAC over it cannot be forged.
+    secretPlaceholder: {
+      template: {
+        credentials: [{ apiKey: 'REPLACE_WITH_API_KEY', apiSecret: 'REPLACE_WITH_API_SECRET' }],
+      },
+      generatedKey: 'businessId',
+    },
+  },
+  sigmate: {
+    parseOptions: parseNoOptions,
+    // The contract's SIGMATE_WEBHOOK_SECRET is also `<NAME>_WEBHOOK_SECRET` of "sigmate".
+    ...declaredSecret(),
+    minRetentionDays: () => 1,
+    secretShape: SIGMATE_SECRET_SHAPE,
+    secretPlaceholder: { template: {}, generatedKey: 'webhookSecrets' },
+  },
+  signifyd: {
+    parseOptions: flagOption('forwardTestEvents'),
     routes: oneRoute,
+    secretEnvNames: (name) => [name === 'signifyd' ? SIGNIFYD_SECRET_ENV : secretEnvName(name)],
+    demoSecrets(name) {
+      const variable = name === 'signifyd' ? SIGNIFYD_SECRET_ENV : secretEnvName(name);
+      return { [variable]: demoValue(variable) };
+    },
+    minRetentionDays: () => 5,
+    secretShape: '{"apiKeys":["…"]}',
+    secretPlaceholder: { template: {}, generatedKey: 'apiKeys' },
+  },
+  'standard-webhooks': {
+    parseOptions: parseToleranceOptions,
     ...declaredSecret((value) => `whsec_${Buffer.from(value).toString('base64')}`),
+    minRetentionDays: () => STANDARD_WEBHOOKS_MIN_RETENTION_DAYS,
+    secretShape: STANDARD_WEBHOOKS_SECRET_SHAPE,
+    // A random value has no whsec_/whpk_ prefix: refused as misconfigured (503) until set.
+    secretPlaceholder: LIST_PLACEHOLDER,
   },
   github: {
     parseOptions: parseNoOptions,
-    createAdapter: (name, options, context = {}) => createGithubAdapter(name, options, context.now),
-    routes: oneRoute,
     ...declaredSecret(),
+    minRetentionDays: () => GITHUB_SPEC.minRetentionDays ?? HMAC_DEFAULT_MIN_RETENTION_DAYS,
+    secretShape: SECRET_LIST_SHAPE,
+    secretPlaceholder: LIST_PLACEHOLDER,
   },
   stripe: {
-    parseOptions: parseStripeOptions,
-    createAdapter: (name, options, context = {}) => createStripeAdapter(name, options, context.now),
-    routes: oneRoute,
+    parseOptions: parseToleranceOptions,
     ...declaredSecret((value) => `whsec_${value}`),
+    minRetentionDays: () => STRIPE_MIN_RETENTION_DAYS,
+    secretShape: STRIPE_SECRET_SHAPE,
+    // A random value has no whsec_ prefix: refused as misconfigured (503) until set.
+    secretPlaceholder: LIST_PLACEHOLDER,
   },
   shopify: {
     parseOptions: parseNoOptions,
-    createAdapter: (name, options, context = {}) =>
-      createShopifyAdapter(name, options, context.now),
-    routes: oneRoute,
     ...declaredSecret(),
+    minRetentionDays: () => SHOPIFY_SPEC.minRetentionDays ?? HMAC_DEFAULT_MIN_RETENTION_DAYS,
+    secretShape: SECRET_LIST_SHAPE,
+    secretPlaceholder: LIST_PLACEHOLDER,
   },
   hmac: {
     parseOptions: parseHmacOptions,
-    createAdapter: (name, options, context = {}) => createHmacAdapter(name, options, context.now),
-    routes: oneRoute,
     ...declaredSecret(),
+    minRetentionDays: (options) => options.minRetentionDays ?? HMAC_DEFAULT_MIN_RETENTION_DAYS,
+    secretShape: SECRET_LIST_SHAPE,
+    secretPlaceholder: LIST_PLACEHOLDER,
   },
 };
 

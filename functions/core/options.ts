@@ -1,3 +1,4 @@
+import { MAX_TOLERANCE_SECONDS } from './declaration.js';
 import { ProviderDeclarationError } from './errors.js';
 
 /** A value as an error message may quote it: JSON, on one line, cut short. */
@@ -104,4 +105,21 @@ export type NoOptions = Readonly<Record<string, never>>;
 export function parseNoOptions(raw: Readonly<Record<string, unknown>>, entry: string): NoOptions {
   new OptionReader(raw, entry).done();
   return {};
+}
+
+/** The options of a scheme whose one option is its replay window (Stripe, Standard Webhooks). */
+export interface ToleranceOptions {
+  /** Replay window either side of now, in seconds, 1 to 3600. Default 300. */
+  readonly toleranceSeconds?: number | undefined;
+}
+
+/** Checks such an entry's options. Throws ProviderDeclarationError naming `entry`. */
+export function parseToleranceOptions(
+  raw: Readonly<Record<string, unknown>>,
+  entry: string,
+): ToleranceOptions {
+  const reader = new OptionReader(raw, entry);
+  const toleranceSeconds = reader.integer('toleranceSeconds', 1, MAX_TOLERANCE_SECONDS);
+  reader.done();
+  return { toleranceSeconds };
 }

@@ -4,6 +4,7 @@
  * `{"secrets":[…]}` secret shape, and the rules for keys and event types.
  */
 import type { Env } from './config.js';
+import { SECRET_LIST_SHAPE, webhookPath } from './declaration.js';
 import {
   ConfigurationError,
   InvalidPayloadError,
@@ -17,10 +18,6 @@ import { secretList } from './secrets.js';
 /** The clock of a scheme with a timestamp: milliseconds since the epoch, injected in tests. */
 export type Clock = () => number;
 
-/** Five minutes, the Standard Webhooks and Stripe default: the tolerance unless configured. */
-export const DEFAULT_TOLERANCE_SECONDS = 300;
-/** The largest tolerance configuration accepts: a wider window is a replay window. */
-export const MAX_TOLERANCE_SECONDS = 3600;
 /** Idempotency keys and header-derived values longer than this are refused (400). */
 export const MAX_KEY_LENGTH = 512;
 /** Body-derived event types are cut to this length; they are labels, not evidence. */
@@ -29,20 +26,10 @@ export const MAX_TYPE_LENGTH = 256;
 const HEADER_EVENT_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
 const UNIX_SECONDS = /^(0|[1-9][0-9]{0,11})$/;
 
-/** The route of a declared provider: `POST /webhooks/<name>`. */
-export function webhookPath(name: string): string {
-  return `/webhooks/${name}`;
-}
-
 /** A `matchRoute` for the one path of a declared provider. */
 export function exactRoute(name: string): (path: string) => RouteMatch | undefined {
   const route = webhookPath(name);
   return (path) => (path === route ? {} : undefined);
-}
-
-/** `<NAME>_WEBHOOK_SECRET`: the name upper-cased, `-` as `_` (the contract's local variable). */
-export function secretEnvName(name: string): string {
-  return `${name.toUpperCase().replaceAll('-', '_')}_WEBHOOK_SECRET`;
 }
 
 /** A header's trimmed value by lower-case name; undefined when absent or blank. */
@@ -76,9 +63,6 @@ export function checkFreshness(seconds: number, nowMs: number, toleranceSeconds:
 export interface SecretList {
   readonly secrets: readonly string[];
 }
-
-/** The Secrets Manager JSON of {@link SecretList} schemes, with a placeholder. */
-export const SECRET_LIST_SHAPE = '{"secrets":["…"]}';
 
 /**
  * Reads a list secret from its Secrets Manager JSON, `{"secrets":[…]}` (a single string

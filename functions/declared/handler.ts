@@ -1,5 +1,5 @@
 import { createLambdaHandler } from '../core/lambda.js';
-import { adapterFromEnv } from '../providers.js';
+import { adapterFromEnv } from './adapter.js';
 
 /**
  * Any declared provider's webhooks, whatever its scheme: the function reads its own

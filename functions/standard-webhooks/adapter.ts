@@ -1,34 +1,30 @@
 import { createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
 import { anyMatches, decodeBase64, decodeBase64Digest, hmacSha256 } from '../core/crypto.js';
+import { DEFAULT_TOLERANCE_SECONDS, secretEnvName } from '../core/declaration.js';
 import {
   ConfigurationError,
   SignatureFailure,
   SignatureVerificationError,
 } from '../core/errors.js';
 import type { WebhookRequest } from '../core/http.js';
-import { OptionReader } from '../core/options.js';
 import { type ProviderAdapter, subjectOf } from '../core/provider.js';
 import {
   bodyEventType,
   type Clock,
   checkFreshness,
-  DEFAULT_TOLERANCE_SECONDS,
   eventKey,
   exactRoute,
   header,
-  MAX_TOLERANCE_SECONDS,
   objectAt,
   readTimestamp,
-  secretEnvName,
   secretListFromJson,
   secretsFromVariable,
 } from '../core/scheme.js';
-
-/** The `standard-webhooks` scheme's options. */
-export interface StandardWebhooksOptions {
-  /** Replay window either side of now, in seconds. Default 300, the spec libraries' five minutes. */
-  readonly toleranceSeconds?: number | undefined;
-}
+import {
+  STANDARD_WEBHOOKS_MIN_RETENTION_DAYS,
+  STANDARD_WEBHOOKS_SECRET_SHAPE,
+  type StandardWebhooksOptions,
+} from './options.js';
 
 /** A provider's live keys: several during a rotation, symmetric and asymmetric alike. */
 export interface StandardWebhooksSecrets {
@@ -167,11 +163,9 @@ export function createStandardWebhooksAdapter(
   const fromJson = (value: unknown) => toSecrets(secretListFromJson(value).secrets, 'secrets');
   return {
     provider: name,
-    // The spec's example schedule retries for 75.5 hours (Svix's own: about 27.6 hours,
-    // docs.svix.com "Retry Schedule"); four days covers either.
-    minRetentionDays: 4,
+    minRetentionDays: STANDARD_WEBHOOKS_MIN_RETENTION_DAYS,
     matchRoute: exactRoute(name),
-    secretShape: '{"secrets":["whsec_…","whpk_…"]}',
+    secretShape: STANDARD_WEBHOOKS_SECRET_SHAPE,
 
     secretsFromEnv(env) {
       return secretsFromVariable(env, variable, fromJson, (values) =>
@@ -214,15 +208,4 @@ export function createStandardWebhooksAdapter(
       };
     },
   };
-}
-
-/** Checks a `standard-webhooks` entry's options. Throws ProviderDeclarationError naming `entry`. */
-export function parseStandardWebhooksOptions(
-  raw: Readonly<Record<string, unknown>>,
-  entry: string,
-): StandardWebhooksOptions {
-  const reader = new OptionReader(raw, entry);
-  const toleranceSeconds = reader.integer('toleranceSeconds', 1, MAX_TOLERANCE_SECONDS);
-  reader.done();
-  return { toleranceSeconds };
 }

@@ -1,39 +1,34 @@
 import { anyMatches, decodeHexDigest, hmacSha256 } from '../core/crypto.js';
+import { DEFAULT_TOLERANCE_SECONDS, secretEnvName } from '../core/declaration.js';
 import {
   ConfigurationError,
   InvalidPayloadError,
   SignatureFailure,
   SignatureVerificationError,
 } from '../core/errors.js';
-import { OptionReader } from '../core/options.js';
 import { type ProviderAdapter, subjectOf } from '../core/provider.js';
 import {
   bodyEventType,
   type Clock,
   checkFreshness,
-  DEFAULT_TOLERANCE_SECONDS,
   eventKey,
   exactRoute,
   header,
-  MAX_TOLERANCE_SECONDS,
   objectAt,
   readTimestamp,
   type SecretList,
-  secretEnvName,
   secretListFromJson,
   secretListFromValues,
   secretsFromVariable,
 } from '../core/scheme.js';
-
-/** The `stripe` scheme's options. */
-export interface StripeOptions {
-  /** Replay window either side of now, in seconds. Default 300, as Stripe's libraries. */
-  readonly toleranceSeconds?: number | undefined;
-}
+import {
+  STRIPE_MIN_RETENTION_DAYS,
+  STRIPE_SECRET_PREFIX,
+  STRIPE_SECRET_SHAPE,
+  type StripeOptions,
+} from './options.js';
 
 export const STRIPE_SIGNATURE_HEADER = 'stripe-signature';
-/** Stripe shows endpoint secrets with this prefix and signs with the whole string. */
-export const STRIPE_SECRET_PREFIX = 'whsec_';
 /** More signatures than this in one header is not a secret roll: refused as malformed. */
 const MAX_SIGNATURES = 16;
 
@@ -85,11 +80,9 @@ export function createStripeAdapter(
   const variable = secretEnvName(name);
   return {
     provider: name,
-    // Live mode retries "for up to three days with an exponential back off"
-    // (docs.stripe.com, "Webhooks: automatic retries"); a day of margin.
-    minRetentionDays: 4,
+    minRetentionDays: STRIPE_MIN_RETENTION_DAYS,
     matchRoute: exactRoute(name),
-    secretShape: '{"secrets":["whsec_…"]}',
+    secretShape: STRIPE_SECRET_SHAPE,
 
     secretsFromEnv(env) {
       return secretsFromVariable(
@@ -131,15 +124,4 @@ export function createStripeAdapter(
       };
     },
   };
-}
-
-/** Checks a `stripe` entry's options. Throws ProviderDeclarationError naming `entry`. */
-export function parseStripeOptions(
-  raw: Readonly<Record<string, unknown>>,
-  entry: string,
-): StripeOptions {
-  const reader = new OptionReader(raw, entry);
-  const toleranceSeconds = reader.integer('toleranceSeconds', 1, MAX_TOLERANCE_SECONDS);
-  reader.done();
-  return { toleranceSeconds };
 }

@@ -2,7 +2,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
-import { parseHmacOptions } from '../../../functions/hmac/adapter.js';
+import { parseHmacOptions } from '../../../functions/hmac/options.js';
 import type { ProviderDeclaration } from '../../../functions/providers.js';
 import { SLACK_VECTOR } from '../../fixtures/scheme-vectors.js';
 import { hmacHeaders, signedRequest } from '../../fixtures/schemes.js';

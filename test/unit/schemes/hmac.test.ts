@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../functions/core/crypto.js';
 import { InvalidPayloadError, ProviderDeclarationError } from '../../../functions/core/errors.js';
-import {
-  createHmacAdapter,
-  type HmacOptions,
-  parseHmacOptions,
-} from '../../../functions/hmac/adapter.js';
+import { createHmacAdapter } from '../../../functions/hmac/adapter.js';
+import { type HmacOptions, parseHmacOptions } from '../../../functions/hmac/options.js';
 import { sigmateAdapter } from '../../../functions/sigmate/adapter.js';
 import { SLACK_VECTOR } from '../../fixtures/scheme-vectors.js';
 import { hmacHeaders, type SignedRequest } from '../../fixtures/schemes.js';

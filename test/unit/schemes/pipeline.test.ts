@@ -12,8 +12,8 @@ import { createWebhookHandler } from '../../../functions/core/pipeline.js';
 import { SqsPublisher } from '../../../functions/core/publisher.js';
 import { SIGNATURE_REJECTION_BODY } from '../../../functions/core/respond.js';
 import { StaticSecretSource } from '../../../functions/core/secrets.js';
+import { createProviderAdapter } from '../../../functions/declared/adapter.js';
 import {
-  createProviderAdapter,
   type ProviderDeclaration,
   parseProviders,
   providerDemoSecrets,

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { secretEnvName } from '../../../functions/core/declaration.js';
 import { ProviderDeclarationError } from '../../../functions/core/errors.js';
-import { secretEnvName } from '../../../functions/core/scheme.js';
+import { adapterFromEnv } from '../../../functions/declared/adapter.js';
 import {
-  adapterFromEnv,
   type ProviderDeclaration,
   parseProviders,
   providerDemoSecrets,
@@ -13,28 +13,7 @@ import {
   serialiseProvider,
 } from '../../../functions/providers.js';
 import { SchemeNames, schemes } from '../../../functions/schemes.js';
-
-/** One entry per scheme, as a cdk.json `providers` list would hold them. */
-const EVERY_SCHEME = [
-  { name: 'sigma', scheme: 'sigma' },
-  { name: 'sigma-eu', scheme: 'sigma', allowLegacySha256: false },
-  { name: 'sigmate', scheme: 'sigmate' },
-  { name: 'signifyd', scheme: 'signifyd', forwardTestEvents: true },
-  { name: 'billing', scheme: 'standard-webhooks' },
-  { name: 'github', scheme: 'github' },
-  { name: 'stripe-us', scheme: 'stripe' },
-  { name: 'stripe-eu', scheme: 'stripe', toleranceSeconds: 600 },
-  { name: 'shop', scheme: 'shopify' },
-  {
-    name: 'acme',
-    scheme: 'hmac',
-    signatureHeader: 'X-Acme-Signature',
-    prefix: 'sha256=',
-    encoding: 'hex',
-    key: { header: 'x-acme-delivery' },
-    type: { field: 'event' },
-  },
-];
+import { EVERY_SCHEME } from './support.js';
 
 function failure(raw: unknown): string {
   try {

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../../functions/core/errors.js';
-import { createProviderAdapter, type ProviderDeclaration } from '../../../functions/providers.js';
+import { createProviderAdapter } from '../../../functions/declared/adapter.js';
+import type { ProviderDeclaration } from '../../../functions/providers.js';
 import { sigmateAdapter } from '../../../functions/sigmate/adapter.js';
 import { SIGMA_VECTOR } from '../../fixtures/sigma.js';
 import {

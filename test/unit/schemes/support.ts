@@ -82,3 +82,25 @@ export function toleranceEdges(
     [`${tolerance + 1} s ahead`, now + tolerance + 1, 'stale_timestamp'],
   ];
 }
+
+/** One entry per scheme, as a cdk.json `providers` list would hold them. */
+export const EVERY_SCHEME = [
+  { name: 'sigma', scheme: 'sigma' },
+  { name: 'sigma-eu', scheme: 'sigma', allowLegacySha256: false },
+  { name: 'sigmate', scheme: 'sigmate' },
+  { name: 'signifyd', scheme: 'signifyd', forwardTestEvents: true },
+  { name: 'billing', scheme: 'standard-webhooks' },
+  { name: 'github', scheme: 'github' },
+  { name: 'stripe-us', scheme: 'stripe' },
+  { name: 'stripe-eu', scheme: 'stripe', toleranceSeconds: 600 },
+  { name: 'shop', scheme: 'shopify' },
+  {
+    name: 'acme',
+    scheme: 'hmac',
+    signatureHeader: 'X-Acme-Signature',
+    prefix: 'sha256=',
+    encoding: 'hex',
+    key: { header: 'x-acme-delivery' },
+    type: { field: 'event' },
+  },
+];
