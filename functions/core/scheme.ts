@@ -1,7 +1,7 @@
 /**
  * What the scheme adapters (functions/<scheme>/adapter.ts) share: the declared
- * provider's route and secret variable, header and timestamp checks, the
- * `{"secrets":[…]}` secret shape, and the rules for keys and event types.
+ * provider's route, header and timestamp checks, the `{"secrets":[…]}` secret and its
+ * local variable, and the rules for keys and event types.
  */
 import type { Env } from './config.js';
 import { SECRET_LIST_SHAPE, webhookPath } from './declaration.js';

@@ -5,7 +5,7 @@
 import type { Env } from '../core/config.js';
 import { secretEnvName, webhookPath } from '../core/declaration.js';
 import type { ProviderAdapter, RouteMatch } from '../core/provider.js';
-import { type Clock, secretsFromVariable } from '../core/scheme.js';
+import { type Clock, exactRoute, secretsFromVariable } from '../core/scheme.js';
 import { createGithubAdapter } from '../github/adapter.js';
 import { createHmacAdapter } from '../hmac/adapter.js';
 import { type ProviderDeclaration, providerFromEnv } from '../providers.js';
@@ -69,8 +69,6 @@ function seedFlag(
   return name === scheme ? { [variable]: env?.[variable] } : {};
 }
 
-const exactly = (name: string) => (path: string) => (path === webhookPath(name) ? {} : undefined);
-
 /** How each scheme builds its adapter from a declaration. */
 const factories: {
   readonly [S in SchemeName]: (
@@ -95,7 +93,7 @@ const factories: {
     );
   },
   sigmate: (name) =>
-    underName(sigmateAdapter, name, exactly(name), (values) =>
+    underName(sigmateAdapter, name, exactRoute(name), (values) =>
       sigmateAdapter.secretsFromJson({ webhookSecrets: values }),
     ),
   signifyd(name, options, { env }) {
@@ -103,7 +101,7 @@ const factories: {
     const seed = createSignifydAdapter(
       seedFlag(name, 'signifyd', flag, options.forwardTestEvents, env),
     );
-    return underName(seed, name, exactly(name), (values) =>
+    return underName(seed, name, exactRoute(name), (values) =>
       seed.secretsFromJson({ apiKeys: values }),
     );
   },
