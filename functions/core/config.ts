@@ -26,6 +26,8 @@ export const EnvNames = {
   leaseSeconds: 'WEBHOOK_LEASE_SECONDS',
   sourceAllowlist: 'WEBHOOK_SOURCE_ALLOWLIST',
   pathPrefix: 'WEBHOOK_PATH_PREFIX',
+  /** A declared provider's function: its entry of the `providers` list, as JSON. */
+  provider: 'WEBHOOK_PROVIDER',
   // Read by the SDK clients (functions/core/aws.ts), as the SDK itself reads them.
   region: 'AWS_REGION',
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',

@@ -39,8 +39,22 @@ export function matchesAny(candidates: readonly Uint8Array[], received: Uint8Arr
   return matched;
 }
 
+/**
+ * True when any of `received` equals any of `candidates`: several signatures in one
+ * header (a sender's rotation) against several live secrets (ours). Every pair is
+ * compared, so the time does not reveal which one matched.
+ */
+export function anyMatches(
+  candidates: readonly Uint8Array[],
+  received: readonly Uint8Array[],
+): boolean {
+  let matched = false;
+  for (const signature of received) matched = matchesAny(candidates, signature) || matched;
+  return matched;
+}
+
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Decodes a 64-digit hex SHA-256 digest (either case); undefined when malformed. */
 export function decodeHexDigest(text: string): Buffer | undefined {
@@ -52,7 +66,15 @@ export function decodeHexDigest(text: string): Buffer | undefined {
  * malformed. Non-canonical spellings of the same bytes are refused too.
  */
 export function decodeBase64Digest(text: string): Buffer | undefined {
-  if (!BASE64_SHA256.test(text)) return undefined;
+  return decodeBase64(text, 32);
+}
+
+/**
+ * Decodes padded, canonical standard base64 of exactly `length` bytes (an ed25519
+ * signature is 64); undefined when malformed or of another length.
+ */
+export function decodeBase64(text: string, length: number): Buffer | undefined {
+  if (!BASE64.test(text)) return undefined;
   const bytes = Buffer.from(text, 'base64');
-  return bytes.toString('base64') === text ? bytes : undefined;
+  return bytes.length === length && bytes.toString('base64') === text ? bytes : undefined;
 }

@@ -19,6 +19,21 @@ export class ConfigurationError extends WebhookIngressError {
   }
 }
 
+/**
+ * An entry of the `providers` list (CDK context, construct props, or a function's
+ * declaration) cannot be served. The message is one line naming the entry, e.g.
+ * `providers[2] "acme-pay": unknown scheme "strpe"`; `entry` is that label.
+ */
+export class ProviderDeclarationError extends ConfigurationError {
+  constructor(
+    readonly entry: string,
+    readonly problem: string,
+  ) {
+    super(`${entry}: ${problem}`);
+    this.name = 'ProviderDeclarationError';
+  }
+}
+
 /** A request the ingress refuses: each subclass names the contract's answer. */
 export class RequestRejectedError extends WebhookIngressError {
   constructor(message: string, options?: ErrorOptions) {
@@ -78,6 +93,8 @@ export const SignatureFailure = {
   Malformed: 'malformed',
   Mismatch: 'mismatch',
   PublicTestKeyOnRealTopic: 'public_test_key_on_real_topic',
+  /** Signed, but its timestamp is outside the scheme's tolerance: a replay, or a skewed clock. */
+  StaleTimestamp: 'stale_timestamp',
 } as const;
 export type SignatureFailure = (typeof SignatureFailure)[keyof typeof SignatureFailure];
 

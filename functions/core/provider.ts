@@ -79,6 +79,8 @@ export const MAX_SUBJECT_LENGTH = 256;
 /**
  * The first of `fields` in `record` that holds a non-empty string or a number, as text:
  * the provider's own identifier of what an event is about. Undefined when none does.
+ * A whole number past 2^53 is skipped: JSON.parse has already rounded it (Shopify's ids
+ * are that large), and a wrong id is worse than none.
  */
 export function subjectOf(
   record: Record<string, unknown>,
@@ -88,7 +90,11 @@ export function subjectOf(
     if (!Object.hasOwn(record, field)) continue;
     const value = record[field];
     const text =
-      typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+      typeof value === 'string'
+        ? value
+        : typeof value === 'number' && !(Number.isInteger(value) && !Number.isSafeInteger(value))
+          ? String(value)
+          : undefined;
     if (text !== undefined && text.length > 0) return text.slice(0, MAX_SUBJECT_LENGTH);
   }
   return undefined;
