@@ -1,7 +1,13 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { Defaults, MAX_BODY_LIMIT } from '../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../functions/provider-names.js';
+import type { ProviderName } from '../functions/provider-names.js';
+import {
+  type ProviderDeclaration,
+  parseProviders,
+  providerMinRetentionDays,
+  SEED_PROVIDERS,
+} from '../functions/providers.js';
 
 /** API Gateway throttling of one route: steady requests per second and burst. */
 export interface RouteThrottle {
@@ -27,6 +33,11 @@ export interface CustomDomainSettings {
 export interface IngressSettings {
   /** Deployment stage, e.g. `prod`: names the stack and its resources. */
   readonly stageName: string;
+  /**
+   * The providers served, each `{ name, scheme, …options }` (functions/providers.ts);
+   * default the three seed providers under their own names.
+   */
+  readonly providers: readonly ProviderDeclaration[];
   /**
    * How long identical redeliveries are recognised (the idempotency records' TTL), in
    * days: at least 7 while Sigma is deployed (it publishes no retry horizon), at most 14
@@ -130,6 +141,7 @@ export const DEFAULT_ROUTE_THROTTLE: RouteThrottle = { rateLimit: 10, burstLimit
 
 export const DefaultSettings: IngressSettings = {
   stageName: 'prod',
+  providers: SEED_PROVIDERS,
   idempotencyRetentionDays: Defaults.retentionDays,
   queueRetentionDays: undefined,
   logRetentionDays: RetentionDays.THREE_MONTHS,
@@ -167,6 +179,8 @@ export const DefaultSettings: IngressSettings = {
 /** The CDK context keys (`cdk deploy -c key=value` or cdk.json) that override the defaults. */
 export const ContextKeys = {
   stageName: 'stage',
+  /** A JSON list of `{ "name", "scheme", …options }` (README, "Add a provider"). */
+  providers: 'providers',
   idempotencyRetentionDays: 'idempotencyRetentionDays',
   queueRetentionDays: 'queueRetentionDays',
   logRetentionDays: 'logRetentionDays',
@@ -483,15 +497,17 @@ function archiveRetention(lookup: Lookup, key: string): number | undefined {
   return integer(lookup, key);
 }
 
-/** Every context key the app reads, expanded per provider. */
-export function knownContextKeys(): string[] {
+/** Every context key the app reads, expanded per provider served. */
+export function knownContextKeys(
+  providers: readonly ProviderName[] = SEED_PROVIDERS.map((p) => p.name),
+): string[] {
   const k = ContextKeys;
-  const routes: string[] = [...ProviderNames, 'default'];
+  const routes: string[] = [...providers, 'default'];
   return [
     ...Object.values(k).filter((key) => !key.endsWith('.')),
-    ...ProviderNames.map((p) => `${k.sourceAllowlistPrefix}${p}`),
-    ...ProviderNames.map((p) => `${k.reservedConcurrencyPrefix}${p}`),
-    ...ProviderNames.map((p) => `${k.edgeRateLimitPrefix}${p}`),
+    ...providers.map((p) => `${k.sourceAllowlistPrefix}${p}`),
+    ...providers.map((p) => `${k.reservedConcurrencyPrefix}${p}`),
+    ...providers.map((p) => `${k.edgeRateLimitPrefix}${p}`),
     ...routes.map((r) => `${k.throttleRateLimitPrefix}${r}`),
     ...routes.map((r) => `${k.throttleBurstLimitPrefix}${r}`),
   ];
@@ -533,8 +549,11 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 }
 
 /** Throws {@link UnknownSettingError} for the first context key that is neither ours nor the CDK's. */
-export function checkContextKeys(keys: readonly string[]): void {
-  const known = knownContextKeys();
+export function checkContextKeys(
+  keys: readonly string[],
+  providers?: readonly ProviderName[],
+): void {
+  const known = knownContextKeys(providers);
   const knownSet = new Set(known);
   for (const key of keys) {
     if (knownSet.has(key) || isCdkOwnKey(key)) continue;
@@ -564,10 +583,13 @@ export function readSettings(
 ): IngressSettings {
   const d = DefaultSettings;
   const k = ContextKeys;
+  // Throws ProviderDeclarationError: one line naming the entry.
+  const providers = parseProviders(lookup(k.providers));
+  const names = providers.map((p) => p.name);
   const logRetentionDays = integer(lookup, k.logRetentionDays) ?? d.logRetentionDays;
   const rateLimit = integer(lookup, k.throttleRateLimit) ?? d.throttle.rateLimit;
   const burstLimit = integer(lookup, k.throttleBurstLimit) ?? d.throttle.burstLimit;
-  const routeThrottles = perRoute([...ProviderNames, 'default'], (route) => {
+  const routeThrottles = perRoute([...names, 'default'], (route) => {
     const rate = integer(lookup, `${k.throttleRateLimitPrefix}${route}`);
     const burst = integer(lookup, `${k.throttleBurstLimitPrefix}${route}`);
     const fallback = d.routeThrottles[route as ThrottledRoute];
@@ -603,6 +625,7 @@ export function readSettings(
   }
   const settings: IngressSettings = {
     stageName: String(lookup(k.stageName) ?? d.stageName),
+    providers,
     idempotencyRetentionDays:
       integer(lookup, k.idempotencyRetentionDays) ?? d.idempotencyRetentionDays,
     queueRetentionDays: integer(lookup, k.queueRetentionDays) ?? d.queueRetentionDays,
@@ -615,13 +638,13 @@ export function readSettings(
       d.signifydForwardTestEvents,
     ),
     storeEnvelopes: boolean(lookup, k.storeEnvelopes, d.storeEnvelopes),
-    sourceAllowlists: perRoute(ProviderNames, (p) => {
+    sourceAllowlists: perRoute(names, (p) => {
       const ranges = list(lookup, `${k.sourceAllowlistPrefix}${p}`);
       return ranges?.length ? ranges : undefined;
     }),
     throttle: { rateLimit, burstLimit },
     routeThrottles,
-    reservedConcurrency: perRoute(ProviderNames, (p) =>
+    reservedConcurrency: perRoute(names, (p) =>
       integer(lookup, `${k.reservedConcurrencyPrefix}${p}`),
     ),
     alarmEmail: text(lookup, k.alarmEmail),
@@ -658,11 +681,11 @@ export function readSettings(
     archiveAccessLogging: boolean(lookup, k.archiveAccessLogging, d.archiveAccessLogging),
     edgeProtection: boolean(lookup, k.edgeProtection, d.edgeProtection),
     edgeRateLimit: integer(lookup, k.edgeRateLimit) ?? d.edgeRateLimit,
-    edgeRateLimits: perRoute(ProviderNames, (p) => integer(lookup, `${k.edgeRateLimitPrefix}${p}`)),
+    edgeRateLimits: perRoute(names, (p) => integer(lookup, `${k.edgeRateLimitPrefix}${p}`)),
     edgeRateWindowSeconds: (integer(lookup, k.edgeRateWindowSeconds) ??
       d.edgeRateWindowSeconds) as EdgeRateWindow,
   };
-  checkSettings(settings, contextName, minRetentionDays);
+  checkSettings(settings, contextName, minRetentionDays ?? strictestRetention(providers));
   return settings;
 }
 
@@ -671,6 +694,28 @@ export function settingsFromContext(
   node: Node,
   minRetentionDays?: { readonly days: number; readonly provider: string },
 ): IngressSettings {
-  checkContextKeys(Object.keys(node.getAllContext()));
-  return readSettings((key) => node.tryGetContext(key), minRetentionDays);
+  const lookup = (key: string) => node.tryGetContext(key);
+  const providers = parseProviders(lookup(ContextKeys.providers)).map((p) => p.name);
+  checkContextKeys(Object.keys(node.getAllContext()), providers);
+  return readSettings(lookup, minRetentionDays);
+}
+
+/** The provider with the longest retry window decides the shortest retention. */
+export function strictestRetention(
+  providers: readonly ProviderDeclaration[],
+): { days: number; provider: string } | undefined {
+  let strictest: { days: number; provider: string } | undefined;
+  for (const provider of providers) {
+    const days = providerMinRetentionDays(provider);
+    if (strictest === undefined || days > strictest.days) {
+      const seed = SEED_PROVIDERS.some(
+        (p) => p.name === provider.name && p.scheme === provider.scheme,
+      );
+      const label = seed
+        ? `${provider.name.slice(0, 1).toUpperCase()}${provider.name.slice(1)}`
+        : `"${provider.name}"`;
+      strictest = { days, provider: label };
+    }
+  }
+  return strictest;
 }

@@ -31,6 +31,8 @@ export const OutputFacts = {
   dashboard: 'dashboard',
   customDomainTarget: 'custom-domain-target',
   edgeWebAcl: 'edge-web-acl',
+  /** A provider's declaration, `{ name, scheme, …options }` as JSON. */
+  provider: 'provider',
 } as const;
 export type OutputFact = (typeof OutputFacts)[keyof typeof OutputFacts];
 

@@ -37,14 +37,22 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ProviderDeclarationError } from '../functions/core/errors.js';
 import { RecordAttributes } from '../functions/core/names.js';
-import type { ProviderName } from '../functions/provider-names.js';
+import { type ProviderName, ProviderNames } from '../functions/provider-names.js';
+import {
+  type ProviderDeclaration,
+  parseProviders,
+  SEED_PROVIDERS,
+} from '../functions/providers.js';
+import type { SchemeName } from '../functions/schemes.js';
 import { ARCHIVE_PREFIX, IngressArchive } from './archive.js';
 import {
   checkSettings,
   DefaultSettings,
   type IngressSettings,
   propName,
+  strictestRetention,
   type ThrottledRoute,
 } from './config.js';
 import { IngressEdge } from './edge.js';
@@ -143,10 +151,16 @@ export interface CustomDomainProps {
  */
 export interface WebhookIngressProps
   extends Partial<
-    Omit<IngressSettings, 'alarmTopicArn' | 'kmsKeyArn' | 'customDomain' | 'exampleConsumer'>
+    Omit<
+      IngressSettings,
+      'alarmTopicArn' | 'kmsKeyArn' | 'customDomain' | 'exampleConsumer' | 'providers'
+    >
   > {
-  /** The providers to serve; default every provider this build registers. */
-  readonly providers?: readonly ProviderName[];
+  /**
+   * The providers to serve, each `{ name, scheme, …options }` (README, "Add a provider"),
+   * or a seed provider's name alone (`'sigmate'`); default the three seed providers.
+   */
+  readonly providers?: readonly (ProviderName | ProviderEntry)[];
   /** Alarms also notify this existing topic (it must let CloudWatch publish, and its key too). */
   readonly alarmTopic?: ITopic;
   /**
@@ -233,8 +247,10 @@ export class WebhookIngress extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookIngressProps = {}) {
     super(scope, id);
-    const deployments = selectProviders(props.providers);
-    this.settings = resolveSettings(props, deployments);
+    const declarations = declaredProviders(props.providers);
+    const deployments = deployedProviders(declarations);
+    checkTitles(deployments);
+    this.settings = resolveSettings(props, declarations);
     const settings = this.settings;
     this.encryptionKey = props.encryptionKey;
     const key = props.encryptionKey;
@@ -572,6 +588,7 @@ export class WebhookIngress extends Construct {
     });
     const fn = new WebhookFunction(this, `${title}Function`, {
       provider: deployment.provider,
+      bundle: deployment.bundle,
       table: this.table,
       queue,
       secret,
@@ -697,22 +714,53 @@ export function queueRetentionDays(settings: IngressSettings): number {
   return settings.queueRetentionDays ?? settings.idempotencyRetentionDays;
 }
 
-function selectProviders(names: readonly ProviderName[] | undefined): DeployedProvider[] {
-  const all = deployedProviders();
-  if (names === undefined) return all;
-  const unknown = names.filter((name) => !all.some((p) => p.provider === name));
-  if (unknown.length > 0 || names.length === 0) {
-    throw new Error(
-      `WebhookIngress prop "providers" must list some of ${all.map((p) => p.provider).join(', ')}`,
-    );
+/** What `providers` may list: a declaration `{ name, scheme, …options }`. */
+export interface ProviderEntry {
+  readonly name: string;
+  readonly scheme: SchemeName;
+  readonly [option: string]: unknown;
+}
+
+/**
+ * The declarations of the `providers` prop: each entry checked as the context's are (a
+ * seed's bare name stands for `{ name, scheme: name }`); throws ProviderDeclarationError.
+ */
+function declaredProviders(
+  entries: readonly (ProviderName | ProviderEntry)[] | undefined,
+): ProviderDeclaration[] {
+  if (entries === undefined) return [...SEED_PROVIDERS];
+  return parseProviders(
+    entries.map((entry) =>
+      typeof entry === 'string' && (ProviderNames as readonly string[]).includes(entry)
+        ? { name: entry, scheme: entry }
+        : entry,
+    ),
+    PROVIDERS_PROP,
+  );
+}
+
+/** How errors name the construct's `providers` prop. */
+const PROVIDERS_PROP = 'WebhookIngress prop "providers"';
+
+/** Two names with one title would share construct ids and output names. */
+function checkTitles(deployments: readonly DeployedProvider[]): void {
+  const seen = new Map<string, string>();
+  for (const { title, provider } of deployments) {
+    const other = seen.get(title);
+    if (other !== undefined) {
+      throw new ProviderDeclarationError(
+        `${PROVIDERS_PROP} "${provider}"`,
+        `its resource names (${title}…) are also "${other}"'s: rename one`,
+      );
+    }
+    seen.set(title, provider);
   }
-  return all.filter((p) => names.includes(p.provider));
 }
 
 /** Defaults merged with the props, checked as a whole; throws SettingsError naming the prop. */
 function resolveSettings(
   props: WebhookIngressProps,
-  deployments: readonly DeployedProvider[],
+  providers: readonly ProviderDeclaration[],
 ): IngressSettings {
   const withoutUndefined = <T extends object>(value: T): Partial<T> =>
     Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -728,6 +776,7 @@ function resolveSettings(
   const settings: IngressSettings = {
     ...DefaultSettings,
     ...withoutUndefined(plain),
+    providers,
     routeThrottles: {
       ...DefaultSettings.routeThrottles,
       ...withoutUndefined(props.routeThrottles ?? {}),
@@ -737,7 +786,7 @@ function resolveSettings(
     customDomain: undefined,
     exampleConsumer: props.exampleConsumer ?? false,
   };
-  checkSettings(settings, propName, strictestRetention(deployments));
+  checkSettings(settings, propName, strictestRetention(providers));
   const domain = props.customDomain;
   if (domain && !Token.isUnresolved(domain.domainName)) {
     // The same checks as the context's, on plain values only.
@@ -756,19 +805,6 @@ function resolveSettings(
     );
   }
   return settings;
-}
-
-/** The provider with the longest retry window decides the shortest retention. */
-export function strictestRetention(
-  deployments: readonly DeployedProvider[],
-): { days: number; provider: string } | undefined {
-  let strictest: { days: number; provider: string } | undefined;
-  for (const d of deployments) {
-    if (strictest === undefined || d.minRetentionDays > strictest.days) {
-      strictest = { days: d.minRetentionDays, provider: d.title };
-    }
-  }
-  return strictest;
 }
 
 /**

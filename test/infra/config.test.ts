@@ -14,7 +14,12 @@ import {
   UnknownSettingError,
 } from '../../infra/config.js';
 import { PACKAGE_ROOT as PROJECT_ROOT } from '../../infra/lambda-code.js';
-import { ProviderDeployments } from '../../infra/providers.js';
+import { deployedProviders } from '../../infra/providers.js';
+
+const ProviderDeployments = Object.fromEntries(
+  deployedProviders().map((d) => [d.provider, d]),
+) as Record<'sigma' | 'sigmate' | 'signifyd', ReturnType<typeof deployedProviders>[number]>;
+
 import { lambdaEsbuildOptions } from '../../tools/bundling.js';
 
 const SIGMA = { days: 7, provider: 'Sigma' };
