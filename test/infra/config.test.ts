@@ -93,9 +93,15 @@ describe('infra: settings', () => {
     expect(() => from({ idempotencyRetentionDays: '6' })).toThrow(
       'context "idempotencyRetentionDays" must be at least 7 while Sigma is deployed',
     );
-    expect(
-      readSettings((key) => ({ idempotencyRetentionDays: '5' })[key]).idempotencyRetentionDays,
-    ).toBe(5);
+    // The floor follows the providers served: without Sigma, Signifyd's 5 days.
+    const withoutSigma = {
+      idempotencyRetentionDays: '5',
+      providers: [{ name: 'signifyd', scheme: 'signifyd' }],
+    } as Record<string, unknown>;
+    expect(readSettings((key) => withoutSigma[key]).idempotencyRetentionDays).toBe(5);
+    expect(() => readSettings((key) => ({ idempotencyRetentionDays: '5' })[key])).toThrow(
+      'at least 7 while Sigma is deployed',
+    );
   });
 
   it('refuses deduplication longer than SQS can keep an event, and queues shorter than it', () => {
