@@ -14,13 +14,12 @@ export {
   EdgeRateWindows,
   type IngressSettings,
   type RouteThrottle,
-  readSettings,
   SettingsError,
-  settingsFromContext,
   strictestRetention,
   type ThrottledRoute,
   UnknownSettingError,
 } from './config.js';
+export { readSettings, settingsFromContext } from './context.js';
 export { type EdgeRoute, IngressEdge } from './edge.js';
 export { ALARMS_NOTIFY_NOBODY, ProviderAlarms } from './monitoring.js';
 export { SavedQueries } from './queries.js';

@@ -1,6 +1,6 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { settingsFromContext } from './config.js';
+import { settingsFromContext } from './context.js';
 import { WebhookIngressStack } from './stack.js';
 
 /**

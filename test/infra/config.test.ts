@@ -6,13 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { Defaults } from '../../functions/core/config.js';
 import {
   ContextKeys,
-  checkContextKeys,
   DefaultSettings,
-  knownContextKeys,
-  readSettings,
   SettingsError,
   UnknownSettingError,
 } from '../../infra/config.js';
+import { checkContextKeys, knownContextKeys, readSettings } from '../../infra/context.js';
 import { PACKAGE_ROOT as PROJECT_ROOT } from '../../infra/lambda-code.js';
 import { deployedProviders } from '../../infra/providers.js';
 
