@@ -3,7 +3,6 @@ import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IHostedZone } from 'aws-cdk-lib/aws-route53';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { ProviderDeclarationError } from '../functions/core/errors.js';
 import { type ProviderName, ProviderNames } from '../functions/provider-names.js';
 import {
   type ProviderDeclaration,
@@ -18,7 +17,6 @@ import {
   propName,
   strictestRetention,
 } from './config.js';
-import type { DeployedProvider } from './providers.js';
 
 /** A custom domain for provider URLs that survive a re-creation of the stack. */
 export interface CustomDomainProps {
@@ -97,21 +95,6 @@ export function declaredProviders(
 
 /** How errors name the construct's `providers` prop. */
 const PROVIDERS_PROP = 'WebhookIngress prop "providers"';
-
-/** Two names with one title would share construct ids and output names. */
-export function checkTitles(deployments: readonly DeployedProvider[]): void {
-  const seen = new Map<string, string>();
-  for (const { title, provider } of deployments) {
-    const other = seen.get(title);
-    if (other !== undefined) {
-      throw new ProviderDeclarationError(
-        `${PROVIDERS_PROP} "${provider}"`,
-        `its resource names (${title}…) are also "${other}"'s: rename one`,
-      );
-    }
-    seen.set(title, provider);
-  }
-}
 
 /** Defaults merged with the props, checked as a whole; throws SettingsError naming the prop. */
 export function resolveSettings(
