@@ -3,6 +3,7 @@ import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IHostedZone } from 'aws-cdk-lib/aws-route53';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { ProviderDeclarationError } from '../functions/core/errors.js';
 import { type ProviderName, ProviderNames } from '../functions/provider-names.js';
 import {
   type ProviderDeclaration,
@@ -83,7 +84,7 @@ export function declaredProviders(
   entries: readonly (ProviderName | ProviderEntry)[] | undefined,
 ): ProviderDeclaration[] {
   if (entries === undefined) return [...SEED_PROVIDERS];
-  return parseProviders(
+  const declarations = parseProviders(
     entries.map((entry) =>
       typeof entry === 'string' && (ProviderNames as readonly string[]).includes(entry)
         ? { name: entry, scheme: entry }
@@ -91,6 +92,24 @@ export function declaredProviders(
     ),
     PROVIDERS_PROP,
   );
+  checkProviderCount(declarations, PROVIDERS_PROP);
+  return declarations;
+}
+
+/**
+ * Providers one ingress can hold: each adds about 36 CloudFormation resources to the 37
+ * every ingress has, and a stack holds 500 (README, "Add a provider").
+ */
+export const MAX_PROVIDERS = 12;
+
+/** Refuses a list one stack cannot hold, in one line, before CDK's own error at synth. */
+export function checkProviderCount(providers: readonly ProviderDeclaration[], list: string): void {
+  if (providers.length > MAX_PROVIDERS) {
+    throw new ProviderDeclarationError(
+      list,
+      `lists ${providers.length} providers; one WebhookIngress holds at most ${MAX_PROVIDERS} (each adds about 36 CloudFormation resources, and a stack holds 500): put the others in a second WebhookIngress, in another stack`,
+    );
+  }
 }
 
 /** How errors name the construct's `providers` prop. */

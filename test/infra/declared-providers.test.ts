@@ -217,3 +217,24 @@ describe("infra: a seed's own options", () => {
     ).toBe('true');
   });
 });
+
+describe('infra: how many providers one stack holds', () => {
+  const list = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ name: `p${i}`, scheme: 'github' }));
+
+  it('synthesizes 12 providers within CloudFormation’s 500 resources', () => {
+    const stack = new Stack(new App(), 'S');
+    new WebhookIngress(stack, 'I', { providers: list(12) as never });
+    const count = Object.keys(Template.fromStack(stack).toJSON().Resources).length;
+    expect(count).toBeLessThanOrEqual(500);
+  });
+
+  it('refuses a 13th in one line, at synth and from the props', () => {
+    expect(() => addIngressStack(new App({ context: { providers: list(13) } }))).toThrow(
+      /^providers: lists 13 providers; one WebhookIngress holds at most 12/,
+    );
+    expect(
+      () => new WebhookIngress(new Stack(new App(), 'S'), 'I', { providers: list(13) as never }),
+    ).toThrow(ProviderDeclarationError);
+  });
+});
