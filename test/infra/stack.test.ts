@@ -481,7 +481,7 @@ describe('infra: prebuilt bundles', () => {
     const scratch = mkdtempSync(path.join(tmpdir(), 'bundles-'));
     try {
       await Promise.all(
-        functions().map(async ([name]) => {
+        (Object.keys(LambdaBundles) as (keyof typeof LambdaBundles)[]).map(async (name) => {
           const file = path.join(scratch, name, BUNDLE_FILE);
           await build({
             ...lambdaEsbuildOptions(path.join(PROJECT_ROOT, LambdaBundles[name]), file),
