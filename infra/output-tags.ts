@@ -31,6 +31,8 @@ export const OutputFacts = {
   dashboard: 'dashboard',
   customDomainTarget: 'custom-domain-target',
   edgeWebAcl: 'edge-web-acl',
+  /** A served provider's `providers` entry, as JSON (`providerEntry`). */
+  provider: 'provider',
 } as const;
 export type OutputFact = (typeof OutputFacts)[keyof typeof OutputFacts];
 
