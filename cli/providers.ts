@@ -50,8 +50,9 @@ export function servedProvider(providers: ServedProviders, name: string): Provid
 }
 
 /**
- * Reads served providers from a target's description of them: each entry parsed as
- * configuration is (`parseProviderEntry`); a bad one is a TargetNotFoundError naming it.
+ * Reads served providers from a target's description of them, each entry under the name
+ * it is filed by: parsed as configuration is (`parseProviderEntry`); a bad one is a
+ * TargetNotFoundError naming it by `where(name)` (e.g. `endpoints.json providers.pay`).
  */
 export function parseServedProviders(
   entries: readonly [name: string, entry: unknown][],
@@ -67,9 +68,7 @@ export function parseServedProviders(
         return declaration;
       } catch (error) {
         if (!(error instanceof ProviderDeclarationError)) throw error;
-        throw new TargetNotFoundError(`${error.message}: not a provider this CLI can serve`, {
-          cause: error,
-        });
+        throw new TargetNotFoundError(error.message, { cause: error });
       }
     }),
   );
@@ -82,7 +81,7 @@ export function parseServedProviders(
 export function seedsByQueue(names: readonly string[], where: string): ServedProviders {
   return parseServedProviders(
     names.map((name) => [name, { name, scheme: name }]),
-    (name) => `${where} "${name}"`,
+    (name) => `${where}.${name}`,
   );
 }
 

@@ -85,9 +85,9 @@ export function readIngressOutputs(
     declared.length > 0
       ? parseServedProviders(
           declared.map((name) => [name, providerEntry(stack, path, name, need)]),
-          (name) => `stack "${stack}": the provider output of "${name}"`,
+          (name) => `stack "${stack}" provider output ${name}`,
         )
-      : seedsByQueue(named(OutputFacts.queue), `stack "${stack}": the queue of provider`);
+      : seedsByQueue(named(OutputFacts.queue), `stack "${stack}" queue outputs`);
   const providers = Object.keys(served);
   const bucket = facts.get(OutputFacts.archiveBucket);
   return {
@@ -125,7 +125,7 @@ function providerEntry(
   } catch (error) {
     if (error instanceof TargetNotFoundError) throw error;
     throw new TargetNotFoundError(
-      `stack "${stack}": the provider output of "${name}" for ${path} is not JSON`,
+      `stack "${stack}" provider output ${name} for ${path} is not JSON`,
     );
   }
 }

@@ -206,10 +206,10 @@ function localProviders(file: string, endpoints: EndpointsFile): ServedProviders
     }
     return parseServedProviders(
       Object.entries(endpoints.providers),
-      (name) => `${file}: providers "${name}"`,
+      (name) => `${file} providers.${name}`,
     );
   }
-  return seedsByQueue(Object.keys(endpoints.queues ?? {}), `${file}: queue`);
+  return seedsByQueue(Object.keys(endpoints.queues ?? {}), `${file} queues`);
 }
 
 /** The local ingress from its endpoints file (written by `npm start`). */

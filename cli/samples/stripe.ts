@@ -2,9 +2,9 @@ import type { ProviderDeclaration } from '../../functions/providers.js';
 import { declaredSampler } from './declared.js';
 import type { ProviderSampler, SampleOptions } from './types.js';
 
-/** Stripe's ids: a prefix and 24 letters and digits. */
+/** Stripe's ids: a prefix and 24 letters and digits (a UUID's last 24 hex digits, all random). */
 const stripeId = (prefix: string, uuid: () => string) =>
-  `${prefix}_${uuid().replaceAll('-', '').slice(0, 24)}`;
+  `${prefix}_${uuid().replaceAll('-', '').slice(-24)}`;
 
 /** The object an event of `type` carries, shaped as Stripe's API returns it. */
 function dataObject(type: string, { sequence, now, uuid }: SampleOptions): Record<string, unknown> {

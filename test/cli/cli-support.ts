@@ -93,11 +93,15 @@ export const STACK_ARCHIVE_BUCKET = 'ingress-archive';
 /** A fake queue URL of the mocked stacks below. */
 export const stackQueueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/1/${name}`;
 
-/** DescribeStacks' answer for a stack whose WebhookIngress created its outputs (infra/outputs.ts). */
+/**
+ * DescribeStacks' answer for a stack whose WebhookIngress created its outputs (infra/outputs.ts):
+ * the seeds' queues and log groups and, with `providers` (entries as configuration spells
+ * them), a `provider` output for each, and the queues of those that are not seeds.
+ */
 export function describeStacksAnswer(
   name: string,
   extra: [string, string, string?][] = [],
-  options: { archive?: boolean; ingress?: string } = {},
+  options: { archive?: boolean; ingress?: string; providers?: Record<string, unknown>[] } = {},
 ) {
   const ingress = options.ingress ?? `${name}/Default`;
   const tagged = (key: string, value: string, fact: OutputFact, provider?: string) =>
@@ -112,7 +116,22 @@ export function describeStacksAnswer(
           tagged('ArchiveBucketName', STACK_ARCHIVE_BUCKET, OutputFacts.archiveBucket),
           tagged('ArchivePrefix', 'events', OutputFacts.archivePrefix),
         ]),
-    ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title) => {
+    ...(options.providers ?? []).map((entry) =>
+      tagged(
+        `Provider${String(entry.name)}`,
+        JSON.stringify(entry),
+        OutputFacts.provider,
+        String(entry.name),
+      ),
+    ),
+    ...[
+      'Sigma',
+      'Sigmate',
+      'Signifyd',
+      ...(options.providers ?? [])
+        .map((entry) => String(entry.name))
+        .filter((provider) => !['sigma', 'sigmate', 'signifyd'].includes(provider)),
+    ].flatMap((title) => {
       const provider = title.toLowerCase();
       return [
         tagged(`${title}QueueUrl`, stackQueueUrl(title), OutputFacts.queue, provider),

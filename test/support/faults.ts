@@ -681,7 +681,7 @@ export class Rig {
       description: `reliability rig ${this.prefix}`,
       urlFor: () => '',
       signingEnv: {},
-      providers: seedsByQueue(Object.keys(queues), 'reliability rig'),
+      providers: seedsByQueue(Object.keys(queues), 'reliability rig queues'),
       ledgerFile: join(tmpdir(), `${this.prefix}-tail-ledger.json`),
       table: this.table,
       queues,
