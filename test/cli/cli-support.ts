@@ -23,11 +23,45 @@ import {
 import { sha256Hex } from '../../functions/core/crypto.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { type ClaimView, RecordStatus } from '../../functions/core/idempotency.js';
+import { parseProviders } from '../../functions/providers.js';
 import type { ProviderName } from '../../functions/registry.js';
 import { type OutputFact, OutputFacts, outputTag } from '../../infra/output-tags.js';
 import type { LocalEndpoints } from '../../local/ingress.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
 import { type Ran, run as runToEnd } from '../support/process.js';
+import { EVERY_SCHEME } from '../unit/schemes/support.js';
+
+/**
+ * A `providers` list with a provider of every scheme: the seed schemes under their own
+ * names and others, and the `hmac` scheme's forms (a header key and field type, a signed
+ * timestamp with a field key, a body key with a fixed type).
+ */
+export const DECLARED_PROVIDERS = parseProviders([
+  ...EVERY_SCHEME,
+  { name: 'signals', scheme: 'sigmate' },
+  { name: 'fraud-eu', scheme: 'signifyd' },
+  {
+    name: 'slackish',
+    scheme: 'hmac',
+    signatureHeader: 'x-slackish-signature',
+    prefix: 'v0=',
+    encoding: 'hex',
+    signedPayload: 'v0:{timestamp}:{body}',
+    timestampHeader: 'x-slackish-request-timestamp',
+    key: { field: 'event_id' },
+    type: { field: 'kind' },
+  },
+  {
+    name: 'ledger',
+    scheme: 'hmac',
+    signatureHeader: 'x-ledger-hmac',
+    encoding: 'base64',
+    signedPayload: '{timestamp}.{body}',
+    timestampHeader: 'x-ledger-time',
+    key: { body: 'sha256' },
+    type: { value: 'ledger.entry' },
+  },
+]);
 
 /** A temporary endpoints.json for a test ingress, as `npm start` would write it. */
 export async function writeEndpoints(

@@ -11,35 +11,16 @@ import type { EventDescription } from '../../functions/core/provider.js';
 import { createProviderAdapter } from '../../functions/declared/adapter.js';
 import {
   type ProviderDeclaration,
-  parseProviders,
   providerDemoSecrets,
   providerEntry,
   SEED_PROVIDERS,
 } from '../../functions/providers.js';
 import { described, received, verdict } from '../unit/schemes/support.js';
-import { cli } from './cli-support.js';
+import { cli, DECLARED_PROVIDERS } from './cli-support.js';
 
-const DECLARED = parseProviders([
-  { name: 'sigma', scheme: 'sigma' },
-  { name: 'sigmate', scheme: 'sigmate' },
-  { name: 'signifyd', scheme: 'signifyd' },
-  { name: 'billing', scheme: 'standard-webhooks' },
-  { name: 'gh', scheme: 'github' },
-  { name: 'pay', scheme: 'stripe' },
-  { name: 'shop', scheme: 'shopify' },
-  { name: 'kyc', scheme: 'sigma' },
-  { name: 'fraud-eu', scheme: 'signifyd' },
-  {
-    name: 'acme',
-    scheme: 'hmac',
-    signatureHeader: 'x-acme-signature',
-    encoding: 'base64',
-    signedPayload: '{timestamp}.{body}',
-    timestampHeader: 'x-acme-timestamp',
-    key: { field: 'id' },
-    type: { field: 'type' },
-  },
-]);
+const DECLARED = DECLARED_PROVIDERS;
+const named = (name: string) =>
+  DECLARED.find((declaration) => declaration.name === name) as ProviderDeclaration;
 const NOWHERE = 'http://127.0.0.1:9';
 
 /** `.local/endpoints.json` as `npm start` writes it for `providers` (queues nowhere). */
@@ -95,7 +76,13 @@ async function verifyingIngress(providers: readonly ProviderDeclaration[]) {
         answers.push({ provider, status: 'rejected' });
         return answer(401, { status: 'rejected', reason: 'invalid signature' });
       }
-      const description = described(match.adapter, delivery);
+      let description: ReturnType<typeof described>;
+      try {
+        description = described(match.adapter, delivery);
+      } catch {
+        answers.push({ provider, status: 'rejected' });
+        return answer(400, { status: 'rejected', reason: 'unusable' });
+      }
       if (description.kind === 'ignored') {
         answers.push({ provider, status: 'ignored' });
         return answer(200, { status: 'ignored', reason: description.reason });
@@ -131,7 +118,7 @@ describe('cli: the providers a local ingress serves, from its endpoints file', (
 
   it('serves the providers the file lists, each with its queues and its demo secret', async () => {
     const file = await write('endpoints.json', endpointsFor(NOWHERE, DECLARED));
-    const target = await localTarget(file, { PAY_WEBHOOK_SECRET: 'whsec_mine' });
+    const target = await localTarget(file, { STRIPE_US_WEBHOOK_SECRET: 'whsec_mine' });
     expect(Object.values(target.providers)).toEqual(DECLARED);
     expect(target.queues.billing).toEqual({
       queue: `${NOWHERE}/q/billing`,
@@ -139,10 +126,10 @@ describe('cli: the providers a local ingress serves, from its endpoints file', (
     });
     // npm start's demo values for what is unset; what the caller set wins.
     expect(target.signingEnv).toMatchObject({
-      ...providerDemoSecrets(DECLARED[3] as ProviderDeclaration),
-      ...providerDemoSecrets(DECLARED[7] as ProviderDeclaration),
+      ...providerDemoSecrets(named('billing')),
+      ...providerDemoSecrets(named('sigma-eu')),
       SIGMA_API_KEY: 'demo-sigma-api-key',
-      PAY_WEBHOOK_SECRET: 'whsec_mine',
+      STRIPE_US_WEBHOOK_SECRET: 'whsec_mine',
     });
     target.close();
   });
@@ -159,7 +146,7 @@ describe('cli: the providers a local ingress serves, from its endpoints file', (
     const served = DECLARED.map((declaration) => declaration.name).join(', ');
     for (const argv of [
       ['send', 'stripe'],
-      ['tail', '-p', 'gh,stripe'],
+      ['tail', '-p', 'github,stripe'],
       ['find', 'stripe', 'evt_1'],
       ['redrive', 'stripe', '--dry-run'],
       ['replay', 'stripe', '--since', '1h', '--dry-run'],
@@ -202,13 +189,11 @@ describe('cli: the providers a local ingress serves, from its endpoints file', (
   });
 
   it('lists every served route: a Sigma provider under its name, one per product', () => {
-    const kyc = DECLARED.find((declaration) => declaration.name === 'kyc');
-    const pay = DECLARED.find((declaration) => declaration.name === 'pay');
-    expect(routePaths([kyc, pay] as ProviderDeclaration[])).toEqual([
-      '/webhooks/kyc/transaction-monitoring',
-      '/webhooks/kyc/aml',
-      '/webhooks/kyc/cdd',
-      '/webhooks/pay',
+    expect(routePaths([named('sigma-eu'), named('stripe-us')])).toEqual([
+      '/webhooks/sigma-eu/transaction-monitoring',
+      '/webhooks/sigma-eu/aml',
+      '/webhooks/sigma-eu/cdd',
+      '/webhooks/stripe-us',
     ]);
   });
 
@@ -281,9 +266,9 @@ describe('cli send: every scheme against adapters that verify it', () => {
   );
 
   it('a Sigma provider under another name: its products on its own route', async () => {
-    const run = await cli(['send', 'kyc', '--product', 'aml', '--json', '--endpoints', file]);
+    const run = await cli(['send', 'sigma-eu', '--product', 'aml', '--json', '--endpoints', file]);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout.join('\n')).url).toBe(`${ingress.url}/webhooks/kyc/aml`);
+    expect(JSON.parse(run.stdout.join('\n')).url).toBe(`${ingress.url}/webhooks/sigma-eu/aml`);
   });
 
   it('a Signifyd provider under another name: the dashboard test ping is ignored', async () => {
@@ -295,7 +280,7 @@ describe('cli send: every scheme against adapters that verify it', () => {
   it('a file sent twice is one event, whatever the scheme keys on', async () => {
     const payload = join(dir, 'event.json');
     await writeFile(payload, '{"id":"evt_file_1","type":"invoice.paid","data":{"id":"in_1"}}');
-    for (const name of ['billing', 'gh', 'pay', 'shop', 'acme']) {
+    for (const name of ['billing', 'github', 'stripe-us', 'shop', 'ledger']) {
       const first = await cli([
         'send',
         name,
@@ -317,11 +302,11 @@ describe('cli send: every scheme against adapters that verify it', () => {
   });
 
   it('a deployed target has no demo secrets: the variable to set is named', async () => {
-    const run = await cli(['send', 'pay', '--target', ingress.url, '--yes']);
+    const run = await cli(['send', 'stripe-us', '--target', ingress.url, '--yes']);
     // A bare URL serves the project's cdk.json providers: here, the seeds.
     expect(run.code).toBe(2);
     expect(run.stderr[0]).toMatch(
-      /unknown provider "pay" \(this ingress serves sigma, sigmate, signifyd\)/,
+      /unknown provider "stripe-us" \(this ingress serves sigma, sigmate, signifyd\)/,
     );
     const missing = await cli(['send', 'sigmate', '--target', ingress.url, '--yes']);
     expect(missing.stderr[0]).toMatch(
