@@ -1,11 +1,13 @@
 import type { Env } from './core/config.js';
 import type { ProviderAdapter } from './core/provider.js';
-import { type ProviderName, ProviderNames } from './provider-names.js';
+import { ProviderNames } from './provider-names.js';
 import { createSigmaAdapter } from './sigma/adapter.js';
 import { sigmateAdapter } from './sigmate/adapter.js';
 import { createSignifydAdapter } from './signifyd/adapter.js';
 
-export { type ProviderName, ProviderNames };
+/** One of the seed providers (the operator CLI's list until it reads the served ones). */
+export type ProviderName = (typeof ProviderNames)[number];
+export { ProviderNames };
 
 /** A provider adapter with its secret type erased, for code that serves every provider. */
 // biome-ignore lint/suspicious/noExplicitAny: each adapter's own secret type stays checked inside it.

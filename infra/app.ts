@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { ProviderDeclarationError } from '../functions/core/errors.js';
 import { SettingsError, UnknownSettingError } from './config.js';
 import { addIngressStack } from './ingress-app.js';
 
@@ -8,7 +9,11 @@ try {
   addIngressStack(app);
 } catch (error) {
   // A setting the operator typed: one line naming it, no stack trace.
-  if (error instanceof SettingsError || error instanceof UnknownSettingError) {
+  if (
+    error instanceof SettingsError ||
+    error instanceof UnknownSettingError ||
+    error instanceof ProviderDeclarationError
+  ) {
     process.stderr.write(`webhook-ingress: ${error.message}\n`);
     process.exit(2);
   }

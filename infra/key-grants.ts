@@ -1,11 +1,12 @@
-import { Names, Stack } from 'aws-cdk-lib';
+import { Annotations, Names, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { EventSourceMappingOptions, IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
 
 /*
  * Every use of the stack's customer-managed key that a function is given, built here and
@@ -160,4 +161,36 @@ export function consumeQueue(
   });
   queue.grant(fn, ...QUEUE_CONSUME_ACTIONS);
   grantKeyUse(fn, key, [queueKeyUse(queue, 'receive')]);
+}
+
+/**
+ * CloudWatch Logs encrypts a log group only with a key whose policy lets it. A key made
+ * in this app gets the statement; an imported key's policy cannot be changed from here.
+ */
+export function allowLogsToUseKey(scope: Construct, key: IKey): void {
+  const stack = Stack.of(scope);
+  const logs = new ServicePrincipal(`logs.${stack.region}.amazonaws.com`);
+  const { statementAdded } = key.addToResourcePolicy(
+    new PolicyStatement({
+      principals: [logs],
+      actions: [
+        'kms:Encrypt*',
+        'kms:Decrypt*',
+        'kms:ReEncrypt*',
+        'kms:GenerateDataKey*',
+        'kms:Describe*',
+      ],
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*`,
+        },
+      },
+    }),
+  );
+  if (!statementAdded) {
+    Annotations.of(scope).addInfo(
+      `The imported KMS key ${key.keyArn} must let CloudWatch Logs use it (principal logs.<region>.amazonaws.com, kms:Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe*, condition kms:EncryptionContext:aws:logs:arn): see the README, Deploy, "Customer-managed key".`,
+    );
+  }
 }

@@ -16,6 +16,8 @@ export const LambdaBundles = {
   'not-found': 'functions/not-found/handler.ts',
   archiver: 'functions/archiver/handler.ts',
   'example-consumer': 'functions/example-consumer/handler.ts',
+  /** Every provider but a seed under its own name: its declaration is `WEBHOOK_PROVIDER`. */
+  declared: 'functions/declared/handler.ts',
 } as const;
 
 export type LambdaBundle = keyof typeof LambdaBundles;

@@ -31,7 +31,7 @@ export const OutputFacts = {
   dashboard: 'dashboard',
   customDomainTarget: 'custom-domain-target',
   edgeWebAcl: 'edge-web-acl',
-  /** A served provider's `providers` entry, as JSON (`providerEntry`). */
+  /** A provider's declaration, `{ name, scheme, …options }` as JSON. */
   provider: 'provider',
 } as const;
 export type OutputFact = (typeof OutputFacts)[keyof typeof OutputFacts];

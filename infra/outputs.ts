@@ -1,6 +1,7 @@
 import { CfnOutput } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ProviderName } from '../functions/provider-names.js';
+import { providerEntry } from '../functions/providers.js';
 import { ARCHIVE_PREFIX } from './archive.js';
 import { type OutputFact, OutputFacts, outputTag } from './output-tags.js';
 import type { WebhookIngress } from './webhook-ingress.js';
@@ -50,6 +51,13 @@ export function addIngressOutputs(ingress: WebhookIngress): void {
       secret.secretName,
       OutputFacts.secret,
       `JSON: ${deployment.secretShape}`,
+      provider,
+    );
+    output(
+      `${title}Provider`,
+      JSON.stringify(providerEntry(deployment.declaration)),
+      OutputFacts.provider,
+      `${title}: its declaration (name, scheme, options)`,
       provider,
     );
     output(

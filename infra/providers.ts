@@ -1,7 +1,19 @@
-import { type ProviderName, ProviderNames } from '../functions/provider-names.js';
+import { EnvNames } from '../functions/core/config.js';
+import type { ProviderName } from '../functions/provider-names.js';
+import {
+  type ProviderDeclaration,
+  providerMinRetentionDays,
+  providerRoutes,
+  providerSecretPlaceholder,
+  providerSecretShape,
+  SEED_PROVIDERS,
+  serialiseProvider,
+} from '../functions/providers.js';
+import type { SchemeName } from '../functions/schemes.js';
 import { SigmaEnvNames, SigmaProducts } from '../functions/sigma/names.js';
 import { SIGNIFYD_FORWARD_TEST_EVENTS_ENV } from '../functions/signifyd/names.js';
 import type { IngressSettings } from './config.js';
+import type { LambdaBundle } from './lambda-code.js';
 
 /** One URL to paste into a provider's dashboard. */
 export interface WebhookUrl {
@@ -16,12 +28,13 @@ export interface WebhookUrl {
 /** What the stack needs to know about a provider beyond its adapter. */
 export interface ProviderDeployment {
   readonly provider: ProviderName;
+  /** The entry it was declared by (`{ name, scheme, …options }`). */
+  readonly declaration: ProviderDeclaration;
   /** PascalCase, for construct ids and output names. */
   readonly title: string;
-  /**
-   * The shortest idempotency retention that outlasts the provider's retries: the
-   * adapter's own `minRetentionDays` (test/infra/providers.test.ts keeps them equal).
-   */
+  /** The prebuilt bundle its function runs. */
+  readonly bundle: LambdaBundle;
+  /** The shortest idempotency retention that outlasts the provider's retries. */
   readonly minRetentionDays: number;
   /** API Gateway route paths served by the provider's function. */
   readonly routes: readonly string[];
@@ -36,83 +49,105 @@ export interface ProviderDeployment {
   };
   /** The documented secret JSON, as shown in the README (values to replace). */
   readonly secretShape: string;
-  /** Provider-specific environment flags. */
+  /** The function's provider-specific environment. */
   flags(settings: IngressSettings): Record<string, string>;
 }
 
 /** The Sigma products, each with its own URL. */
 export const SIGMA_PRODUCTS = SigmaProducts;
 
-// Flag names exactly as the adapters read them.
-const SIGMA_LEGACY_FLAG = SigmaEnvNames.allowLegacySha256;
-const SIGNIFYD_TEST_EVENTS_FLAG = SIGNIFYD_FORWARD_TEST_EVENTS_ENV;
-
-const pascal = (text: string) =>
-  text.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
-
-/** Every provider the contract knows; the stack deploys those the registry serves. */
-export const ProviderDeployments: Readonly<Record<ProviderName, ProviderDeployment>> = {
-  sigma: {
-    provider: 'sigma',
-    title: 'Sigma',
-    minRetentionDays: 7,
-    routes: ['/webhooks/sigma/{product}'],
-    urls: SIGMA_PRODUCTS.map((product) => ({
-      output: `Sigma${pascal(product)}WebhookUrl`,
-      path: `/webhooks/sigma/${product}`,
-      pasteInto: `My Account → API & Webhooks → Webhooks → ${product} webhook URL`,
-    })),
-    // An unknown random businessId: an HMAC over it cannot be forged.
-    secretPlaceholder: {
-      template: {
-        credentials: [{ apiKey: 'REPLACE_WITH_API_KEY', apiSecret: 'REPLACE_WITH_API_SECRET' }],
-      },
-      generatedKey: 'businessId',
-    },
-    secretShape:
-      '{"credentials":[{"apiKey":"API_KEY","apiSecret":"API_SECRET"}],"businessId":"BUSINESS_ID"}',
-    flags: (settings) => ({ [SIGMA_LEGACY_FLAG]: String(settings.sigmaAllowLegacySha256) }),
-  },
-  sigmate: {
-    provider: 'sigmate',
-    title: 'Sigmate',
-    minRetentionDays: 1,
-    routes: ['/webhooks/sigmate'],
-    urls: [
-      {
-        output: 'SigmateWebhookUrl',
-        path: '/webhooks/sigmate',
-        pasteInto: '/dashboard/delivery → Webhook card → URL',
-      },
-    ],
-    secretPlaceholder: { template: {}, generatedKey: 'webhookSecrets' },
-    secretShape: '{"webhookSecrets":["WEBHOOK_SECRET"]}',
-    flags: () => ({}),
-  },
-  signifyd: {
-    provider: 'signifyd',
-    title: 'Signifyd',
-    minRetentionDays: 5,
-    routes: ['/webhooks/signifyd'],
-    urls: [
-      {
-        output: 'SignifydWebhookUrl',
-        path: '/webhooks/signifyd',
-        pasteInto: 'Settings → Notifications (Webhooks): one URL for every topic',
-      },
-    ],
-    secretPlaceholder: { template: {}, generatedKey: 'apiKeys' },
-    secretShape: '{"apiKeys":["TEAM_API_KEY"]}',
-    flags: (settings) => ({
-      [SIGNIFYD_TEST_EVENTS_FLAG]: String(settings.signifydForwardTestEvents),
-    }),
-  },
+/** Where each scheme's URL goes, in the sender's own words. */
+const PASTE_INTO: Readonly<Record<SchemeName, string>> = {
+  sigma: 'My Account → API & Webhooks → Webhooks',
+  sigmate: '/dashboard/delivery → Webhook card → URL',
+  signifyd: 'Settings → Notifications (Webhooks): one URL for every topic',
+  'standard-webhooks': "the sender's webhook endpoint settings (Svix: Endpoints → Add Endpoint)",
+  github: 'Settings → Webhooks → Add webhook → Payload URL (content type application/json)',
+  stripe: 'Developers → Webhooks → Add endpoint → Endpoint URL',
+  shopify: 'Settings → Notifications → Webhooks → Create webhook (JSON), or the app config',
+  hmac: "the sender's webhook settings",
 };
+
+/**
+ * `sigmate` → `Sigmate`, `stripe-eu` → `StripeEu`: construct ids and output names. A name
+ * whose dashes do not map one to one (`a-`, `a--b`) keeps a readable form; the construct
+ * refuses two providers with one title.
+ */
+export function providerTitle(name: ProviderName): string {
+  return name
+    .split('-')
+    .map((part) => `${part.slice(0, 1).toUpperCase()}${part.slice(1)}`)
+    .join('');
+}
+
+/** The seed providers' flags, from the global settings, under their own names only. */
+function seedFlags(
+  declaration: ProviderDeclaration,
+  settings: IngressSettings,
+): Record<string, string> {
+  if (declaration.scheme !== declaration.name) return {};
+  if (declaration.scheme === 'sigma') {
+    return { [SigmaEnvNames.allowLegacySha256]: String(settings.sigmaAllowLegacySha256) };
+  }
+  if (declaration.scheme === 'signifyd') {
+    return { [SIGNIFYD_FORWARD_TEST_EVENTS_ENV]: String(settings.signifydForwardTestEvents) };
+  }
+  return {};
+}
+
+/**
+ * A seed provider under its own name runs its own bundle (the bytes the bench measures);
+ * every other provider, seed schemes under other names included, runs the declared bundle,
+ * which reads its declaration from `WEBHOOK_PROVIDER`.
+ */
+function bundleOf(declaration: ProviderDeclaration): LambdaBundle {
+  const { name, scheme } = declaration;
+  return name === scheme && (scheme === 'sigma' || scheme === 'sigmate' || scheme === 'signifyd')
+    ? scheme
+    : 'declared';
+}
+
+/** What the construct deploys for one declared provider. */
+export function providerDeployment(declaration: ProviderDeclaration): ProviderDeployment {
+  const { name, scheme } = declaration;
+  const title = providerTitle(name);
+  const bundle = bundleOf(declaration);
+  const pasteInto = PASTE_INTO[scheme];
+  const urls: WebhookUrl[] =
+    scheme === 'sigma'
+      ? SIGMA_PRODUCTS.map((product) => ({
+          output: `${title}${providerTitle(product)}WebhookUrl`,
+          path: `/webhooks/${name}/${product}`,
+          pasteInto: `${pasteInto} → ${product} webhook URL`,
+        }))
+      : [{ output: `${title}WebhookUrl`, path: `/webhooks/${name}`, pasteInto }];
+  const placeholder = providerSecretPlaceholder(declaration);
+  return {
+    provider: name,
+    declaration,
+    title,
+    bundle,
+    minRetentionDays: providerMinRetentionDays(declaration),
+    routes: providerRoutes(declaration),
+    urls,
+    secretPlaceholder: {
+      template: { ...placeholder.template },
+      generatedKey: placeholder.generatedKey,
+    },
+    secretShape: providerSecretShape(declaration),
+    flags: (settings) => ({
+      ...seedFlags(declaration, settings),
+      ...(bundle === 'declared' ? { [EnvNames.provider]: serialiseProvider(declaration) } : {}),
+    }),
+  };
+}
 
 /** A provider the stack deploys, with its deployment details. */
 export type DeployedProvider = ProviderDeployment;
 
-/** The providers this build serves, in a stable order. */
-export function deployedProviders(): DeployedProvider[] {
-  return ProviderNames.map((provider) => ProviderDeployments[provider]);
+/** The providers of a list (default the seed providers), in its order. */
+export function deployedProviders(
+  declarations: readonly ProviderDeclaration[] = SEED_PROVIDERS,
+): DeployedProvider[] {
+  return declarations.map(providerDeployment);
 }

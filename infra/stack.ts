@@ -5,8 +5,10 @@ import { HostedZone } from 'aws-cdk-lib/aws-route53';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ProviderName } from '../functions/provider-names.js';
+import { providerEntry } from '../functions/providers.js';
 import type { IngressSettings } from './config.js';
 import {
+  type ProviderEntry,
   type ProviderResources,
   WebhookIngress,
   type WebhookIngressProps,
@@ -14,8 +16,8 @@ import {
 
 export interface WebhookIngressStackProps extends StackProps {
   readonly settings: IngressSettings;
-  /** Defaults to every provider registered in functions/registry.ts. */
-  readonly providers?: readonly ProviderName[];
+  /** Overrides the settings' providers: seed names, or `{ name, scheme, …options }` entries. */
+  readonly providers?: WebhookIngressProps['providers'];
 }
 
 /** The construct's props from the app's plain settings: ARNs become imported constructs. */
@@ -23,10 +25,11 @@ export function propsFromSettings(
   scope: Construct,
   settings: IngressSettings,
 ): WebhookIngressProps {
-  const { alarmTopicArn, kmsKeyArn, customDomain, ...plain } = settings;
+  const { alarmTopicArn, kmsKeyArn, customDomain, providers, ...plain } = settings;
   const domain = customDomain;
   return {
     ...plain,
+    providers: providers.map((declaration) => providerEntry(declaration) as ProviderEntry),
     ...(alarmTopicArn
       ? { alarmTopic: Topic.fromTopicArn(scope, 'AlarmTopic', alarmTopicArn) }
       : {}),

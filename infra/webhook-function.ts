@@ -10,7 +10,7 @@ import type { Construct } from 'constructs';
 import { EnvNames } from '../functions/core/config.js';
 import type { ProviderName } from '../functions/provider-names.js';
 import { grantKeyUse, queueKeyUse, secretKeyUse, tableKeyUse } from './key-grants.js';
-import { bundledCode, LAMBDA_NODE_OPTIONS } from './lambda-code.js';
+import { bundledCode, LAMBDA_NODE_OPTIONS, type LambdaBundle } from './lambda-code.js';
 import { addRequestMetricFilters } from './request-metrics.js';
 
 /** Lambda memory of every webhook function (arm64); the bench measures this size. */
@@ -40,6 +40,8 @@ export function functionLogAndRole(
 
 export interface WebhookFunctionProps {
   readonly provider: ProviderName;
+  /** The prebuilt bundle it runs (a seed's own, or the declared providers'). */
+  readonly bundle: LambdaBundle;
   readonly table: ITable;
   readonly queue: IQueue;
   readonly secret: ISecret;
@@ -97,7 +99,7 @@ export function ownRecordsStatement(table: ITable, provider: ProviderName): Poli
 }
 
 /**
- * One provider's webhook function, the prebuilt bundle of `functions/<provider>/handler.ts`. Fixes the
+ * One provider's webhook function, on its prebuilt bundle (infra/providers.ts). Fixes the
  * defaults every webhook function shares and grants exactly what the environment
  * names: put/update/delete on the table, send to its own queue, read its own secret.
  */
@@ -114,7 +116,7 @@ export class WebhookFunction extends LambdaFunction {
       props.encryptionKey,
     );
     super(scope, id, {
-      ...bundledCode(props.provider),
+      ...bundledCode(props.bundle),
       description: `Webhook ingress for ${props.provider}`,
       memorySize: WEBHOOK_FUNCTION_MEMORY_MB,
       timeout: WEBHOOK_FUNCTION_TIMEOUT,

@@ -1,27 +1,18 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
-  ApiMapping,
-  CfnApiMapping,
   type CfnStage,
-  DomainName,
+  type DomainName,
   HttpApi,
   HttpMethod,
   HttpRoute,
   HttpRouteKey,
   type HttpStage,
   LogGroupLogDestination,
-  SecurityPolicy,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import {
-  type Grant,
-  type IGrantable,
-  PolicyStatement,
-  ServicePrincipal,
-} from 'aws-cdk-lib/aws-iam';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   ApplicationLogLevel,
@@ -30,31 +21,35 @@ import {
   SystemLogLevel,
 } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { AaaaRecord, ARecord, type IHostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
-import { ApiGatewayv2DomainProperties } from 'aws-cdk-lib/aws-route53-targets';
-import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RecordAttributes } from '../functions/core/names.js';
 import type { ProviderName } from '../functions/provider-names.js';
-import { ARCHIVE_PREFIX, IngressArchive } from './archive.js';
-import {
-  checkSettings,
-  DefaultSettings,
-  type IngressSettings,
-  propName,
-  type ThrottledRoute,
-} from './config.js';
+import { IngressArchive } from './archive.js';
+import type { IngressSettings, ThrottledRoute } from './config.js';
+import { addCustomDomain } from './custom-domain.js';
 import { IngressEdge } from './edge.js';
 import { ExampleConsumer } from './example-consumer.js';
+import { allowLogsToUseKey } from './key-grants.js';
 import { bundledCode } from './lambda-code.js';
 import { IngressMonitoring } from './monitoring.js';
+import { grantOperatorAccess } from './operator-grants.js';
 import { addIngressOutputs } from './outputs.js';
+import {
+  type CustomDomainProps,
+  checkTitles,
+  declaredProviders,
+  type ProviderEntry,
+  resolveSettings,
+  type WebhookIngressProps,
+} from './props.js';
+
+export type { CustomDomainProps, ProviderEntry, WebhookIngressProps };
+
 import { type DeployedProvider, deployedProviders } from './providers.js';
 import { IngressLogQueries } from './queries.js';
-import { functionLogAndRole, KEY_DATA_ACTIONS, WebhookFunction } from './webhook-function.js';
+import { functionLogAndRole, WebhookFunction } from './webhook-function.js';
 
 /** SQS's largest message: the envelope of a body at the size limit still fits. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -121,75 +116,6 @@ export interface WebhookUrlOutput {
   readonly description: string;
 }
 
-/** A custom domain for provider URLs that survive a re-creation of the stack. */
-export interface CustomDomainProps {
-  /** e.g. `webhooks.example.com`. */
-  readonly domainName: string;
-  /** An existing ACM certificate for it, in the stack's region. */
-  readonly certificate: ICertificate;
-  /** Creates A and AAAA alias records there; unset: point a CNAME at `domainTarget` yourself. */
-  readonly hostedZone?: IHostedZone;
-  /**
-   * API mapping path, e.g. `ingress` → `https://webhooks.example.com/ingress/webhooks/…`.
-   * The functions get it as `WEBHOOK_PATH_PREFIX` and take it off the path before routing.
-   */
-  readonly mappingPath?: string;
-}
-
-/**
- * Properties of {@link WebhookIngress}; every one is optional and every default is
- * production-safe. The plain values are those of the shipped app's CDK context
- * (README, Deploy); ARNs are replaced by constructs.
- */
-export interface WebhookIngressProps
-  extends Partial<
-    Omit<IngressSettings, 'alarmTopicArn' | 'kmsKeyArn' | 'customDomain' | 'exampleConsumer'>
-  > {
-  /** The providers to serve; default every provider this build registers. */
-  readonly providers?: readonly ProviderName[];
-  /** Alarms also notify this existing topic (it must let CloudWatch publish, and its key too). */
-  readonly alarmTopic?: ITopic;
-  /**
-   * Customer-managed key for the table, queues, secrets and log groups; default AWS-owned
-   * and AWS-managed keys. A key created in the same app gets the CloudWatch Logs statement
-   * it needs; an imported key must already allow `logs.<region>.amazonaws.com` (README).
-   */
-  readonly encryptionKey?: IKey;
-  readonly customDomain?: CustomDomainProps;
-  /** Deploy the example SQS consumer (functions/example-consumer/) on every queue. */
-  readonly exampleConsumer?: boolean;
-  /**
-   * Create the stack outputs: the webhook URLs to paste into the providers' dashboards,
-   * and what the operator CLI reads with `--stack` (infra/outputs.ts). Default true.
-   */
-  readonly outputs?: boolean;
-}
-
-/** The CLI's reads and writes on one queue (tail, redrive, replay, status). */
-const OPERATOR_QUEUE_ACTIONS = [
-  'sqs:GetQueueAttributes',
-  'sqs:GetQueueUrl',
-  'sqs:ReceiveMessage',
-  'sqs:ChangeMessageVisibility',
-  'sqs:DeleteMessage',
-  'sqs:SendMessage',
-];
-/** The CLI's reads of the idempotency table (find, replay, status). */
-const OPERATOR_TABLE_ACTIONS = [
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  // Settling archive lines written before the archiver settled them (cli/archive.ts).
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-];
-/**
- * Searching the functions' log groups (find, the runbook's queries). Reading a Logs
- * Insights query's results (`logs:GetQueryResults`) cannot be scoped to a log group in
- * IAM, so it is left to the operator's own policy (README, IAM for operators).
- */
-const OPERATOR_LOG_ACTIONS = ['logs:StartQuery', 'logs:FilterLogEvents'];
-
 /**
  * The webhook ingress as one construct: an HTTP API, a function per provider, the
  * idempotency table, a queue and dead-letter queue per provider, a secret per provider,
@@ -233,8 +159,10 @@ export class WebhookIngress extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookIngressProps = {}) {
     super(scope, id);
-    const deployments = selectProviders(props.providers);
-    this.settings = resolveSettings(props, deployments);
+    const declarations = declaredProviders(props.providers);
+    const deployments = deployedProviders(declarations);
+    checkTitles(deployments);
+    this.settings = resolveSettings(props, declarations);
     const settings = this.settings;
     this.encryptionKey = props.encryptionKey;
     const key = props.encryptionKey;
@@ -360,7 +288,7 @@ export class WebhookIngress extends Construct {
     this.functions = byProvider((r) => r.fn);
     this.secrets = byProvider((r) => r.secret);
 
-    this.domainName = props.customDomain ? this.addCustomDomain(props.customDomain) : undefined;
+    this.domainName = props.customDomain ? addCustomDomain(this, props.customDomain) : undefined;
     this.baseUrl = this.domainName
       ? `https://${props.customDomain?.domainName}${pathPrefix ?? ''}`
       : this.apiEndpoint;
@@ -452,78 +380,7 @@ export class WebhookIngress extends Construct {
    * from the operator's environment.
    */
   grantOperator(grantee: IGrantable): void {
-    const stack = Stack.of(this);
-    const principal = grantee.grantPrincipal;
-    principal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['cloudformation:DescribeStacks'],
-        resources: [stack.stackId],
-      }),
-    );
-    principal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: OPERATOR_QUEUE_ACTIONS,
-        resources: this.allQueues(true).map((queue) => queue.queueArn),
-      }),
-    );
-    principal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'],
-        resources: [...this.providers.values()].map((p) => p.deadLetterQueue.queueArn),
-      }),
-    );
-    principal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: OPERATOR_TABLE_ACTIONS, resources: [this.table.tableArn] }),
-    );
-    principal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: OPERATOR_LOG_ACTIONS,
-        resources: [...this.providers.values()].map(({ fn }) => fn.functionLogGroup.logGroupArn),
-      }),
-    );
-    {
-      // Replay and find read the archive, and the buckets it replaced: list and get under
-      // the prefix; nothing else.
-      const buckets = [this.archive.bucket, ...this.archive.previousBuckets];
-      principal.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: buckets.map((bucket) => bucket.bucketArn),
-          conditions: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}/*`] } },
-        }),
-      );
-      principal.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['s3:GetObject'],
-          resources: buckets.map((bucket) => bucket.arnForObjects(`${ARCHIVE_PREFIX}/*`)),
-        }),
-      );
-      if (Construct.isConstruct(principal)) {
-        const bucketId = stack.getLogicalId(this.archive.bucket.node.defaultChild as CfnBucket);
-        Validations.of(principal).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ARCHIVE_PREFIX}/*]`,
-          reason:
-            'Replay and find read archive objects whose keys the archiver derives per batch (provider=…/date=…/<hash>.jsonl.gz): GetObject must cover the archive prefix, and grants nothing else (no put, no delete).',
-        });
-      }
-      // The archive's queues: look, never write or delete. An operator who could send to
-      // the archive queue could forge audit records, and one who could delete could drop
-      // them before the archiver writes them; redriving its dead letters is an
-      // administrator's act (docs/runbook.md#archive-dead-letters).
-      principal.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-          resources: this.archive.allQueues().map((queue) => queue.queueArn),
-        }),
-      );
-      principal.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility'],
-          resources: [this.archive.deadLetterQueue.queueArn],
-        }),
-      );
-    }
-    this.encryptionKey?.grant(grantee, ...KEY_DATA_ACTIONS);
+    grantOperatorAccess(this, grantee);
   }
 
   private allQueues(withDeadLetters: boolean): Queue[] {
@@ -572,6 +429,7 @@ export class WebhookIngress extends Construct {
     });
     const fn = new WebhookFunction(this, `${title}Function`, {
       provider: deployment.provider,
+      bundle: deployment.bundle,
       table: this.table,
       queue,
       secret,
@@ -630,49 +488,6 @@ export class WebhookIngress extends Construct {
     }
   }
 
-  private addCustomDomain(domain: CustomDomainProps): DomainName {
-    const domainName = new DomainName(this, 'CustomDomain', {
-      domainName: domain.domainName,
-      certificate: domain.certificate,
-      securityPolicy: SecurityPolicy.TLS_1_2,
-    });
-    const mappingPath = domain.mappingPath?.replace(/^\/+|\/+$/g, '');
-    if (this.api && this.apiStage) {
-      new ApiMapping(this, 'CustomDomainMapping', {
-        api: this.api,
-        domainName,
-        stage: this.apiStage,
-        ...(mappingPath ? { apiMappingKey: mappingPath } : {}),
-      });
-    } else if (this.edge) {
-      // The same domain maps the REST API's stage (a regional domain takes REST and HTTP
-      // APIs alike). The same construct path as the HTTP API's mapping keeps its logical id,
-      // so switching edge protection on or off updates the mapping in place.
-      new CfnApiMapping(new Construct(this, 'CustomDomainMapping'), 'Resource', {
-        apiId: this.edge.api.restApiId,
-        domainName: domainName.name,
-        stage: this.edge.stage.stageName,
-        ...(mappingPath ? { apiMappingKey: mappingPath } : {}),
-      });
-    }
-    if (domain.hostedZone) {
-      const target = RecordTarget.fromAlias(
-        new ApiGatewayv2DomainProperties(
-          domainName.regionalDomainName,
-          domainName.regionalHostedZoneId,
-        ),
-      );
-      const zone = domain.hostedZone;
-      new ARecord(this, 'CustomDomainAliasRecord', { zone, recordName: domain.domainName, target });
-      new AaaaRecord(this, 'CustomDomainAliasRecordIpv6', {
-        zone,
-        recordName: domain.domainName,
-        target,
-      });
-    }
-    return domainName;
-  }
-
   /** Every cdk-nag finding this design accepts, each with the reason a reviewer reads. */
   private acknowledgeFindings(): void {
     for (const { secret } of this.providers.values()) {
@@ -695,110 +510,4 @@ export class WebhookIngress extends Construct {
 /** The queues' retention: at least the deduplication retention (checked), by default equal. */
 export function queueRetentionDays(settings: IngressSettings): number {
   return settings.queueRetentionDays ?? settings.idempotencyRetentionDays;
-}
-
-function selectProviders(names: readonly ProviderName[] | undefined): DeployedProvider[] {
-  const all = deployedProviders();
-  if (names === undefined) return all;
-  const unknown = names.filter((name) => !all.some((p) => p.provider === name));
-  if (unknown.length > 0 || names.length === 0) {
-    throw new Error(
-      `WebhookIngress prop "providers" must list some of ${all.map((p) => p.provider).join(', ')}`,
-    );
-  }
-  return all.filter((p) => names.includes(p.provider));
-}
-
-/** Defaults merged with the props, checked as a whole; throws SettingsError naming the prop. */
-function resolveSettings(
-  props: WebhookIngressProps,
-  deployments: readonly DeployedProvider[],
-): IngressSettings {
-  const withoutUndefined = <T extends object>(value: T): Partial<T> =>
-    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-  // Only the plain settings: the constructs (topic, key, domain) are not settings.
-  const {
-    providers: _providers,
-    alarmTopic: _alarmTopic,
-    encryptionKey: _encryptionKey,
-    customDomain: _customDomain,
-    outputs: _outputs,
-    ...plain
-  } = props;
-  const settings: IngressSettings = {
-    ...DefaultSettings,
-    ...withoutUndefined(plain),
-    routeThrottles: {
-      ...DefaultSettings.routeThrottles,
-      ...withoutUndefined(props.routeThrottles ?? {}),
-    },
-    alarmTopicArn: undefined,
-    kmsKeyArn: undefined,
-    customDomain: undefined,
-    exampleConsumer: props.exampleConsumer ?? false,
-  };
-  checkSettings(settings, propName, strictestRetention(deployments));
-  const domain = props.customDomain;
-  if (domain && !Token.isUnresolved(domain.domainName)) {
-    // The same checks as the context's, on plain values only.
-    checkSettings(
-      {
-        ...settings,
-        customDomain: {
-          domainName: domain.domainName,
-          certificateArn: 'arn:aws:acm:us-east-1:000000000000:certificate/checked-by-acm',
-          hostedZone: undefined,
-          mappingPath: domain.mappingPath?.replace(/^\/+|\/+$/g, '') || undefined,
-        },
-      },
-      propName,
-      undefined,
-    );
-  }
-  return settings;
-}
-
-/** The provider with the longest retry window decides the shortest retention. */
-export function strictestRetention(
-  deployments: readonly DeployedProvider[],
-): { days: number; provider: string } | undefined {
-  let strictest: { days: number; provider: string } | undefined;
-  for (const d of deployments) {
-    if (strictest === undefined || d.minRetentionDays > strictest.days) {
-      strictest = { days: d.minRetentionDays, provider: d.title };
-    }
-  }
-  return strictest;
-}
-
-/**
- * CloudWatch Logs encrypts a log group only with a key whose policy lets it. A key made
- * in this app gets the statement; an imported key's policy cannot be changed from here.
- */
-function allowLogsToUseKey(scope: Construct, key: IKey): void {
-  const stack = Stack.of(scope);
-  const logs = new ServicePrincipal(`logs.${stack.region}.amazonaws.com`);
-  const { statementAdded } = key.addToResourcePolicy(
-    new PolicyStatement({
-      principals: [logs],
-      actions: [
-        'kms:Encrypt*',
-        'kms:Decrypt*',
-        'kms:ReEncrypt*',
-        'kms:GenerateDataKey*',
-        'kms:Describe*',
-      ],
-      resources: ['*'],
-      conditions: {
-        ArnLike: {
-          'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*`,
-        },
-      },
-    }),
-  );
-  if (!statementAdded) {
-    Annotations.of(scope).addInfo(
-      `The imported KMS key ${key.keyArn} must let CloudWatch Logs use it (principal logs.<region>.amazonaws.com, kms:Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe*, condition kms:EncryptionContext:aws:logs:arn): see the README, Deploy, "Customer-managed key".`,
-    );
-  }
 }

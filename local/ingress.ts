@@ -6,48 +6,48 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Defaults, type Env, EnvNames, loadConfig, readInteger } from '../functions/core/config.js';
 import { createHandlerFromConfig } from '../functions/core/lambda.js';
 import type { Log } from '../functions/core/pipeline.js';
-import { type ProviderName, ProviderNames, providerAdapters } from '../functions/registry.js';
+import { createProviderAdapter } from '../functions/declared/adapter.js';
+import type { ProviderName } from '../functions/provider-names.js';
+import {
+  type ProviderDeclaration,
+  providerEntry,
+  providerRoutes,
+  SEED_PROVIDERS,
+} from '../functions/providers.js';
 import { type LocalArchive, type LocalArchiveEndpoints, startLocalArchive } from './archiver.js';
 import { type Emulator, retryUntil, startDynamoDbLocal, startSqsEmulator } from './emulators.js';
+import {
+  DEMO_SECRETS,
+  LOCAL_CREDENTIALS,
+  LOCAL_FUNCTION_TIMEOUT_MS,
+  LOCAL_REGION,
+  LOCAL_TABLE,
+  type LocalEndpoints,
+  localEnv,
+} from './endpoints.js';
 import { ensureIdempotencyTable, ensureQueuePair, type QueuePair } from './resources.js';
+
+export {
+  DEMO_SECRETS,
+  LOCAL_CREDENTIALS,
+  LOCAL_FUNCTION_TIMEOUT_MS,
+  LOCAL_REGION,
+  LOCAL_TABLE,
+  type LocalEndpoints,
+  localEnv,
+};
+
 import { AnswerCounters, createLocalApiServer, type LocalRoute, listen } from './server.js';
-
-/** Demo secrets used when the contract's variables are unset; printed by `npm start`. */
-export const DEMO_SECRETS = {
-  SIGMA_API_KEY: 'demo-sigma-api-key',
-  SIGMA_API_SECRET: 'demo-sigma-api-secret',
-  SIGMA_BUSINESS_ID: 'demo-sigma-business-id',
-  SIGMATE_WEBHOOK_SECRET: 'demo-sigmate-webhook-secret',
-  SIGNIFYD_API_KEY: 'demo-signifyd-api-key',
-} as const;
-
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_TABLE = 'webhook-ingress-idempotency';
-/** Local stand-ins for credentials: the emulators accept any. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
-/** The function timeout the CDK stack sets: under Sigmate's 5 s. */
-export const LOCAL_FUNCTION_TIMEOUT_MS = 4_000;
-
-/** The contract's `.local/endpoints.json`. */
-export interface LocalEndpoints {
-  readonly api: string;
-  readonly region: string;
-  readonly dynamodb: string;
-  readonly sqs: string;
-  readonly table: string;
-  readonly queues: Record<ProviderName, string>;
-  readonly deadLetterQueues: Record<ProviderName, string>;
-  /** The audit archive (an extra key the contract allows); absent when the archive is off. */
-  readonly archive?: LocalArchiveEndpoints;
-}
 
 export interface LocalIngressOptions {
   /** HTTP port; 0 picks a free one. */
   readonly port?: number;
   /** Persist emulator state here so acknowledged events survive a restart; in memory when unset. */
   readonly dataDir?: string;
-  /** Environment for secrets and provider flags; unset secrets get {@link DEMO_SECRETS}. */
+  /** Environment for secrets and provider flags; unset secrets get demo values (`localEnv`). */
   readonly env?: Env;
+  /** The providers to serve (the `providers` context of cdk.json); default the seed providers. */
+  readonly providers?: readonly ProviderDeclaration[];
   /** Emulator ports; free ones when unset. Fixed ports keep persisted queue URLs valid. */
   readonly dynamodbPort?: number;
   readonly sqsPort?: number;
@@ -98,15 +98,6 @@ export function localClients(endpoints: { dynamodb: string; sqs: string }): {
   };
 }
 
-/** The local environment: the caller's settings, with demo values for unset secrets. */
-export function localEnv(env: Env): Env {
-  const merged: Record<string, string | undefined> = { ...env };
-  for (const [name, value] of Object.entries(DEMO_SECRETS)) {
-    if (!merged[name]?.trim()) merged[name] = value;
-  }
-  return merged;
-}
-
 /**
  * Starts the whole ingress locally: DynamoDB Local and fauxqs on 127.0.0.1, the
  * table and queues, and every provider handler behind one HTTP server.
@@ -154,8 +145,10 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       parsed.host = new URL(sqs.endpoint).host;
       return parsed.toString();
     };
+    const declarations = options.providers ?? SEED_PROVIDERS;
+    const names = declarations.map((declaration) => declaration.name);
     const queueEntries = await Promise.all(
-      ProviderNames.map(async (provider) => {
+      names.map(async (provider) => {
         const pair = await ensureQueuePair(clients.sqs, `${prefix}-${provider}`);
         return [
           provider,
@@ -164,14 +157,14 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       }),
     );
     const queues = Object.fromEntries(queueEntries) as Record<ProviderName, QueuePair>;
-    const env = localEnv(options.env ?? {});
+    const env = localEnv(options.env ?? {}, declarations);
     if (options.archive !== false) {
       archive = await startLocalArchive({
         sqs: clients.sqs,
         dynamodb: clients.dynamodb,
         table,
         retentionDays: readInteger(env, EnvNames.retentionDays, Defaults.retentionDays, 1, 365),
-        providers: ProviderNames.filter((provider) => providerAdapters[provider] !== undefined),
+        providers: names,
         endpoint: sqs.endpoint,
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
@@ -184,14 +177,13 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
 
     const routes: LocalRoute[] = [];
     const providers: ProviderName[] = [];
-    for (const provider of ProviderNames) {
-      const factory = providerAdapters[provider];
-      if (!factory) continue;
-      const adapter = factory(env);
+    for (const declaration of declarations) {
+      const provider = declaration.name;
+      const adapter = createProviderAdapter(declaration, { env });
       const functionEnv = {
         ...env,
         [EnvNames.tableName]: table,
-        [EnvNames.queueUrl]: queues[provider].queueUrl,
+        [EnvNames.queueUrl]: queues[provider]?.queueUrl,
         // Each function sends to its own archive queue only, as in the stack.
         [EnvNames.archiveQueueUrl]: archive?.endpoints.queues[provider],
         [EnvNames.region]: LOCAL_REGION,
@@ -216,6 +208,10 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       providers.push(provider);
     }
 
+    const urlOf = (provider: ProviderName, which: 'queueUrl' | 'dlqUrl') => {
+      const pair = queues[provider];
+      return pair ? [[provider, pair[which]] as const] : [];
+    };
     server = createLocalApiServer(routes, new AnswerCounters());
     const port = await listen(server, options.port ?? 3000);
     const endpoints: LocalEndpoints = {
@@ -224,12 +220,11 @@ export async function startLocalIngress(options: LocalIngressOptions = {}): Prom
       dynamodb: dynamodb.endpoint,
       sqs: sqs.endpoint,
       table,
-      queues: Object.fromEntries(
-        ProviderNames.map((provider) => [provider, queues[provider].queueUrl]),
-      ) as Record<ProviderName, string>,
-      deadLetterQueues: Object.fromEntries(
-        ProviderNames.map((provider) => [provider, queues[provider].dlqUrl]),
-      ) as Record<ProviderName, string>,
+      queues: Object.fromEntries(names.flatMap((provider) => urlOf(provider, 'queueUrl'))),
+      deadLetterQueues: Object.fromEntries(names.flatMap((provider) => urlOf(provider, 'dlqUrl'))),
+      providers: Object.fromEntries(
+        declarations.map((declaration) => [declaration.name, providerEntry(declaration)]),
+      ),
       ...(archive ? { archive: archive.endpoints } : {}),
     };
     if (options.endpointsFile) {

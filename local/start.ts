@@ -8,8 +8,10 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { readInteger } from '../functions/core/config.js';
 import { ConfigurationError } from '../functions/core/errors.js';
+import { parseProviders, providerRoutes, providerSecretEnvNames } from '../functions/providers.js';
+import { SigmaProducts } from '../functions/sigma/names.js';
 import { freePort, stopAllEmulators } from './emulators.js';
-import { DEMO_SECRETS, type LocalIngress, startLocalIngress } from './ingress.js';
+import { type LocalIngress, startLocalIngress } from './ingress.js';
 import { HEALTH_PATH } from './server.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -67,6 +69,9 @@ async function main(): Promise<void> {
     if (watched.some((pid) => !alive(pid))) void stop('SIGTERM', 'npm start’s parent ended');
   }, 250).unref();
   const started = Date.now();
+  // The same list `cdk synth` serves: cdk.json's `providers` context (the seeds without it),
+  // or CDK_CONTEXT_JSON's, which the CDK CLI sets for its app and which wins as it does there.
+  const providers = parseProviders({ ...cdkContext(root), ...contextFromEnvironment() }.providers);
   const port = readInteger(process.env, 'PORT', 3000, 0, 65_535);
   if (port !== 0 && !(await portIsFree(port))) {
     throw new StartError(`port ${port} is busy (another npm start?): set PORT to use another`);
@@ -78,6 +83,7 @@ async function main(): Promise<void> {
     sqsPort: await emulatorPort('SQS_PORT', 9324),
     dataDir: stateDir,
     env: process.env,
+    providers,
     endpointsFile,
     onProgress: (message) => line(`… ${message}`),
   });
@@ -87,17 +93,18 @@ async function main(): Promise<void> {
   line(`webhook ingress ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   line();
   line('Routes:');
-  for (const provider of ingress.providers) {
-    const paths =
-      provider === 'sigma'
-        ? ['transaction-monitoring', 'aml', 'cdd'].map((product) => `/webhooks/sigma/${product}`)
-        : [`/webhooks/${provider}`];
-    for (const path of paths) line(`  POST ${endpoints.api}${path}`);
+  for (const provider of providers) {
+    for (const route of providerRoutes(provider)) {
+      const paths = route.includes('{product}')
+        ? SigmaProducts.map((product) => route.replace('{product}', product))
+        : [route];
+      for (const path of paths) line(`  POST ${endpoints.api}${path}   (${provider.scheme})`);
+    }
   }
   line(`  GET  ${endpoints.api}${HEALTH_PATH}   (readiness, and the answers given so far)`);
   line();
   line('Secrets (comma-separate several values to test a rotation):');
-  for (const name of Object.keys(DEMO_SECRETS)) {
+  for (const name of providers.flatMap(providerSecretEnvNames)) {
     const fromEnv = process.env[name]?.trim();
     line(`  ${name}=${fromEnv ? '(set in the environment)' : ingress.env[name]}`);
   }
@@ -116,6 +123,36 @@ async function main(): Promise<void> {
   line(JSON.stringify(endpoints, null, 2));
   line();
   line(`State persists in ${stateDir}. Press Ctrl-C to stop everything.`);
+}
+
+/**
+ * cdk.json's `context` (where `providers` is declared), or none. A cdk.json that is not
+ * JSON fails the start, as it fails `cdk synth`.
+ */
+function cdkContext(directory: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(resolve(directory, 'cdk.json'), 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    const parsed = JSON.parse(text) as { context?: Record<string, unknown> };
+    return parsed.context ?? {};
+  } catch (error) {
+    throw new StartError(`cdk.json is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** CDK_CONTEXT_JSON's keys, when set (as `cdk synth -c …` passes them to the app). */
+function contextFromEnvironment(): Record<string, unknown> {
+  const text = process.env.CDK_CONTEXT_JSON?.trim();
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new StartError(`CDK_CONTEXT_JSON is not JSON: ${(error as Error).message}`);
+  }
 }
 
 /** Our parent and, where /proc tells (Linux), its parent: under npm, `sh -c` and npm. */

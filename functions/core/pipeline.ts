@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { archiveAttributes } from './archive-attributes.js';
+import { archiveAttributesOf, fitsOneMessage, type RequestOrigin } from './archive-attributes.js';
+import { Budget, type InvocationContext } from './budget.js';
+
+export { archiveAttributesOf, Budget, type InvocationContext, type RequestOrigin };
+
 import type { SourceAllowlist } from './cidr.js';
 import { sha256Hex } from './crypto.js';
 import { buildEnvelope, SQS_MAX_MESSAGE_BYTES, sqsSafeText } from './envelope.js';
@@ -16,16 +20,11 @@ import {
   SourceForbiddenError,
 } from './errors.js';
 import { type HttpResult, normaliseEvent, type WebhookRequest } from './http.js';
-import type { CallOptions, IdempotencyStore } from './idempotency.js';
+import type { IdempotencyStore } from './idempotency.js';
 import type { ProviderAdapter, RouteMatch, Verification } from './provider.js';
 import type { EnvelopeAttributes, EventPublisher, MessageAttributes } from './publisher.js';
 import { type Answer, accepted, answerForError, duplicate, ignored, Outcome } from './respond.js';
 import type { SecretSource } from './secrets.js';
-
-/** The part of the Lambda context the pipeline uses. */
-export interface InvocationContext {
-  getRemainingTimeInMillis?(): number;
-}
 
 /** Structured log sink; Powertools Logger fits it. */
 export interface Log {
@@ -74,48 +73,6 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** The log line's fields, filled in as the request moves through the steps. */
 type Notes = Record<string, unknown>;
-
-/**
- * The invocation's time: every AWS call on the request path runs with a signal that
- * aborts it `reserveMs` before Lambda would end the invocation.
- */
-export class Budget {
-  private readonly started = performance.now();
-
-  private constructor(private readonly remainingMs: number | undefined) {}
-
-  static of(context: InvocationContext | undefined): Budget {
-    const remaining = context?.getRemainingTimeInMillis?.();
-    return new Budget(
-      remaining !== undefined && Number.isFinite(remaining) && remaining > 0
-        ? remaining
-        : undefined,
-    );
-  }
-
-  /** How long a claim must stay ours: past the end of this invocation. */
-  leaseMs(fallbackMs: number): number {
-    return this.remainingMs === undefined ? fallbackMs : this.remainingMs + 1000;
-  }
-
-  /** Runs `call` aborted `reserveMs` before the invocation's time runs out (real time). */
-  async run<T>(reserveMs: number, call: (options: CallOptions) => Promise<T>): Promise<T> {
-    if (this.remainingMs === undefined) return call({});
-    const ms = this.remainingMs - reserveMs - (performance.now() - this.started);
-    // A plain timer, cleared when the call settles: `AbortSignal.timeout` can be
-    // collected (and never fire) while a hung call holds no reference to it.
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error('the invocation budget ran out')),
-      Math.max(1, Math.floor(ms)),
-    );
-    try {
-      return await call({ signal: controller.signal });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
 
 /** A verified event, described and wrapped, ready to be claimed and enqueued. */
 export interface DescribedEvent {
@@ -334,12 +291,6 @@ async function release<TSecrets>(
     });
 }
 
-/** Who sent the request, as the API saw it: archived next to the envelope. */
-export interface RequestOrigin {
-  readonly sourceIp: string | undefined;
-  readonly requestId: string | undefined;
-}
-
 /**
  * Step 6 — archive, then enqueue on SQS. The archive record goes first (a SendMessage to
  * the archive queue), the consumer's envelope second, so an archive that cannot take the
@@ -375,44 +326,6 @@ export async function enqueue<TSecrets>(
     await release(deps, event, budget);
     throw error;
   }
-}
-
-/** Whether SQS takes a message of this body and these String attributes (names, type, values). */
-function fitsOneMessage(body: string, attributes: Readonly<Record<string, string>>): boolean {
-  const attributeBytes = Object.entries(attributes).reduce(
-    (sum, [name, value]) =>
-      sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
-    0,
-  );
-  return Buffer.byteLength(body) + attributeBytes <= SQS_MAX_MESSAGE_BYTES;
-}
-
-/**
- * The archive queue message's attributes: the envelope's `provider` and `type`, and the
- * metadata the envelope does not hold (subject, source IP, request id); the body is the
- * envelope itself, byte for byte, so the archive message is no larger than the enqueued
- * one but for these few attributes. Built before the claim: an event whose archive
- * message SQS could never carry (a subject as large as the rest of the queue's limit) is
- * refused with a definitive `400`, like an oversized envelope, never a `503` loop.
- */
-export function archiveAttributesOf(
-  event: DescribedEvent,
-  origin: RequestOrigin,
-): MessageAttributes {
-  const attributes: MessageAttributes = {
-    ...event.attributes,
-    ...archiveAttributes({
-      subject: event.subject,
-      sourceIp: origin.sourceIp === undefined ? undefined : sqsSafeText(origin.sourceIp),
-      requestId: origin.requestId === undefined ? undefined : sqsSafeText(origin.requestId),
-    }),
-  };
-  if (!fitsOneMessage(event.envelope, attributes)) {
-    throw new InvalidPayloadError(
-      `the event's archive message is larger than the queue's ${SQS_MAX_MESSAGE_BYTES}-byte message limit`,
-    );
-  }
-  return attributes;
 }
 
 /** Step 6a — archive: one SendMessage of the envelope, with its metadata, to the archive queue. */

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryIo } from '../../cli/io.js';
 import { redrive } from '../../cli/redrive.js';
 import type { StoreTarget } from '../../cli/target.js';
+import { queueUrlOf } from '../../local/endpoints.js';
 import type { TestIngress } from '../support/harness.js';
 import { cli, type LocalCli, startLocalCli, stopLocalCli, withSmallQueue } from './cli-support.js';
 
@@ -74,14 +75,18 @@ describe('cli: redrive against a local ingress', () => {
         MessageBody: JSON.stringify({ version: 1, id: 'too-big', payload: 'x'.repeat(2000) }),
       }),
     );
-    await withSmallQueue(ingress.clients.sqs, ingress.endpoints.queues.sigmate, async () => {
-      const run = await cli(['redrive', 'sigmate', '--endpoints', endpoints.file, '--yes']);
-      expect(run.code).toBe(1);
-      expect(run.stdout.join('\n')).toMatch(
-        /moved 1 message\(s\).*; 1 refused and left on the DLQ \(1 refused \(InvalidParameterValue/,
-      );
-      expect(run.stderr.join('\n')).toMatch(/refused by the queue \(InvalidParameterValue\)/);
-    });
+    await withSmallQueue(
+      ingress.clients.sqs,
+      queueUrlOf(ingress.endpoints, 'sigmate'),
+      async () => {
+        const run = await cli(['redrive', 'sigmate', '--endpoints', endpoints.file, '--yes']);
+        expect(run.code).toBe(1);
+        expect(run.stdout.join('\n')).toMatch(
+          /moved 1 message\(s\).*; 1 refused and left on the DLQ \(1 refused \(InvalidParameterValue/,
+        );
+        expect(run.stderr.join('\n')).toMatch(/refused by the queue \(InvalidParameterValue\)/);
+      },
+    );
     expect((await ingress.drain('sigmate')).map((message) => message.body.id)).toEqual(['dead-0']);
     const left = await cli(['redrive', 'sigmate', '--endpoints', endpoints.file, '--dry-run']);
     expect(left.stdout).toHaveLength(1);

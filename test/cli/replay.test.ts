@@ -20,6 +20,7 @@ import { Settlement } from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { OutputFacts, outputTag } from '../../infra/output-tags.js';
 import { type LocalArchive, readArchive } from '../../local/archiver.js';
+import { queueUrlOf } from '../../local/endpoints.js';
 import { DEMO_SECRETS } from '../../local/ingress.js';
 import { startTestIngress, type TestIngress, withQueueDeleted } from '../support/harness.js';
 import { signedSigmate } from '../support/sign.js';
@@ -413,15 +414,19 @@ describe('cli replay: from the archive of a local ingress', () => {
       }),
       archiveLine({ key: 'small-2', envelopeId: 'env-small-2', receivedAt: `${at}3.000Z` }),
     ]);
-    await withSmallQueue(ingress.clients.sqs, ingress.endpoints.queues.sigmate, async () => {
-      const run = await replayCli('--since', '2026-05-01', '--until', '2026-05-01T23:00:00Z');
-      expect(run.code).toBe(1);
-      expect(run.stderr.join('\n')).toMatch(/refused: .* key=big id=env-big \[replay\]/);
-      expect(run.stderr.join('\n')).toMatch(
-        /the queue 1 refused \(InvalidParameterValue.*\): those were not replayed \(replay each with --key/,
-      );
-      expect(run.stdout.join('\n')).toMatch(/replayed 2 sigmate event/);
-    });
+    await withSmallQueue(
+      ingress.clients.sqs,
+      queueUrlOf(ingress.endpoints, 'sigmate'),
+      async () => {
+        const run = await replayCli('--since', '2026-05-01', '--until', '2026-05-01T23:00:00Z');
+        expect(run.code).toBe(1);
+        expect(run.stderr.join('\n')).toMatch(/refused: .* key=big id=env-big \[replay\]/);
+        expect(run.stderr.join('\n')).toMatch(
+          /the queue 1 refused \(InvalidParameterValue.*\): those were not replayed \(replay each with --key/,
+        );
+        expect(run.stdout.join('\n')).toMatch(/replayed 2 sigmate event/);
+      },
+    );
     expect(await drainedIds()).toEqual(['env-small-1', 'env-small-2']);
   });
 
@@ -720,7 +725,7 @@ describe('cli replay and find: acknowledged events only (issue 20)', () => {
   it('never replays a delivery answered 503 until Sigmate gave up; find says so; --include-unacknowledged recovers it, marked', async () => {
     const { ingress } = local;
     const delivery = signedSigmate('{"id":"gave-up-1","signal_type":"consensus_sell"}', SECRET);
-    await withQueueDeleted(ingress, ingress.endpoints.queues.sigmate, async () => {
+    await withQueueDeleted(ingress, queueUrlOf(ingress.endpoints, 'sigmate'), async () => {
       // Sigmate retries 3 times within seconds, then gives up.
       for (let attempt = 0; attempt < 3; attempt++) {
         expect((await ingress.post(delivery.path, delivery.body, delivery.headers)).status).toBe(

@@ -11,6 +11,7 @@ import { MemoryIo } from '../../cli/io.js';
 import { send } from '../../cli/send.js';
 import { tail } from '../../cli/tail.js';
 import { localTarget, type StoreTarget } from '../../cli/target.js';
+import { queueUrlOf } from '../../local/endpoints.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
 import { cli, runProcess, writeEndpoints } from './cli-support.js';
 
@@ -237,7 +238,7 @@ describe('cli tail: safe on a live queue', () => {
           QueueUrl: queueUrl,
           Attributes: {
             RedrivePolicy: JSON.stringify({
-              deadLetterTargetArn: `arn:aws:sqs:us-east-1:000000000000:${ingress.endpoints.deadLetterQueues.sigmate.split('/').at(-1)}`,
+              deadLetterTargetArn: `arn:aws:sqs:us-east-1:000000000000:${queueUrlOf(ingress.endpoints, 'sigmate', 'deadLetterQueues').split('/').at(-1)}`,
               maxReceiveCount,
             }),
           },

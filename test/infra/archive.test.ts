@@ -8,7 +8,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { EnvNames } from '../../functions/core/config.js';
 import { IngressArchive } from '../../infra/archive.js';
-import { readSettings, SettingsError } from '../../infra/config.js';
+import { SettingsError } from '../../infra/config.js';
+import { readSettings } from '../../infra/context.js';
 import { addIngressStack } from '../../infra/ingress-app.js';
 import { IngressMonitoring } from '../../infra/monitoring.js';
 

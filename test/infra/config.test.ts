@@ -6,15 +6,18 @@ import { describe, expect, it } from 'vitest';
 import { Defaults } from '../../functions/core/config.js';
 import {
   ContextKeys,
-  checkContextKeys,
   DefaultSettings,
-  knownContextKeys,
-  readSettings,
   SettingsError,
   UnknownSettingError,
 } from '../../infra/config.js';
+import { checkContextKeys, knownContextKeys, readSettings } from '../../infra/context.js';
 import { PACKAGE_ROOT as PROJECT_ROOT } from '../../infra/lambda-code.js';
-import { ProviderDeployments } from '../../infra/providers.js';
+import { deployedProviders } from '../../infra/providers.js';
+
+const ProviderDeployments = Object.fromEntries(
+  deployedProviders().map((d) => [d.provider, d]),
+) as Record<'sigma' | 'sigmate' | 'signifyd', ReturnType<typeof deployedProviders>[number]>;
+
 import { lambdaEsbuildOptions } from '../../tools/bundling.js';
 
 const SIGMA = { days: 7, provider: 'Sigma' };
@@ -88,9 +91,15 @@ describe('infra: settings', () => {
     expect(() => from({ idempotencyRetentionDays: '6' })).toThrow(
       'context "idempotencyRetentionDays" must be at least 7 while Sigma is deployed',
     );
-    expect(
-      readSettings((key) => ({ idempotencyRetentionDays: '5' })[key]).idempotencyRetentionDays,
-    ).toBe(5);
+    // The floor follows the providers served: without Sigma, Signifyd's 5 days.
+    const withoutSigma = {
+      idempotencyRetentionDays: '5',
+      providers: [{ name: 'signifyd', scheme: 'signifyd' }],
+    } as Record<string, unknown>;
+    expect(readSettings((key) => withoutSigma[key]).idempotencyRetentionDays).toBe(5);
+    expect(() => readSettings((key) => ({ idempotencyRetentionDays: '5' })[key])).toThrow(
+      'at least 7 while Sigma is deployed',
+    );
   });
 
   it('refuses deduplication longer than SQS can keep an event, and queues shorter than it', () => {

@@ -8,11 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ContextKeys,
   DefaultSettings,
-  readSettings,
   SettingsError,
-  settingsFromContext,
   UnknownSettingError,
 } from '../../infra/config.js';
+import { readSettings, settingsFromContext } from '../../infra/context.js';
 import {
   canonicalCidr,
   catchAllParents,

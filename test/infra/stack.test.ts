@@ -451,9 +451,13 @@ describe('infra: stack', () => {
 describe('infra: prebuilt bundles', () => {
   const functions = () =>
     [
-      ...[...stack.providers].map(([name, { fn }]) => [name, fn] as const),
-      ['not-found', stack.ingress.notFoundFunction] as const,
-      ...(stack.ingress.archive ? [['archiver', stack.ingress.archive.archiver] as const] : []),
+      ...[...stack.providers.values()].map(
+        ({ deployment, fn }) => [deployment.bundle, fn] as const,
+      ),
+      ['not-found' as const, stack.ingress.notFoundFunction] as const,
+      ...(stack.ingress.archive
+        ? [['archiver' as const, stack.ingress.archive.archiver] as const]
+        : []),
     ] as const;
 
   it('deploys each function from its folder of lib/assets, byte for byte', () => {

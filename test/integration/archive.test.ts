@@ -9,6 +9,7 @@ import {
 } from '../../functions/core/archive.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { readArchive } from '../../local/archiver.js';
+import { queueUrlOf } from '../../local/endpoints.js';
 import { DEMO_SECRETS } from '../../local/ingress.js';
 import {
   MemoryLog,
@@ -251,7 +252,7 @@ describe('archive: every acknowledged event, on fauxqs S3', () => {
     const delivery = signedSigmate(body, SECRET);
     await archive().archiver.drain();
     await ingress.drain('sigmate');
-    await withQueueDeleted(ingress, ingress.endpoints.queues.sigmate, async () => {
+    await withQueueDeleted(ingress, queueUrlOf(ingress.endpoints, 'sigmate'), async () => {
       const refused = await ingress.post(delivery.path, delivery.body, delivery.headers);
       expect(refused.status).toBe(503);
       expect(refused.json.status).toBe('retry');

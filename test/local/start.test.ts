@@ -110,6 +110,36 @@ describe('npm start: nothing survives a failed start or a signal', () => {
     expect(await gone(dir, 5_000)).toEqual([]);
   });
 
+  it('a providers list it cannot serve fails the start in one line naming the entry', async () => {
+    const providers = [{ name: 'pay', scheme: 'strpe' }];
+    const child = await npmStart(dir, { CDK_CONTEXT_JSON: JSON.stringify({ providers }) });
+    const out = output(child);
+    expect(await exited(child)).toBe(1);
+    expect(out.text().trim()).toMatch(
+      /^npm start failed: configuration: providers\[0\] "pay": unknown scheme "strpe" \(one of [^\n]*\)$/,
+    );
+    expect(processesUsing(dir)).toEqual([]);
+  });
+
+  it('serves the providers the context declares, printing their routes and demo secrets', async () => {
+    const providers = [
+      { name: 'sigmate', scheme: 'sigmate' },
+      { name: 'stripe-eu', scheme: 'stripe' },
+    ];
+    const child = await npmStart(dir, { CDK_CONTEXT_JSON: JSON.stringify({ providers }) });
+    const out = output(child);
+    await out.until('Press Ctrl-C');
+    expect(out.text()).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/webhooks\/stripe-eu {3}\(stripe\)/);
+    expect(out.text()).toMatch(/STRIPE_EU_WEBHOOK_SECRET=whsec_/);
+    expect(out.text()).not.toMatch(/SIGMA_API_KEY/);
+    const endpoints = JSON.parse(await readFile(join(dir, 'endpoints.json'), 'utf8'));
+    expect(Object.keys(endpoints.queues)).toEqual(['sigmate', 'stripe-eu']);
+    expect(endpoints.providers['stripe-eu']).toEqual({ name: 'stripe-eu', scheme: 'stripe' });
+    child.kill('SIGTERM');
+    await exited(child);
+    expect(await gone(dir, 8_000)).toEqual([]);
+  });
+
   it.each([
     ['SIGTERM', 'what an IDE or timeout sends'],
     ['SIGKILL', 'npm gone without a word: its script notices'],

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readIngressOutputs } from '../../cli/stack-outputs.js';
 import { WebhookIngress } from '../../infra/index.js';
 import { parseOutputTag } from '../../infra/output-tags.js';
+import { queueUrlOf } from '../../local/endpoints.js';
 import { commonJsApp, esmApp } from './apps.js';
 import {
   type CfnTemplate,
@@ -325,7 +326,7 @@ describe('the CLI from the package', () => {
     // What the deployed stack's outputs would hold, by the tag the construct gave each.
     const cloudFormation = await describeStacksEndpoint('Payments', template, (_key, output) => {
       const tag = parseOutputTag(output.Description);
-      const provider = tag?.provider as keyof typeof local.queues;
+      const provider = tag?.provider ?? '';
       switch (tag?.fact) {
         case 'base-url':
         case 'api-endpoint':
@@ -333,9 +334,9 @@ describe('the CLI from the package', () => {
         case 'table':
           return local.table;
         case 'queue':
-          return local.queues[provider];
+          return queueUrlOf(local, provider);
         case 'dead-letter-queue':
-          return local.deadLetterQueues[provider];
+          return queueUrlOf(local, provider, 'deadLetterQueues');
         default:
           return `stand-in for ${JSON.stringify(output.Value)}`;
       }

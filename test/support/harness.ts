@@ -11,8 +11,10 @@ import {
 import { inject } from 'vitest';
 import type { Env } from '../../functions/core/config.js';
 import type { Log } from '../../functions/core/pipeline.js';
-import type { ProviderName } from '../../functions/registry.js';
+import type { ProviderName } from '../../functions/provider-names.js';
+import type { ProviderDeclaration } from '../../functions/providers.js';
 import { attachEmulator } from '../../local/emulators.js';
+import { queueUrlOf } from '../../local/endpoints.js';
 import { type LocalIngress, localClients, startLocalIngress } from '../../local/ingress.js';
 
 /** A log that keeps every line, for assertions (and for proving no secret is logged). */
@@ -65,13 +67,18 @@ export interface TestIngress extends LocalIngress {
  * its own table and queues (a random name prefix), so files never see each other.
  */
 export async function startTestIngress(
-  options: { env?: Env; archive?: boolean | 'manual' } = {},
+  options: {
+    env?: Env;
+    archive?: boolean | 'manual';
+    providers?: readonly ProviderDeclaration[];
+  } = {},
 ): Promise<TestIngress> {
   const endpoints = inject('emulators');
   const log = new MemoryLog();
   const ingress = await startLocalIngress({
     port: 0,
     env: options.env ?? {},
+    ...(options.providers ? { providers: options.providers } : {}),
     dynamodb: attachEmulator('DynamoDB Local', endpoints.dynamodb),
     sqs: attachEmulator('fauxqs', endpoints.sqs),
     namePrefix: `t${randomUUID().slice(0, 8)}`,
@@ -107,7 +114,7 @@ export async function startTestIngress(
       return { status: response.status, headers: response.headers, json: JSON.parse(text) };
     },
     async drain(provider, drainOptions = {}) {
-      const queueUrl = ingress.endpoints.queues[provider];
+      const queueUrl = queueUrlOf(ingress.endpoints, provider);
       const received: ReceivedMessage[] = [];
       for (;;) {
         const batch = await receive(

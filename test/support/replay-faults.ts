@@ -13,6 +13,7 @@ import { replay } from '../../cli/replay.js';
 import { send } from '../../cli/send.js';
 import { localTarget } from '../../cli/target.js';
 import { attachEmulator } from '../../local/emulators.js';
+import { queueUrlOf } from '../../local/endpoints.js';
 import { localClients, startLocalIngress } from '../../local/ingress.js';
 import {
   CapturingLog,
@@ -56,7 +57,7 @@ export async function replayAnswerLost(
   const faultyFile = join(dir, 'through-proxy.json');
   await writeFile(faultyFile, JSON.stringify({ ...ingress.endpoints, sqs: proxy.endpoint }));
   const faulty = await localTarget(faultyFile, {});
-  const queueUrl = ingress.endpoints.queues.sigmate;
+  const queueUrl = queueUrlOf(ingress.endpoints, 'sigmate');
   const keyOf = (body: Record<string, unknown>) => String(body.idempotencyKey);
   try {
     const accepted = await send(
