@@ -4,14 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Env } from '../functions/core/config.js';
 import { ProviderDeclarationError } from '../functions/core/errors.js';
 import {
   PROVIDER_NAME,
   type ProviderDeclaration,
   parseProviderEntry,
   parseProviders,
-  providerDemoSecrets,
   SEED_PROVIDERS,
 } from '../functions/providers.js';
 import { TargetNotFoundError, UsageError } from './errors.js';
@@ -105,19 +103,4 @@ export function projectProviders(dir: string = process.cwd()): ServedProviders {
     if (error instanceof ProviderDeclarationError) throw new UsageError(error.message);
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
-}
-
-/**
- * The environment `send` signs with locally: the caller's, with `npm start`'s demo value
- * (`providerDemoSecrets`) for every served provider's variable left unset — the values
- * the local ingress verifies with when it is started without them.
- */
-export function withDemoSecrets(providers: ServedProviders, env: Env): Env {
-  const merged: Record<string, string | undefined> = { ...env };
-  for (const declaration of Object.values(providers)) {
-    for (const [variable, value] of Object.entries(providerDemoSecrets(declaration))) {
-      if (!merged[variable]?.trim()) merged[variable] = value;
-    }
-  }
-  return merged;
 }

@@ -15,7 +15,7 @@ import type { Env } from '../functions/core/config.js';
 import { type ProviderDeclaration, providerRoutes } from '../functions/providers.js';
 import { SigmaProducts } from '../functions/sigma/names.js';
 import { localS3Client } from '../local/archiver.js';
-import { LOCAL_CREDENTIALS } from '../local/ingress.js';
+import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/endpoints.js';
 import {
   CliError,
   fromAwsError,
@@ -30,7 +30,6 @@ import {
   type ServedProviders,
   seedsByQueue,
   servedProvider,
-  withDemoSecrets,
 } from './providers.js';
 import { type QueueUrls, readIngressOutputs } from './stack-outputs.js';
 
@@ -180,26 +179,10 @@ function lazyClients(make: () => Clients) {
 }
 
 /**
- * `.local/endpoints.json` as the CLI reads it: the contract's keys, and `providers` (each
- * served provider's entry, as configuration spells it) where `npm start` wrote it.
- */
-interface EndpointsFile {
-  readonly api: string;
-  readonly region: string;
-  readonly dynamodb: string;
-  readonly sqs: string;
-  readonly table: string;
-  readonly queues?: Readonly<Record<string, string>>;
-  readonly deadLetterQueues?: Readonly<Record<string, string>>;
-  readonly providers?: Readonly<Record<string, unknown>>;
-  readonly archive?: { readonly bucket: string; readonly prefix: string };
-}
-
-/**
  * The providers an endpoints file says are served: its `providers`, or — written before
  * providers were configuration — its queues' names, each a seed provider.
  */
-function localProviders(file: string, endpoints: EndpointsFile): ServedProviders {
+function localProviders(file: string, endpoints: LocalEndpoints): ServedProviders {
   if (endpoints.providers !== undefined) {
     if (typeof endpoints.providers !== 'object' || endpoints.providers === null) {
       throw new TargetNotFoundError(`${file}: "providers" is not an object`);
@@ -214,9 +197,9 @@ function localProviders(file: string, endpoints: EndpointsFile): ServedProviders
 
 /** The local ingress from its endpoints file (written by `npm start`). */
 export async function localTarget(file: string, env: Env): Promise<StoreTarget> {
-  let endpoints: EndpointsFile;
+  let endpoints: LocalEndpoints;
   try {
-    endpoints = JSON.parse(await readFile(file, 'utf8')) as EndpointsFile;
+    endpoints = JSON.parse(await readFile(file, 'utf8')) as LocalEndpoints;
   } catch (error) {
     const missing = (error as { code?: string }).code === 'ENOENT';
     throw new TargetNotFoundError(
@@ -257,7 +240,8 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
     kind: 'local',
     description: `local (${file})`,
     urlFor: (path) => `${endpoints.api.replace(/\/+$/, '')}${path}`,
-    signingEnv: withDemoSecrets(providers, env),
+    // npm start's demo value for every served provider's variable left unset.
+    signingEnv: localEnv(env, Object.values(providers)),
     providers,
     ledgerFile: resolve(dirname(file), 'tail-ledger.json'),
     region: endpoints.region,

@@ -23,7 +23,7 @@ import {
 import { sha256Hex } from '../../functions/core/crypto.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { type ClaimView, RecordStatus } from '../../functions/core/idempotency.js';
-import { parseProviders } from '../../functions/providers.js';
+import { type ProviderDeclaration, parseProviders } from '../../functions/providers.js';
 import type { ProviderName } from '../../functions/registry.js';
 import { type OutputFact, OutputFacts, outputTag } from '../../infra/output-tags.js';
 import type { LocalEndpoints } from '../../local/ingress.js';
@@ -80,9 +80,14 @@ export interface LocalCli {
   readonly target: StoreTarget;
 }
 
-/** Starts a test ingress and points the CLI at it (pair with {@link stopLocalCli}). */
-export async function startLocalCli(): Promise<LocalCli> {
-  const ingress = await startTestIngress();
+/**
+ * Starts a test ingress — serving `providers`, as `npm start` does a `providers` list; the
+ * seeds without — and points the CLI at it (pair with {@link stopLocalCli}).
+ */
+export async function startLocalCli(
+  options: { providers?: readonly ProviderDeclaration[] } = {},
+): Promise<LocalCli> {
+  const ingress = await startTestIngress(options);
   const endpoints = await writeEndpoints(ingress.endpoints);
   const target = await localTarget(endpoints.file, {});
   return { ingress, endpoints, target };

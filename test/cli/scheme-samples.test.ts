@@ -3,7 +3,6 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
-import { byName, withDemoSecrets } from '../../cli/providers.js';
 import { type SampleOptions, samplerFor } from '../../cli/samples/index.js';
 import { ed25519KeyPair } from '../../cli/samples/signing.js';
 import { markSynthetic } from '../../cli/send.js';
@@ -14,6 +13,7 @@ import {
   parseProviders,
   providerDemoSecrets,
 } from '../../functions/providers.js';
+import { localEnv } from '../../local/endpoints.js';
 import { described, received, verdict } from '../unit/schemes/support.js';
 import { DECLARED_PROVIDERS } from './cli-support.js';
 
@@ -21,7 +21,7 @@ const octokit = await import('@octokit/webhooks-methods');
 
 const DECLARED = DECLARED_PROVIDERS;
 const T = 1_790_000_000;
-const env = withDemoSecrets(byName(DECLARED), {});
+const env = localEnv({}, DECLARED);
 let counter = 0;
 const uuid = () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
 const sampleOf = (extra: Partial<SampleOptions> = {}): SampleOptions => ({

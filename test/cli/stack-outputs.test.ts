@@ -8,7 +8,10 @@ import { SEED_PROVIDERS } from '../../functions/providers.js';
 import { WebhookIngress } from '../../infra/webhook-ingress.js';
 import { describeStacksAnswer, stackQueueUrl } from './cli-support.js';
 
-/** A user's own stack, and its outputs as DescribeStacks would give them (values stand-ins). */
+/**
+ * A user's own stack, and its outputs as DescribeStacks would give them: a literal value as
+ * it is, a value CloudFormation resolves (a Ref, a GetAtt) as a stand-in.
+ */
 function userStack(ingressIds: string[], props = {}) {
   const stack = new Stack(new App(), 'Payments');
   const ingresses = ingressIds.map((id) => new WebhookIngress(stack, id, props));
@@ -17,7 +20,8 @@ function userStack(ingressIds: string[], props = {}) {
   };
   const outputs = Object.entries(template.Outputs ?? {}).map(([OutputKey, output]) => ({
     OutputKey,
-    OutputValue: `value:${JSON.stringify(output.Value)}`,
+    OutputValue:
+      typeof output.Value === 'string' ? output.Value : `value:${JSON.stringify(output.Value)}`,
     ...(output.Description ? { Description: output.Description } : {}),
   }));
   const ref = (element: { node: { defaultChild?: unknown } }) =>
@@ -44,9 +48,30 @@ describe('cli --stack: the outputs the construct creates in a user’s stack', (
     }
     expect(read.archive).toEqual({
       bucket: ref(ingress.archive?.bucket as never),
-      prefix: 'value:"events"',
+      prefix: 'events',
     });
     expect(read.baseUrl).toMatch(/"ApiEndpoint"/);
+  });
+
+  it('reads the providers the construct serves from its provider outputs, declared ones too', () => {
+    const providers = [
+      'sigmate',
+      { name: 'clerk', scheme: 'standard-webhooks', toleranceSeconds: 120 },
+      { name: 'stripe-eu', scheme: 'stripe' },
+    ];
+    const { ingresses, outputs, ref } = userStack(['Ingress'], { providers });
+    const ingress = ingresses[0] as WebhookIngress;
+    const read = readIngressOutputs('Payments', outputs);
+    expect(Object.values(read.providers)).toEqual([
+      SEED_PROVIDERS[1],
+      { name: 'clerk', scheme: 'standard-webhooks', options: { toleranceSeconds: 120 } },
+      { name: 'stripe-eu', scheme: 'stripe', options: {} },
+    ]);
+    expect(read.queues['stripe-eu']).toEqual({
+      queue: ref(ingress.queue('stripe-eu')),
+      deadLetterQueue: ref(ingress.deadLetterQueue('stripe-eu')),
+    });
+    expect(read.logGroups.clerk).toBe(ref(ingress.function('clerk').functionLogGroup));
   });
 
   it('asks which ingress when a stack holds two, and takes --ingress by name or path', () => {

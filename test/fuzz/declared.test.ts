@@ -11,7 +11,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { byName, withDemoSecrets } from '../../cli/providers.js';
 import { type Delivery, samplerFor } from '../../cli/samples/index.js';
 import { markSynthetic } from '../../cli/send.js';
 import { DEFAULT_TOLERANCE_SECONDS } from '../../functions/core/declaration.js';
@@ -24,6 +23,7 @@ import {
   SEED_PROVIDERS,
   serialiseProvider,
 } from '../../functions/providers.js';
+import { localEnv } from '../../local/endpoints.js';
 import { LOCAL_REGION } from '../../local/ingress.js';
 import { ensureIdempotencyTable, ensureQueuePair } from '../../local/resources.js';
 import { DECLARED_PROVIDERS } from '../cli/cli-support.js';
@@ -44,7 +44,7 @@ const DECLARED = DECLARED_PROVIDERS.filter(
 );
 const RUNS = 100;
 const OVERSIZED = 300 * 1024;
-const env = withDemoSecrets(byName(DECLARED), {});
+const env = localEnv({}, DECLARED);
 
 /** Where a scheme's signature is, what else it signs, and its replay window. */
 interface SchemeFacts {
