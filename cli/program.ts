@@ -182,7 +182,8 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .command('send')
       .summary('sign and POST sample deliveries as the provider would')
       .description(
-        'Sign and POST sample deliveries as the provider would; print per-status counts.\n' +
+        'Sign and POST sample deliveries as the provider would, by its scheme; print\n' +
+          'per-status counts. A scheme with a timestamp signs each delivery when it is sent.\n' +
           'Exits 1 if any answer differs from what the flags predict. Sample bodies carry\n' +
           '"synthetic": true; a deployed target asks first (--yes).',
       )
@@ -190,7 +191,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .addOption(new Option('--product <product>', 'Sigma product').choices([...SIGMA_PRODUCTS]))
       .option(
         '--topic <topic>',
-        'event type: Sigmate x-sigmate-event, Sigma "event", Signifyd topic',
+        'event type: Sigmate x-sigmate-event, Sigma "event", Signifyd topic, GitHub event (push, ping…), Shopify topic, Stripe or Standard Webhooks body "type", an hmac provider\'s type',
         nonEmpty,
       )
       .addOption(
@@ -322,7 +323,8 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .description(
         'Did an event arrive, when, with which envelope id, and where is it now?\n' +
           'By idempotency key, envelope id or the provider’s own identifier (its subject:\n' +
-          'Sigma data.transaction_id and the like, Sigmate id, Signifyd caseId/signifydId/orderId).\n' +
+          'Sigma data.transaction_id and the like, Sigmate id, Signifyd caseId/signifydId/orderId,\n' +
+          'Stripe data.object.id, Standard Webhooks data.id, Shopify admin_graphql_api_id).\n' +
           'No idempotency record (expired after 7 days)? The audit archive is searched over\n' +
           '--since/--until, the last 30 days by default.',
       )
