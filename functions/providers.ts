@@ -39,6 +39,76 @@ export const RESERVED_PROVIDER_NAMES: Readonly<Record<string, string>> = {
   'not-found': 'its function would collide with the catch-all NotFoundFunction',
 };
 
+/** Name shapes the deployment uses for its own resources, with why. */
+const RESERVED_NAME_PATTERNS: readonly { test: RegExp; why: string }[] = [
+  {
+    test: /^archive-/,
+    why: 'names starting "archive-" are the audit archive\'s (its queues and outputs)',
+  },
+  { test: /-dlq$/, why: 'names ending "-dlq" are the dead-letter queues\' under npm start' },
+];
+
+/**
+ * `sigmate` → `Sigmate`, `stripe-eu` → `StripeEu`: the form of a name in the deployment's
+ * construct ids, output names and WAF rule names.
+ */
+export function providerTitle(name: string): string {
+  return name
+    .split('-')
+    .map((part) => `${part.slice(0, 1).toUpperCase()}${part.slice(1)}`)
+    .join('');
+}
+
+/**
+ * What follows a provider's title in the ids the deployment derives from it (infra/):
+ * a name whose title is another's plus the start of one of these would make one of its
+ * ids another's (`pay` and `pay-dead-letter`: `PayDeadLetterQueue`).
+ */
+export const PROVIDER_ID_SUFFIXES = [
+  'Queue',
+  'QueueUrl',
+  'QueueArn',
+  'DeadLetterQueue',
+  'DeadLetterQueueUrl',
+  'DeadLetterQueueArn',
+  'Secret',
+  'SecretName',
+  'Function',
+  'FunctionLogGroup',
+  'FunctionRole',
+  'Integration',
+  'LogGroupName',
+  'Provider',
+  'WebhookUrl',
+  'TransactionMonitoringWebhookUrl',
+  'AmlWebhookUrl',
+  'CddWebhookUrl',
+  'ArchiveQueueUrl',
+  'SourceAllowlist',
+  'AllowlistV4',
+  'AllowlistV6',
+  'PerSourceRate',
+  'EdgeRateLimitedAlarm',
+] as const;
+
+/**
+ * Why two names cannot be served side by side, or undefined: one title (`a-b`, `a--b`),
+ * or an id of one that is an id of the other.
+ */
+function titleClash(name: string, other: string): string | undefined {
+  const mine = providerTitle(name);
+  const theirs = providerTitle(other);
+  if (mine === theirs) return `its resource names (${mine}…) are also ${quote(other)}'s`;
+  if (!mine.startsWith(theirs)) return undefined;
+  const rest = mine.slice(theirs.length);
+  for (const suffix of PROVIDER_ID_SUFFIXES) {
+    if (PROVIDER_ID_SUFFIXES.includes(`${rest}${suffix}` as never)) {
+      return `its ${mine}${suffix} would be ${quote(other)}'s ${theirs}${rest}${suffix}: rename one`;
+    }
+  }
+  return undefined;
+}
+
 /** What is served without a `providers` list: the three seed providers under their own names. */
 export const SEED_PROVIDERS: readonly ProviderDeclaration[] = Object.freeze(
   (['sigma', 'sigmate', 'signifyd'] as const).map((name) =>
@@ -75,6 +145,10 @@ export function parseProviderEntry(raw: unknown, entry: string): ProviderDeclara
   const reserved = RESERVED_PROVIDER_NAMES[name];
   if (reserved !== undefined) {
     throw new ProviderDeclarationError(named, `the name is reserved: ${reserved}`);
+  }
+  const pattern = RESERVED_NAME_PATTERNS.find(({ test }) => test.test(name));
+  if (pattern !== undefined) {
+    throw new ProviderDeclarationError(named, `the name is reserved: ${pattern.why}`);
   }
   if (scheme === undefined) {
     throw new ProviderDeclarationError(
@@ -142,6 +216,11 @@ export function parseProviders(raw: unknown, list = 'providers'): ProviderDeclar
         );
       }
       claimed.set(`${kind} ${claim}`, entry);
+    }
+    for (const other of declarations.slice(0, index)) {
+      const clash =
+        titleClash(declaration.name, other.name) ?? titleClash(other.name, declaration.name);
+      if (clash !== undefined) throw new ProviderDeclarationError(entry, clash);
     }
   });
   return declarations;

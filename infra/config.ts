@@ -1,10 +1,8 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Node } from 'constructs';
 import { Defaults, MAX_BODY_LIMIT } from '../functions/core/config.js';
 import type { ProviderName } from '../functions/provider-names.js';
 import {
   type ProviderDeclaration,
-  parseProviders,
   providerMinRetentionDays,
   SEED_PROVIDERS,
 } from '../functions/providers.js';

@@ -18,6 +18,7 @@ import {
   type ThrottledRoute,
   UnknownSettingError,
 } from './config.js';
+import { checkProviderCount } from './props.js';
 
 /** How an error names a context key. */
 const ctx = (key: string) => `context "${key}"`;
@@ -154,6 +155,7 @@ export function readSettings(
   const k = ContextKeys;
   // Throws ProviderDeclarationError: one line naming the entry.
   const providers = parseProviders(lookup(k.providers));
+  checkProviderCount(providers, 'providers');
   const names = providers.map((p) => p.name);
   const logRetentionDays = integer(lookup, k.logRetentionDays) ?? d.logRetentionDays;
   const rateLimit = integer(lookup, k.throttleRateLimit) ?? d.throttle.rateLimit;

@@ -18,7 +18,6 @@ import {
   propName,
   strictestRetention,
 } from './config.js';
-import type { DeployedProvider } from './providers.js';
 
 /** A custom domain for provider URLs that survive a re-creation of the stack. */
 export interface CustomDomainProps {
@@ -85,7 +84,7 @@ export function declaredProviders(
   entries: readonly (ProviderName | ProviderEntry)[] | undefined,
 ): ProviderDeclaration[] {
   if (entries === undefined) return [...SEED_PROVIDERS];
-  return parseProviders(
+  const declarations = parseProviders(
     entries.map((entry) =>
       typeof entry === 'string' && (ProviderNames as readonly string[]).includes(entry)
         ? { name: entry, scheme: entry }
@@ -93,25 +92,28 @@ export function declaredProviders(
     ),
     PROVIDERS_PROP,
   );
+  checkProviderCount(declarations, PROVIDERS_PROP);
+  return declarations;
+}
+
+/**
+ * Providers one ingress can hold: each adds about 36 CloudFormation resources to the 37
+ * every ingress has, and a stack holds 500 (README, "Add a provider").
+ */
+export const MAX_PROVIDERS = 12;
+
+/** Refuses a list one stack cannot hold, in one line, before CDK's own error at synth. */
+export function checkProviderCount(providers: readonly ProviderDeclaration[], list: string): void {
+  if (providers.length > MAX_PROVIDERS) {
+    throw new ProviderDeclarationError(
+      list,
+      `lists ${providers.length} providers; one WebhookIngress holds at most ${MAX_PROVIDERS} (each adds about 36 CloudFormation resources, and a stack holds 500): put the others in a second WebhookIngress, in another stack`,
+    );
+  }
 }
 
 /** How errors name the construct's `providers` prop. */
 const PROVIDERS_PROP = 'WebhookIngress prop "providers"';
-
-/** Two names with one title would share construct ids and output names. */
-export function checkTitles(deployments: readonly DeployedProvider[]): void {
-  const seen = new Map<string, string>();
-  for (const { title, provider } of deployments) {
-    const other = seen.get(title);
-    if (other !== undefined) {
-      throw new ProviderDeclarationError(
-        `${PROVIDERS_PROP} "${provider}"`,
-        `its resource names (${title}…) are also "${other}"'s: rename one`,
-      );
-    }
-    seen.set(title, provider);
-  }
-}
 
 /** Defaults merged with the props, checked as a whole; throws SettingsError naming the prop. */
 export function resolveSettings(

@@ -6,6 +6,7 @@ import {
   providerRoutes,
   providerSecretPlaceholder,
   providerSecretShape,
+  providerTitle,
   SEED_PROVIDERS,
   serialiseProvider,
 } from '../functions/providers.js';
@@ -68,29 +69,25 @@ const PASTE_INTO: Readonly<Record<SchemeName, string>> = {
   hmac: "the sender's webhook settings",
 };
 
-/**
- * `sigmate` → `Sigmate`, `stripe-eu` → `StripeEu`: construct ids and output names. A name
- * whose dashes do not map one to one (`a-`, `a--b`) keeps a readable form; the construct
- * refuses two providers with one title.
- */
-export function providerTitle(name: ProviderName): string {
-  return name
-    .split('-')
-    .map((part) => `${part.slice(0, 1).toUpperCase()}${part.slice(1)}`)
-    .join('');
-}
+export { providerTitle };
 
-/** The seed providers' flags, from the global settings, under their own names only. */
+/**
+ * A seed provider's flags under its own name: the entry's option when it sets one (as
+ * `npm start` reads it), else the global setting (`sigmaAllowLegacySha256`,
+ * `signifydForwardTestEvents`).
+ */
 function seedFlags(
   declaration: ProviderDeclaration,
   settings: IngressSettings,
 ): Record<string, string> {
   if (declaration.scheme !== declaration.name) return {};
   if (declaration.scheme === 'sigma') {
-    return { [SigmaEnvNames.allowLegacySha256]: String(settings.sigmaAllowLegacySha256) };
+    const allow = declaration.options.allowLegacySha256 ?? settings.sigmaAllowLegacySha256;
+    return { [SigmaEnvNames.allowLegacySha256]: String(allow) };
   }
   if (declaration.scheme === 'signifyd') {
-    return { [SIGNIFYD_FORWARD_TEST_EVENTS_ENV]: String(settings.signifydForwardTestEvents) };
+    const forward = declaration.options.forwardTestEvents ?? settings.signifydForwardTestEvents;
+    return { [SIGNIFYD_FORWARD_TEST_EVENTS_ENV]: String(forward) };
   }
   return {};
 }

@@ -38,7 +38,6 @@ import { grantOperatorAccess } from './operator-grants.js';
 import { addIngressOutputs } from './outputs.js';
 import {
   type CustomDomainProps,
-  checkTitles,
   declaredProviders,
   type ProviderEntry,
   resolveSettings,
@@ -161,7 +160,6 @@ export class WebhookIngress extends Construct {
     super(scope, id);
     const declarations = declaredProviders(props.providers);
     const deployments = deployedProviders(declarations);
-    checkTitles(deployments);
     this.settings = resolveSettings(props, declarations);
     const settings = this.settings;
     this.encryptionKey = props.encryptionKey;
