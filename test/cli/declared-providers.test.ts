@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryIo } from '../../cli/io.js';
 import { projectProviders } from '../../cli/providers.js';
+import { send } from '../../cli/send.js';
 import { localTarget, routePaths } from '../../cli/target.js';
 import type { EventDescription } from '../../functions/core/provider.js';
 import { createProviderAdapter } from '../../functions/declared/adapter.js';
@@ -55,7 +57,13 @@ async function verifyingIngress(providers: readonly ProviderDeclaration[]) {
     return { adapter, secrets: adapter.secretsFromEnv(providerDemoSecrets(declaration)) };
   });
   const seen = new Map<string, string>();
-  const answers: { provider: string; status: string; key?: string }[] = [];
+  const answers: {
+    provider: string;
+    status: string;
+    key?: string;
+    headers?: Record<string, string>;
+    body?: Buffer;
+  }[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -89,7 +97,13 @@ async function verifyingIngress(providers: readonly ProviderDeclaration[]) {
       }
       const key = `${provider}#${(description as EventDescription).idempotencyKey}`;
       const first = seen.get(key);
-      answers.push({ provider, status: first ? 'duplicate' : 'accepted', key });
+      answers.push({
+        provider,
+        status: first ? 'duplicate' : 'accepted',
+        key,
+        headers,
+        body: delivery.body,
+      });
       if (first) return answer(200, { status: 'duplicate', id: first });
       const id = randomUUID();
       seen.set(key, id);
@@ -264,6 +278,27 @@ describe('cli send: every scheme against adapters that verify it', () => {
       expect(bad.stdout.join('\n')).toMatch(/401 rejected\s+2/);
     },
   );
+
+  it('a redelivery is its original’s bytes and ids, signed at the time it is sent', async () => {
+    const target = await localTarget(file, {});
+    let calls = 0;
+    // A clock one second further on each time it is read: plan, then each signature.
+    const now = () => new Date(Date.now() + 1000 * calls++);
+    const before = ingress.answers.length;
+    const report = await send(
+      target,
+      { provider: 'stripe-us', count: 2, duplicates: 0.5, concurrency: 1, now },
+      new MemoryIo(),
+    );
+    target.close();
+    expect(report.counts).toEqual({ '200 accepted': 1, '200 duplicate': 1 });
+    const [original, redelivery] = ingress.answers.slice(before);
+    expect(redelivery?.body?.equals(original?.body ?? Buffer.alloc(0))).toBe(true);
+    expect(redelivery?.key).toBe(original?.key);
+    const t = (answer: typeof original) =>
+      Number(/t=(\d+)/.exec(answer?.headers?.['stripe-signature'] ?? '')?.[1]);
+    expect(t(redelivery)).toBeGreaterThan(t(original));
+  });
 
   it('a Sigma provider under another name: its products on its own route', async () => {
     const run = await cli(['send', 'sigma-eu', '--product', 'aml', '--json', '--endpoints', file]);
