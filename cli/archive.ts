@@ -14,7 +14,6 @@ import {
 import { Defaults } from '../functions/core/config.js';
 import { sha256Hex } from '../functions/core/crypto.js';
 import { DynamoDbClaimLedger } from '../functions/core/idempotency.js';
-import type { ProviderName } from '../functions/registry.js';
 import { fromAwsError, InterruptedError, TargetNotFoundError, UsageError } from './errors.js';
 import { type Io, progressBar } from './io.js';
 import type { StoreTarget } from './target.js';
@@ -139,7 +138,7 @@ export function parseArchiveLine(line: string, provider: string): ArchiveRecord 
 
 /** Which archived events a read keeps: by provider, receive time and anything else. */
 export interface ArchiveQuery {
-  readonly provider: ProviderName;
+  readonly provider: string;
   /** Receive times kept, inclusive. */
   readonly since: Date;
   readonly until: Date;

@@ -1,7 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Settlement } from '../functions/core/archive.js';
 import { RecordStatus } from '../functions/core/idempotency.js';
-import type { ProviderName } from '../functions/registry.js';
 import {
   ArchivedAttempts,
   type ArchivedEvent,
@@ -21,10 +20,10 @@ import { ReceiveLedger } from './ledger.js';
 import { collect, type HeldMessage, queueLimits, queueTotal, release } from './queue.js';
 import { Attr, type EventRecord, readRecord, scanRecords } from './records.js';
 import { CONSUMER_RESERVE, TAIL_HOLD_SECONDS } from './tail.js';
-import type { StoreTarget } from './target.js';
+import { queuesOf, type StoreTarget } from './target.js';
 
 export interface FindOptions {
-  readonly provider: ProviderName;
+  readonly provider: string;
   /** An envelope id, an idempotency key, or the provider's own identifier (the subject). */
   readonly id: string;
   /** Also look through the main queue (each look is a receive). */
@@ -156,7 +155,7 @@ export async function find(target: StoreTarget, options: FindOptions, io: Io): P
   // Flags first: a malformed range is refused before anything is read.
   const range = archiveRange(options, new Date(clock()));
   const { dynamodb, sqs } = target.clients();
-  const { queue, deadLetterQueue } = target.queues[options.provider];
+  const { queue, deadLetterQueue } = queuesOf(target, options.provider);
   let records: { record: EventRecord; matchedBy: MatchedBy }[] = [];
   let scanned = 0;
   let withoutSubject = 0;

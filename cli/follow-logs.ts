@@ -1,4 +1,3 @@
-import type { ProviderName } from '../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
 import type { ShownMessage } from './format.js';
 import { type Io, showLine } from './io.js';
@@ -43,7 +42,7 @@ function parseLine(message: string | undefined): WebhookLine | undefined {
 }
 
 export interface FollowLogsOptions {
-  readonly providers: readonly ProviderName[];
+  readonly providers: readonly string[];
   readonly format: 'pretty' | 'oneline' | 'json';
   readonly max?: number | undefined;
   readonly durationMs?: number | undefined;

@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Env } from '../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { CliError, CredentialsError, ExitCode, UsageError } from './errors.js';
 import { find } from './find.js';
 import { oneLineErrors, ratio, wholeNumber } from './flags.js';
 import { printable } from './format.js';
 import { escapedMessages, type Io } from './io.js';
+import { providerNameArgument, servedProvider } from './providers.js';
 import { redrive } from './redrive.js';
 import { replay } from './replay.js';
-import { parseProvider } from './samples/index.js';
 import { SIGMA_PRODUCTS } from './samples/sigma.js';
 import { send } from './send.js';
 import { status } from './status.js';
@@ -46,15 +45,20 @@ const stackName = matching(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation st
 const regionName = matching(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1');
 const nonEmpty = matching(/\S/, 'a value');
 
-function providerList(text: string, previous: ProviderName[] | undefined): ProviderName[] {
+/** What a `<provider>` argument is: checked against the target's providers once it is read. */
+const PROVIDER_ARGUMENT =
+  'a provider the target serves: sigma, sigmate, signifyd or a declared one';
+
+function providerList(text: string, previous: string[] | undefined): string[] {
   const names = text
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  if (names.length === 0) throw new InvalidArgumentError(`expected ${ProviderNames.join(', ')}`);
+  if (names.length === 0)
+    throw new InvalidArgumentError('expected provider names, comma-separated');
   const parsed = names.map((name) => {
     try {
-      return parseProvider(name);
+      return providerNameArgument(name);
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
@@ -178,15 +182,16 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .command('send')
       .summary('sign and POST sample deliveries as the provider would')
       .description(
-        'Sign and POST sample deliveries as the provider would; print per-status counts.\n' +
+        'Sign and POST sample deliveries as the provider would, by its scheme; print\n' +
+          'per-status counts. A scheme with a timestamp signs each delivery when it is sent.\n' +
           'Exits 1 if any answer differs from what the flags predict. Sample bodies carry\n' +
           '"synthetic": true; a deployed target asks first (--yes).',
       )
-      .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
+      .argument('<provider>', PROVIDER_ARGUMENT)
       .addOption(new Option('--product <product>', 'Sigma product').choices([...SIGMA_PRODUCTS]))
       .option(
         '--topic <topic>',
-        'event type: Sigmate x-sigmate-event, Sigma "event", Signifyd topic',
+        'event type: Sigmate x-sigmate-event, Sigma "event", Signifyd topic, GitHub event (push, ping…), Shopify topic, Stripe or Standard Webhooks body "type", an hmac provider\'s type',
         nonEmpty,
       )
       .addOption(
@@ -206,7 +211,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .option('-v, --verbose', 'print every answer'),
     true,
   ).action(async (providerName: string, options: Record<string, unknown>) => {
-    const provider = parseProvider(providerName);
+    const provider = providerNameArgument(providerName);
     await withTarget(options, async (target) => {
       const report = await send(
         target,
@@ -285,7 +290,8 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
     }
     await withTarget(options, async (target) => {
       const store = requireStore(target, 'tail');
-      const providers = (options.provider as ProviderName[] | undefined) ?? [...ProviderNames];
+      const providers = (options.provider as string[] | undefined) ?? Object.keys(store.providers);
+      for (const provider of providers) servedProvider(store.providers, provider);
       if (options.consume) {
         await confirm(
           options,
@@ -317,11 +323,12 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .description(
         'Did an event arrive, when, with which envelope id, and where is it now?\n' +
           'By idempotency key, envelope id or the provider’s own identifier (its subject:\n' +
-          'Sigma data.transaction_id and the like, Sigmate id, Signifyd caseId/signifydId/orderId).\n' +
+          'Sigma data.transaction_id and the like, Sigmate id, Signifyd caseId/signifydId/orderId,\n' +
+          'Stripe data.object.id, Standard Webhooks data.id, Shopify admin_graphql_api_id).\n' +
           'No idempotency record (expired after 7 days)? The audit archive is searched over\n' +
           '--since/--until, the last 30 days by default.',
       )
-      .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
+      .argument('<provider>', PROVIDER_ARGUMENT)
       .argument('<id>', 'idempotency key, envelope id or subject')
       .option('--search-queue', 'also look through the main queue (a receive, bounded as tail is)')
       .option(
@@ -338,9 +345,10 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .option('--json', 'machine-readable output'),
     false,
   ).action(async (providerName: string, id: string, options: Record<string, unknown>) => {
-    const provider = parseProvider(providerName);
+    const provider = providerNameArgument(providerName);
     if (!id.trim()) throw new UsageError('find needs an identifier');
     await withTarget(options, async (target) => {
+      servedProvider(target.providers, provider);
       const report = await find(
         requireStore(target, 'find'),
         {
@@ -366,7 +374,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .description(
         'Move messages from a provider’s dead-letter queue back to its queue (asks first; --yes).',
       )
-      .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
+      .argument('<provider>', PROVIDER_ARGUMENT)
       .option('--dry-run', 'list and count what would move; move nothing')
       .option('--max <N>', 'move at most N messages', wholeNumber(1))
       .option(
@@ -376,8 +384,9 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       ),
     false,
   ).action(async (providerName: string, options: Record<string, unknown>) => {
-    const provider = parseProvider(providerName);
+    const provider = providerNameArgument(providerName);
     await withTarget(options, async (target) => {
+      servedProvider(target.providers, provider);
       const store = requireStore(target, 'redrive');
       if (options.dryRun !== true) {
         await confirm(
@@ -414,7 +423,7 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
           'day partitions the selection needs. A stack asks first (--yes). Exits 1 when nothing\n' +
           'matched or an event was not replayed.',
       )
-      .argument('<provider>', `one of ${ProviderNames.join(', ')}`)
+      .argument('<provider>', PROVIDER_ARGUMENT)
       .option(
         '--since <time>',
         'ISO-8601 time (UTC unless it has an offset) or a duration ago (15m, 2h, 3d)',
@@ -438,8 +447,9 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       .option('--dry-run', 'list what would be replayed; send nothing'),
     false,
   ).action(async (providerName: string, options: Record<string, unknown>) => {
-    const provider = parseProvider(providerName);
+    const provider = providerNameArgument(providerName);
     await withTarget(options, async (target) => {
+      servedProvider(target.providers, provider);
       const store = requireStore(target, 'replay');
       // Without a terminal to ask and without --yes, refuse before reading the archive.
       if (store.kind !== 'local' && options.dryRun !== true && options.yes !== true && !io.ask) {

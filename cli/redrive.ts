@@ -1,5 +1,4 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { ProviderName } from '../functions/registry.js';
 import { fromAwsError } from './errors.js';
 import { oneLine } from './format.js';
 import type { Io } from './io.js';
@@ -14,10 +13,10 @@ import {
   sendBatch,
   sendBatches,
 } from './queue.js';
-import type { StoreTarget } from './target.js';
+import { queuesOf, type StoreTarget } from './target.js';
 
 export interface RedriveOptions {
-  readonly provider: ProviderName;
+  readonly provider: string;
   readonly dryRun?: boolean | undefined;
   /** Move at most this many. */
   readonly max?: number | undefined;
@@ -61,7 +60,7 @@ export async function redrive(
   io: Io,
 ): Promise<RedriveReport> {
   const { sqs } = target.clients();
-  const { queue, deadLetterQueue } = target.queues[options.provider];
+  const { queue, deadLetterQueue } = queuesOf(target, options.provider);
   const waitSeconds = options.waitSeconds ?? (target.kind === 'local' ? 0 : 1);
   let messages: HeldMessage[];
   try {

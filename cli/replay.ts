@@ -1,5 +1,4 @@
 import { buildEnvelope, type EnvelopeHeader, sqsSafeText } from '../functions/core/envelope.js';
-import type { ProviderName } from '../functions/registry.js';
 import {
   ArchivedAttempts,
   type ArchivedEvent,
@@ -22,10 +21,10 @@ import {
   sendBatches,
 } from './queue.js';
 import { readRecord } from './records.js';
-import type { StoreTarget } from './target.js';
+import { queuesOf, type StoreTarget } from './target.js';
 
 export interface ReplayOptions {
-  readonly provider: ProviderName;
+  readonly provider: string;
   /** ISO-8601 time, or a duration ago: `90s`, `15m`, `2h`, `3d`. */
   readonly since?: string | undefined;
   readonly until?: string | undefined;
@@ -334,7 +333,7 @@ export async function replay(
       }
       const outcome = await sendBatch(
         sqs,
-        target.queues[options.provider].queue,
+        queuesOf(target, options.provider).queue,
         batch,
         ({ body, event, recovered }) => ({
           MessageBody: body,

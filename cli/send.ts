@@ -1,20 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAmbiguousFailure } from '../functions/core/aws.js';
-import type { ProviderName } from '../functions/registry.js';
 import { CliError, ExitCode, UnavailableError, UsageError } from './errors.js';
 import { jsonForTerminal, printable } from './format.js';
 import { type Io, progressBar } from './io.js';
+import { servedProvider } from './providers.js';
+import { uuidOf } from './samples/declared.js';
 import {
   type Delivery,
   type SampleOptions,
   type SigningOptions,
-  samplers,
+  samplerFor,
 } from './samples/index.js';
 import { requireSafeTransport, type Target } from './target.js';
 
 export interface SendOptions {
-  readonly provider: ProviderName;
+  /** A provider the target serves, by name. */
+  readonly provider: string;
   readonly product?: string | undefined;
   readonly topic?: string | undefined;
   readonly apiVersion?: 2 | 3 | undefined;
@@ -62,7 +64,10 @@ export interface SendReport {
 
 interface Job {
   readonly index: number;
-  readonly delivery: Delivery;
+  /** The event's body: a redelivery sends its original's bytes. */
+  readonly body: Buffer;
+  /** Signs the delivery when it is sent (a scheme with a timestamp signs the time of sending). */
+  readonly sign: () => Delivery;
   readonly expect: Expectation;
   /** For a redelivery: the original, whose answer's `id` it must repeat. */
   readonly original?: Job;
@@ -191,7 +196,8 @@ function matches(job: Job, answer: Answer): boolean {
  * answered, as a provider's retries do, so each must be answered `duplicate`.
  */
 export async function send(target: Target, options: SendOptions, io: Io): Promise<SendReport> {
-  const sampler = samplers[options.provider];
+  const declaration = servedProvider(target.providers, options.provider);
+  const sampler = samplerFor(declaration);
   const signing: SigningOptions = {
     badSignature: options.badSignature,
     testPing: options.testPing,
@@ -213,7 +219,10 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   if (options.badSignature && options.testPing) {
     throw new UsageError('--bad-signature and --test-ping exclude each other');
   }
-  if (options.provider !== 'signifyd' && (options.apiVersion !== undefined || options.checkpoint)) {
+  if (
+    declaration.scheme !== 'signifyd' &&
+    (options.apiVersion !== undefined || options.checkpoint)
+  ) {
     throw new UsageError('--api-version and --checkpoint are for signifyd only');
   }
   sampler.validate(
@@ -240,7 +249,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     throw new UsageError(
-      `${error.message}: export it or pass --env-file (only the local target has demo secrets)`,
+      `${error.message}: export it or pass --secrets-file (only the local target has demo secrets)`,
     );
   }
 
@@ -261,11 +270,18 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
       sequence: index,
       now: now(),
       uuid,
+      // A file is one event whenever it is sent: its id comes from its bytes.
+      deliveryId: fileBytes ? uuidOf(fileBytes) : uuid(),
     };
     const body = fileBytes ?? Buffer.from(markSynthetic(sampler.sampleBody(sample)), 'utf8');
     originals.push({
       index,
-      delivery: sampler.sign(body, secrets, sample, signing),
+      body,
+      sign: () =>
+        sampler.sign(body, secrets, sample, {
+          ...signing,
+          timestamp: Math.floor(now().getTime() / 1000),
+        }),
       expect: predict(options, false, validJson),
     });
   }
@@ -273,16 +289,19 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   for (let index = unique; index < options.count; index += 1) {
     const original = originals[Math.floor(random() * unique)] ?? originals[0];
     if (!original) break;
+    // The original's bytes and ids, signed again when sent, as a provider's retry is.
     const job: Job = {
       index,
-      delivery: original.delivery,
+      body: original.body,
+      sign: original.sign,
       expect: predict(options, true, validJson),
       original,
     };
     followers.set(original, [...(followers.get(original) ?? []), job]);
   }
 
-  const url = target.urlFor(originals[0]?.delivery.path ?? '/');
+  const path = originals[0]?.sign().path ?? '/';
+  const url = target.urlFor(path);
   requireSafeTransport(url, 'the ingress URL');
   await options.confirm?.(url);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -303,7 +322,7 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
       while (!failed && inFlight < options.concurrency && queue.length > 0) {
         const job = queue.shift() as Job;
         inFlight += 1;
-        post(url, job.delivery, timeoutMs).then(
+        post(url, job.sign(), timeoutMs).then(
           (answer) => {
             inFlight -= 1;
             done += 1;
@@ -352,8 +371,8 @@ export async function send(target: Target, options: SendOptions, io: Io): Promis
   const sent = options.count - unknown.reduce((sum, item) => sum + item.skipped, 0);
   const unknowns = unknown.map(({ job, reason, skipped }) => ({
     delivery: job.index + 1,
-    path: job.delivery.path,
-    bodySha256: createHash('sha256').update(job.delivery.body).digest('hex'),
+    path,
+    bodySha256: createHash('sha256').update(job.body).digest('hex'),
     reason,
     redeliveriesNotSent: skipped,
   }));

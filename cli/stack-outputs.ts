@@ -1,6 +1,7 @@
 import type { Output } from '@aws-sdk/client-cloudformation';
 import { OutputFacts, parseOutputTag } from '../infra/output-tags.js';
 import { TargetNotFoundError, UsageError } from './errors.js';
+import { parseServedProviders, type ServedProviders, seedsByQueue } from './providers.js';
 
 /** One provider's queue and dead-letter queue URLs. */
 export interface QueueUrls {
@@ -15,6 +16,11 @@ export interface IngressOutputs {
   /** The URL the providers call, before `/webhooks/…`. */
   readonly baseUrl: string;
   readonly table: string;
+  /**
+   * Every provider the ingress serves, by name: its `provider` outputs; a stack deployed
+   * before providers were configuration has none, and serves the seeds its queues name.
+   */
+  readonly providers: ServedProviders;
   /** Every provider the ingress serves, with its queues. */
   readonly queues: Readonly<Record<string, QueueUrls>>;
   /** Each provider function's log group. */
@@ -69,13 +75,24 @@ export function readIngressOutputs(
     if (!value) throw new TargetNotFoundError(`stack "${stack}" has no ${fact} output for ${path}`);
     return value;
   };
-  const providers = [...facts.keys()].flatMap((key) => {
-    const [fact, provider] = key.split(':');
-    return fact === OutputFacts.queue && provider ? [provider] : [];
-  });
+  const named = (wanted: string) =>
+    [...facts.keys()].flatMap((key) => {
+      const [fact, provider] = key.split(':');
+      return fact === wanted && provider ? [provider] : [];
+    });
+  const declared = named(OutputFacts.provider);
+  const served =
+    declared.length > 0
+      ? parseServedProviders(
+          declared.map((name) => [name, providerEntry(stack, path, name, need)]),
+          (name) => `stack "${stack}" provider output ${name}`,
+        )
+      : seedsByQueue(named(OutputFacts.queue), `stack "${stack}" queue outputs`);
+  const providers = Object.keys(served);
   const bucket = facts.get(OutputFacts.archiveBucket);
   return {
     ingress: path,
+    providers: served,
     baseUrl: need(OutputFacts.baseUrl),
     table: need(OutputFacts.table),
     queues: Object.fromEntries(
@@ -94,4 +111,21 @@ export function readIngressOutputs(
       .filter((name) => name !== '')
       .map((name) => ({ bucket: name, prefix: need(OutputFacts.archivePrefix) })),
   };
+}
+
+/** A `provider` output's value, the provider's entry as JSON; TargetNotFoundError naming it. */
+function providerEntry(
+  stack: string,
+  path: string,
+  name: string,
+  need: (fact: string) => string,
+): unknown {
+  try {
+    return JSON.parse(need(`${OutputFacts.provider}:${name}`));
+  } catch (error) {
+    if (error instanceof TargetNotFoundError) throw error;
+    throw new TargetNotFoundError(
+      `stack "${stack}" provider output ${name} for ${path} is not JSON`,
+    );
+  }
 }

@@ -1,14 +1,13 @@
 import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { type ProviderName, ProviderNames } from '../functions/registry.js';
 import { CliError, fromAwsError } from './errors.js';
 import type { Io } from './io.js';
 import { type QueueDepth, queueDepth } from './queue.js';
-import { routePaths, type StoreTarget } from './target.js';
+import { queuesOf, routePaths, type StoreTarget } from './target.js';
 
 export interface StatusReport {
   readonly target: string;
   readonly routes: Record<string, string>;
-  readonly queues: Record<ProviderName, { queue: QueueDepth; deadLetterQueue: QueueDepth }>;
+  readonly queues: Record<string, { queue: QueueDepth; deadLetterQueue: QueueDepth }>;
   readonly table: { name: string; items: number; exact: boolean };
   /** Local only: the answers the ingress gave since npm start (GET /health), or why not. */
   readonly answers?: Record<string, Record<string, number>> | { unavailable: string } | undefined;
@@ -42,7 +41,8 @@ export async function status(
 ): Promise<StatusReport> {
   const { dynamodb, sqs } = target.clients();
   const routes: Record<string, string> = {};
-  for (const path of routePaths(Object.keys(target.queues))) {
+  const providers = Object.keys(target.providers);
+  for (const path of routePaths(Object.values(target.providers))) {
     try {
       routes[path] = target.urlFor(path);
     } catch (error) {
@@ -55,18 +55,16 @@ export async function status(
   let items = 0;
   try {
     const entries = await Promise.all(
-      ProviderNames.map(
-        async (provider) =>
-          [
-            provider,
-            {
-              queue: await queueDepth(sqs, target.queues[provider].queue),
-              deadLetterQueue: await queueDepth(sqs, target.queues[provider].deadLetterQueue),
-            },
-          ] as const,
-      ),
+      providers.map(async (provider) => {
+        const urls = queuesOf(target, provider);
+        const depths = {
+          queue: await queueDepth(sqs, urls.queue),
+          deadLetterQueue: await queueDepth(sqs, urls.deadLetterQueue),
+        };
+        return [provider, depths] as const;
+      }),
     );
-    queues = Object.fromEntries(entries) as StatusReport['queues'];
+    queues = Object.fromEntries(entries);
     if (exact) {
       let startKey: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
       do {
@@ -105,11 +103,11 @@ export async function status(
   for (const [path, url] of Object.entries(routes))
     io.out(`  POST ${url}${url.endsWith(path) ? '' : `  (${path})`}`);
   io.out('');
-  io.out(
-    `queues    ${'visible'.padStart(9)} ${'in flight'.padStart(9)} ${'delayed'.padStart(9)} ${'DLQ'.padStart(9)} ${'DLQ held'.padStart(9)}`,
-  );
-  for (const provider of ProviderNames) {
-    const { queue, deadLetterQueue } = queues[provider];
+  // A column as wide as the longest provider name (a declared name has up to 32 characters).
+  const width = Math.max(8, ...providers.map((provider) => provider.length));
+  const columns = ['visible', 'in flight', 'delayed', 'DLQ', 'DLQ held'];
+  io.out(`${'queues'.padEnd(width + 2)}${columns.map((title) => title.padStart(10)).join('')}`);
+  for (const [provider, { queue, deadLetterQueue }] of Object.entries(queues)) {
     const cells = [
       queue.visible,
       queue.inFlight,
@@ -117,7 +115,7 @@ export async function status(
       deadLetterQueue.visible,
       deadLetterQueue.inFlight,
     ];
-    io.out(`  ${provider.padEnd(8)}${cells.map((cell) => String(cell).padStart(10)).join('')}`);
+    io.out(`  ${provider.padEnd(width)}${cells.map((cell) => String(cell).padStart(10)).join('')}`);
   }
   io.out('');
   io.out(
@@ -130,7 +128,7 @@ export async function status(
       io.out('answers since npm start (the local stand-in for the dashboard’s outcome metrics)');
       const rows = Object.entries(answers).flatMap(([provider, byLabel]) =>
         Object.entries(byLabel).map(
-          ([label, count]) => `  ${provider.padEnd(8)}  ${label.padEnd(26)} ${count}`,
+          ([label, count]) => `  ${provider.padEnd(width)}  ${label.padEnd(26)} ${count}`,
         ),
       );
       for (const row of rows.length > 0 ? rows : ['  (none yet)']) io.out(row);

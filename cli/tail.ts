@@ -1,5 +1,4 @@
 import { RecordStatus } from '../functions/core/idempotency.js';
-import type { ProviderName } from '../functions/registry.js';
 import { CliError, fromAwsError, UsageError } from './errors.js';
 import { cloudWatchLogsFilter, type FilterLogEvents, followLogs } from './follow-logs.js';
 import { oneLine, pretty, type ShownMessage } from './format.js';
@@ -16,7 +15,7 @@ import {
   remove,
 } from './queue.js';
 import { Attr, type EventRecord, scanRecords } from './records.js';
-import type { StoreTarget } from './target.js';
+import { queuesOf, type StoreTarget } from './target.js';
 
 export type TailFormat = 'pretty' | 'oneline' | 'json';
 
@@ -30,7 +29,7 @@ export const DEFAULT_TAIL_MAX = 10;
 export const TAIL_MAX_LIMIT = 100;
 
 export interface TailOptions {
-  readonly providers: readonly ProviderName[];
+  readonly providers: readonly string[];
   /** Read the dead-letter queues instead. */
   readonly deadLetter?: boolean | undefined;
   /** Delete what is shown; by default every message is left on its queue. */
@@ -59,7 +58,7 @@ export interface TailReport {
    * Queues `tail` did not receive from, to keep the consumer's receives: their newest
    * events were shown from the idempotency records instead.
    */
-  readonly fromRecords: readonly ProviderName[];
+  readonly fromRecords: readonly string[];
   /** The reader closed the output (`| head -1`). */
   readonly outputClosed: boolean;
 }
@@ -108,7 +107,7 @@ export async function tail(target: StoreTarget, options: TailOptions, io: Io): P
 }
 
 /** A delete whose answer was lost: the message may come back once its hold ends. */
-function unknownDeletes(provider: ProviderName, count: number): string {
+function unknownDeletes(provider: string, count: number): string {
   return `${provider}: ${count} delete(s) got no answer: those messages may still be on the queue (shown here, they reappear when their hold ends)`;
 }
 
@@ -122,7 +121,7 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
   const max = Math.min(options.max ?? DEFAULT_TAIL_MAX, TAIL_MAX_LIMIT);
   const ledger = await new ReceiveLedger(target.ledgerFile).load();
   const perProvider: Record<string, number> = {};
-  const fromRecords: ProviderName[] = [];
+  const fromRecords: string[] = [];
   const notes: string[] = [];
   let shown = 0;
   let consumed = 0;
@@ -133,8 +132,8 @@ async function look(target: StoreTarget, options: TailOptions, io: Io): Promise<
     for (const provider of options.providers) {
       if (outputClosed || options.signal?.aborted || shown >= max) break;
       const queueUrl = options.deadLetter
-        ? target.queues[provider].deadLetterQueue
-        : target.queues[provider].queue;
+        ? queuesOf(target, provider).deadLetterQueue
+        : queuesOf(target, provider).queue;
       const limits = await queueLimits(sqs, queueUrl);
       // The highest receive count a look may leave a message with. --consume receives only
       // what it will delete (MaxNumberOfMessages never exceeds what is left to show).
@@ -301,7 +300,7 @@ function recordMessage(record: EventRecord): ShownMessage {
  */
 async function showNewestRecords(
   target: StoreTarget,
-  provider: ProviderName,
+  provider: string,
   count: number,
   format: TailFormat,
   io: Io,
@@ -437,8 +436,8 @@ async function followConsume(
       for (const provider of options.providers) {
         if (options.signal?.aborted || shown >= max || outputClosed) break;
         const queueUrl = options.deadLetter
-          ? target.queues[provider].deadLetterQueue
-          : target.queues[provider].queue;
+          ? queuesOf(target, provider).deadLetterQueue
+          : queuesOf(target, provider).queue;
         const batch = await receiveBatch(sqs, queueUrl, {
           waitSeconds: Math.max(1, options.waitSeconds ?? 1),
           holdSeconds: 30,

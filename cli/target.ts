@@ -12,10 +12,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveLocation } from '../functions/core/archive.js';
 import { UnambiguousRetryStrategy } from '../functions/core/aws.js';
 import type { Env } from '../functions/core/config.js';
-import { type ProviderName, ProviderNames } from '../functions/registry.js';
+import { type ProviderDeclaration, providerRoutes } from '../functions/providers.js';
 import { SigmaProducts } from '../functions/sigma/names.js';
 import { localS3Client } from '../local/archiver.js';
-import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/ingress.js';
+import { LOCAL_CREDENTIALS, type LocalEndpoints, localEnv } from '../local/endpoints.js';
 import {
   CliError,
   fromAwsError,
@@ -24,6 +24,13 @@ import {
   UsageError,
 } from './errors.js';
 import { printable } from './format.js';
+import {
+  parseServedProviders,
+  projectProviders,
+  type ServedProviders,
+  seedsByQueue,
+  servedProvider,
+} from './providers.js';
 import { type QueueUrls, readIngressOutputs } from './stack-outputs.js';
 
 export type { QueueUrls };
@@ -42,12 +49,14 @@ function localStateFile(env: Env, name: string): string {
   return resolve(env.WEBHOOK_LOCAL_DIR?.trim() || '.local', name);
 }
 
-/** The webhook paths the contract gives these providers (Sigma: one per product). */
-export function routePaths(providers: readonly string[]): string[] {
-  return providers.flatMap((provider) =>
-    provider === 'sigma'
-      ? SigmaProducts.map((product) => `/webhooks/sigma/${product}`)
-      : [`/webhooks/${provider}`],
+/** The webhook paths these providers are served on (a Sigma provider: one per product). */
+export function routePaths(providers: readonly ProviderDeclaration[]): string[] {
+  return providers.flatMap((declaration) =>
+    providerRoutes(declaration).flatMap((route) =>
+      route.endsWith('/{product}')
+        ? SigmaProducts.map((product) => route.replace('{product}', product))
+        : [route],
+    ),
   );
 }
 
@@ -79,12 +88,18 @@ export interface Target {
   urlFor(path: string): string;
   /** Secrets the CLI signs with: demo defaults locally, the environment when deployed. */
   readonly signingEnv: Env;
+  /**
+   * The providers served, by name: the endpoints file's or the stack's; for a bare URL,
+   * the project's `cdk.json` (the seeds without a list).
+   */
+  readonly providers: ServedProviders;
   readonly region?: string | undefined;
   /** A deployed target: the stack's name and the named profile, for further AWS clients. */
   readonly stack?: string | undefined;
   readonly profile?: string | undefined;
   readonly table?: string | undefined;
-  readonly queues?: Record<ProviderName, QueueUrls> | undefined;
+  /** Each served provider's queues. */
+  readonly queues?: Readonly<Record<string, QueueUrls>> | undefined;
   /** A deployed target: each provider function's log group (`tail --follow`). */
   readonly logGroups?: Readonly<Record<string, string>> | undefined;
   /** The audit archive's bucket and prefix; undefined when the archive is off. */
@@ -107,7 +122,17 @@ export interface Clients {
 /** A target with queues and a table (local or a stack): what tail, redrive, replay and status need. */
 export interface StoreTarget extends Target {
   readonly table: string;
-  readonly queues: Record<ProviderName, QueueUrls>;
+  readonly queues: Readonly<Record<string, QueueUrls>>;
+}
+
+/** A served provider's queue and dead-letter queue; UsageError for one the target does not serve. */
+export function queuesOf(target: StoreTarget, provider: string): QueueUrls {
+  servedProvider(target.providers, provider);
+  const queues = Object.hasOwn(target.queues, provider) ? target.queues[provider] : undefined;
+  if (queues === undefined) {
+    throw new TargetNotFoundError(`${target.description} names no queues for ${provider}`);
+  }
+  return queues;
 }
 
 export function requireStore(target: Target, command: string): StoreTarget {
@@ -153,6 +178,23 @@ function lazyClients(make: () => Clients) {
   };
 }
 
+/**
+ * The providers an endpoints file says are served: its `providers`, or — written before
+ * providers were configuration — its queues' names, each a seed provider.
+ */
+function localProviders(file: string, endpoints: LocalEndpoints): ServedProviders {
+  if (endpoints.providers !== undefined) {
+    if (typeof endpoints.providers !== 'object' || endpoints.providers === null) {
+      throw new TargetNotFoundError(`${file}: "providers" is not an object`);
+    }
+    return parseServedProviders(
+      Object.entries(endpoints.providers),
+      (name) => `${file} providers.${name}`,
+    );
+  }
+  return seedsByQueue(Object.keys(endpoints.queues ?? {}), `${file} queues`);
+}
+
 /** The local ingress from its endpoints file (written by `npm start`). */
 export async function localTarget(file: string, env: Env): Promise<StoreTarget> {
   let endpoints: LocalEndpoints;
@@ -166,8 +208,9 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
         : `cannot read ${file}: ${(error as Error).message}`,
     );
   }
+  const providers = localProviders(file, endpoints);
   const queues = Object.fromEntries(
-    ProviderNames.map((provider) => {
+    Object.keys(providers).map((provider) => {
       const queue = endpoints.queues?.[provider];
       const deadLetterQueue = endpoints.deadLetterQueues?.[provider];
       if (!queue || !deadLetterQueue) {
@@ -177,7 +220,7 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
       }
       return [provider, { queue, deadLetterQueue }];
     }),
-  ) as Record<ProviderName, QueueUrls>;
+  );
   const { clients, close } = lazyClients(() => ({
     dynamodb: new DynamoDBClient({
       region: endpoints.region,
@@ -197,7 +240,9 @@ export async function localTarget(file: string, env: Env): Promise<StoreTarget> 
     kind: 'local',
     description: `local (${file})`,
     urlFor: (path) => `${endpoints.api.replace(/\/+$/, '')}${path}`,
-    signingEnv: localEnv(env),
+    // npm start's demo value for every served provider's variable left unset.
+    signingEnv: localEnv(env, Object.values(providers)),
+    providers,
     ledgerFile: resolve(dirname(file), 'tail-ledger.json'),
     region: endpoints.region,
     table: endpoints.table,
@@ -264,12 +309,13 @@ export async function stackTarget(
     description: `stack ${options.stack} (${region})`,
     urlFor: (path) => `${base}${path}`,
     signingEnv: env,
+    providers: ingress.providers,
     ledgerFile: localStateFile(env, `tail-ledger.${options.stack}.json`),
     region,
     stack: options.stack,
     profile: options.profile,
     table: ingress.table,
-    queues: ingress.queues as Record<ProviderName, QueueUrls>,
+    queues: ingress.queues,
     logGroups: ingress.logGroups,
     archive: ingress.archive,
     previousArchives: ingress.previousArchives,
@@ -321,6 +367,7 @@ export function urlTarget(base: string, env: Env): Target {
     description: root,
     urlFor: (path) => `${root}${path}`,
     signingEnv: env,
+    providers: projectProviders(),
     ledgerFile: localStateFile(env, 'tail-ledger.url.json'),
     clients() {
       throw new UnavailableError('a URL target has no queues');

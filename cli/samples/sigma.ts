@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
+import { secretEnvName } from '../../functions/core/declaration.js';
+import { SigmaEnvNames } from '../../functions/sigma/names.js';
 import { UsageError } from '../errors.js';
+import { type SigmaSigningSecrets, sigmaSecretsFromJson, signingSecret } from './secrets.js';
 import type { ProviderSampler } from './types.js';
 
-export interface SigmaSigningSecrets {
-  readonly apiKey: string;
-  readonly apiSecret: string;
-  readonly businessId: string;
-}
+export type { SigmaSigningSecrets };
 
 export const SIGMA_PRODUCTS = ['transaction-monitoring', 'aml', 'cdd'] as const;
 
@@ -49,56 +48,60 @@ function data(product: string, sequence: number, uuid: () => string): Record<str
   }
 }
 
+const SIGMA_VARIABLES = [SigmaEnvNames.apiKey, SigmaEnvNames.apiSecret, SigmaEnvNames.businessId];
+
 /**
  * Sigma (docs: sigma-api-keys-and-webhooks.txt, sigma-webhook-signature.txt): one URL
  * per product, body `{ event, timestamp, data }`, and `x-signature` = hex
  * HMAC-SHA256 keyed `apiKey + apiSecret` over the businessId — not over the body.
+ * Under its own name the contract's three variables hold the credentials; under another,
+ * `<NAME>_WEBHOOK_SECRET` holds them as JSON.
  */
-export const sigmaSampler: ProviderSampler<SigmaSigningSecrets> = {
-  provider: 'sigma',
-  secretEnvNames: ['SIGMA_API_KEY', 'SIGMA_API_SECRET', 'SIGMA_BUSINESS_ID'],
+export function sigmaSampler(name = 'sigma'): ProviderSampler<SigmaSigningSecrets> {
+  const variable = secretEnvName(name);
+  return {
+    provider: name,
+    scheme: 'sigma',
+    secretEnvNames: name === 'sigma' ? SIGMA_VARIABLES : [variable],
 
-  secretsFromEnv(env) {
-    const first = (name: string) => {
-      const value = env[name]?.split(',')[0]?.trim();
-      if (!value) throw new UsageError(`${name} is not set`);
-      return value;
-    };
-    return {
-      apiKey: first('SIGMA_API_KEY'),
-      apiSecret: first('SIGMA_API_SECRET'),
-      businessId: first('SIGMA_BUSINESS_ID'),
-    };
-  },
+    secretsFromEnv(env) {
+      if (name !== 'sigma') return sigmaSecretsFromJson(env, variable);
+      // Keys and secrets pair by position: the first of each.
+      const [apiKey, apiSecret, businessId] = SIGMA_VARIABLES.map((each) =>
+        signingSecret(env, each, undefined),
+      ) as [string, string, string];
+      return { apiKey, apiSecret, businessId };
+    },
 
-  validate(options, signing) {
-    const product = options.product ?? 'transaction-monitoring';
-    if (!(SIGMA_PRODUCTS as readonly string[]).includes(product)) {
-      throw new UsageError(
-        `unknown Sigma product "${product}" (expected ${SIGMA_PRODUCTS.join(', ')})`,
-      );
-    }
-    if (signing.testPing) {
-      throw new UsageError('--test-ping is for signifyd only (Sigma documents no test delivery)');
-    }
-  },
+    validate(options, signing) {
+      const product = options.product ?? 'transaction-monitoring';
+      if (!(SIGMA_PRODUCTS as readonly string[]).includes(product)) {
+        throw new UsageError(
+          `unknown Sigma product "${product}" (expected ${SIGMA_PRODUCTS.join(', ')})`,
+        );
+      }
+      if (signing.testPing) {
+        throw new UsageError('--test-ping is for signifyd only (Sigma documents no test delivery)');
+      }
+    },
 
-  sampleBody({ product = 'transaction-monitoring', topic, sequence, now, uuid }) {
-    const event = topic ?? SIGMA_DEFAULT_EVENTS[product as keyof typeof SIGMA_DEFAULT_EVENTS];
-    return JSON.stringify({
-      event,
-      timestamp: now.toISOString(),
-      data: data(product, sequence, uuid),
-    });
-  },
+    sampleBody({ product = 'transaction-monitoring', topic, sequence, now, uuid }) {
+      const event = topic ?? SIGMA_DEFAULT_EVENTS[product as keyof typeof SIGMA_DEFAULT_EVENTS];
+      return JSON.stringify({
+        event,
+        timestamp: now.toISOString(),
+        data: data(product, sequence, uuid),
+      });
+    },
 
-  sign(body, secrets, { product = 'transaction-monitoring' }, signing) {
-    const key = `${secrets.apiKey}${secrets.apiSecret}${signing.badSignature ? '-wrong' : ''}`;
-    const signature = createHmac('sha256', key).update(secrets.businessId).digest('hex');
-    return {
-      path: `/webhooks/sigma/${product}`,
-      body,
-      headers: { 'content-type': 'application/json', 'x-signature': signature },
-    };
-  },
-};
+    sign(body, secrets, { product = 'transaction-monitoring' }, signing) {
+      const key = `${secrets.apiKey}${secrets.apiSecret}${signing.badSignature ? '-wrong' : ''}`;
+      const signature = createHmac('sha256', key).update(secrets.businessId).digest('hex');
+      return {
+        path: `/webhooks/${name}/${product}`,
+        body,
+        headers: { 'content-type': 'application/json', 'x-signature': signature },
+      };
+    },
+  };
+}

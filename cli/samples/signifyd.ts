@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { secretEnvName } from '../../functions/core/declaration.js';
 import { UsageError } from '../errors.js';
+import { signingSecret } from './secrets.js';
 import type { ProviderSampler } from './types.js';
 
 export interface SignifydSigningSecrets {
@@ -74,48 +76,56 @@ function v3Decision(sequence: number, now: Date, uuid: () => string): Record<str
  * keyed with the team API key, in `X-SIGNIFYD-SEC-HMAC-SHA256` + `X-SIGNIFYD-TOPIC`
  * (v2) or `SIGNIFYD-SEC-HMAC-SHA256` + `SIGNIFYD-TOPIC` / `SIGNIFYD-CHECKPOINT` (v3).
  * The dashboard's test ping is topic `cases/test` signed with the public key `ABCDE`.
+ * The key is SIGNIFYD_API_KEY under its own name, else `<NAME>_WEBHOOK_SECRET`.
  */
-export const signifydSampler: ProviderSampler<SignifydSigningSecrets> = {
-  provider: 'signifyd',
-  secretEnvNames: ['SIGNIFYD_API_KEY'],
+export function signifydSampler(name = 'signifyd'): ProviderSampler<SignifydSigningSecrets> {
+  const variable = name === 'signifyd' ? 'SIGNIFYD_API_KEY' : secretEnvName(name);
+  return {
+    provider: name,
+    scheme: 'signifyd',
+    secretEnvNames: [variable],
 
-  secretsFromEnv(env) {
-    const apiKey = env.SIGNIFYD_API_KEY?.split(',')[0]?.trim();
-    if (!apiKey) throw new UsageError('SIGNIFYD_API_KEY is not set');
-    return { apiKey };
-  },
+    secretsFromEnv(env) {
+      // Under another name the variable may hold the Secrets Manager JSON too.
+      return { apiKey: signingSecret(env, variable, name === 'signifyd' ? undefined : 'apiKeys') };
+    },
 
-  validate(options, signing) {
-    if (options.product !== undefined) throw new UsageError('--product is for sigma only');
-    if (signing.testPing && options.topic !== undefined && options.topic !== SIGNIFYD_TEST_TOPIC) {
-      throw new UsageError(`--test-ping always uses topic ${SIGNIFYD_TEST_TOPIC}`);
-    }
-  },
+    validate(options, signing) {
+      if (options.product !== undefined) throw new UsageError('--product is for sigma only');
+      if (
+        signing.testPing &&
+        options.topic !== undefined &&
+        options.topic !== SIGNIFYD_TEST_TOPIC
+      ) {
+        throw new UsageError(`--test-ping always uses topic ${SIGNIFYD_TEST_TOPIC}`);
+      }
+    },
 
-  sampleBody({ apiVersion = 2, sequence, now, uuid }) {
-    return JSON.stringify(
-      apiVersion === 3 ? v3Decision(sequence, now, uuid) : v2Case(sequence, now, uuid),
-    );
-  },
+    sampleBody({ apiVersion = 2, sequence, now, uuid }) {
+      return JSON.stringify(
+        apiVersion === 3 ? v3Decision(sequence, now, uuid) : v2Case(sequence, now, uuid),
+      );
+    },
 
-  sign(body, secrets, options, signing) {
-    const v3 = options.apiVersion === 3;
-    const key = signing.testPing
-      ? SIGNIFYD_PUBLIC_TEST_KEY
-      : signing.badSignature
-        ? `${secrets.apiKey}-wrong`
-        : secrets.apiKey;
-    const signature = createHmac('sha256', key).update(body).digest('base64');
-    const topic = signing.testPing ? SIGNIFYD_TEST_TOPIC : options.topic;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (v3) {
-      headers['signifyd-sec-hmac-sha256'] = signature;
-      if (topic !== undefined) headers['signifyd-topic'] = topic;
-      headers['signifyd-checkpoint'] = options.checkpoint ?? 'CHECKOUT';
-    } else {
-      headers['x-signifyd-sec-hmac-sha256'] = signature;
-      headers['x-signifyd-topic'] = topic ?? 'cases/creation';
-    }
-    return { path: '/webhooks/signifyd', body, headers };
-  },
-};
+    sign(body, secrets, options, signing) {
+      const v3 = options.apiVersion === 3;
+      const key = signing.testPing
+        ? SIGNIFYD_PUBLIC_TEST_KEY
+        : signing.badSignature
+          ? `${secrets.apiKey}-wrong`
+          : secrets.apiKey;
+      const signature = createHmac('sha256', key).update(body).digest('base64');
+      const topic = signing.testPing ? SIGNIFYD_TEST_TOPIC : options.topic;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (v3) {
+        headers['signifyd-sec-hmac-sha256'] = signature;
+        if (topic !== undefined) headers['signifyd-topic'] = topic;
+        headers['signifyd-checkpoint'] = options.checkpoint ?? 'CHECKOUT';
+      } else {
+        headers['x-signifyd-sec-hmac-sha256'] = signature;
+        headers['x-signifyd-topic'] = topic ?? 'cases/creation';
+      }
+      return { path: `/webhooks/${name}`, body, headers };
+    },
+  };
+}

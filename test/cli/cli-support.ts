@@ -23,11 +23,45 @@ import {
 import { sha256Hex } from '../../functions/core/crypto.js';
 import { buildEnvelope } from '../../functions/core/envelope.js';
 import { type ClaimView, RecordStatus } from '../../functions/core/idempotency.js';
+import { type ProviderDeclaration, parseProviders } from '../../functions/providers.js';
 import type { ProviderName } from '../../functions/registry.js';
 import { type OutputFact, OutputFacts, outputTag } from '../../infra/output-tags.js';
 import type { LocalEndpoints } from '../../local/ingress.js';
 import { startTestIngress, type TestIngress } from '../support/harness.js';
 import { type Ran, run as runToEnd } from '../support/process.js';
+import { EVERY_SCHEME } from '../unit/schemes/support.js';
+
+/**
+ * A `providers` list with a provider of every scheme: the seed schemes under their own
+ * names and others, and the `hmac` scheme's forms (a header key and field type, a signed
+ * timestamp with a field key, a body key with a fixed type).
+ */
+export const DECLARED_PROVIDERS = parseProviders([
+  ...EVERY_SCHEME,
+  { name: 'signals', scheme: 'sigmate' },
+  { name: 'fraud-eu', scheme: 'signifyd' },
+  {
+    name: 'slackish',
+    scheme: 'hmac',
+    signatureHeader: 'x-slackish-signature',
+    prefix: 'v0=',
+    encoding: 'hex',
+    signedPayload: 'v0:{timestamp}:{body}',
+    timestampHeader: 'x-slackish-request-timestamp',
+    key: { field: 'event_id' },
+    type: { field: 'kind' },
+  },
+  {
+    name: 'ledger',
+    scheme: 'hmac',
+    signatureHeader: 'x-ledger-hmac',
+    encoding: 'base64',
+    signedPayload: '{timestamp}.{body}',
+    timestampHeader: 'x-ledger-time',
+    key: { body: 'sha256' },
+    type: { value: 'ledger.entry' },
+  },
+]);
 
 /** A temporary endpoints.json for a test ingress, as `npm start` would write it. */
 export async function writeEndpoints(
@@ -46,9 +80,14 @@ export interface LocalCli {
   readonly target: StoreTarget;
 }
 
-/** Starts a test ingress and points the CLI at it (pair with {@link stopLocalCli}). */
-export async function startLocalCli(): Promise<LocalCli> {
-  const ingress = await startTestIngress();
+/**
+ * Starts a test ingress — serving `providers`, as `npm start` does a `providers` list; the
+ * seeds without — and points the CLI at it (pair with {@link stopLocalCli}).
+ */
+export async function startLocalCli(
+  options: { providers?: readonly ProviderDeclaration[] } = {},
+): Promise<LocalCli> {
+  const ingress = await startTestIngress(options);
   const endpoints = await writeEndpoints(ingress.endpoints);
   const target = await localTarget(endpoints.file, {});
   return { ingress, endpoints, target };
@@ -93,11 +132,15 @@ export const STACK_ARCHIVE_BUCKET = 'ingress-archive';
 /** A fake queue URL of the mocked stacks below. */
 export const stackQueueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/1/${name}`;
 
-/** DescribeStacks' answer for a stack whose WebhookIngress created its outputs (infra/outputs.ts). */
+/**
+ * DescribeStacks' answer for a stack whose WebhookIngress created its outputs (infra/outputs.ts):
+ * the seeds' queues and log groups and, with `providers` (entries as configuration spells
+ * them), a `provider` output for each, and the queues of those that are not seeds.
+ */
 export function describeStacksAnswer(
   name: string,
   extra: [string, string, string?][] = [],
-  options: { archive?: boolean; ingress?: string } = {},
+  options: { archive?: boolean; ingress?: string; providers?: Record<string, unknown>[] } = {},
 ) {
   const ingress = options.ingress ?? `${name}/Default`;
   const tagged = (key: string, value: string, fact: OutputFact, provider?: string) =>
@@ -112,7 +155,22 @@ export function describeStacksAnswer(
           tagged('ArchiveBucketName', STACK_ARCHIVE_BUCKET, OutputFacts.archiveBucket),
           tagged('ArchivePrefix', 'events', OutputFacts.archivePrefix),
         ]),
-    ...['Sigma', 'Sigmate', 'Signifyd'].flatMap((title) => {
+    ...(options.providers ?? []).map((entry) =>
+      tagged(
+        `Provider${String(entry.name)}`,
+        JSON.stringify(entry),
+        OutputFacts.provider,
+        String(entry.name),
+      ),
+    ),
+    ...[
+      'Sigma',
+      'Sigmate',
+      'Signifyd',
+      ...(options.providers ?? [])
+        .map((entry) => String(entry.name))
+        .filter((provider) => !['sigma', 'sigmate', 'signifyd'].includes(provider)),
+    ].flatMap((title) => {
       const provider = title.toLowerCase();
       return [
         tagged(`${title}QueueUrl`, stackQueueUrl(title), OutputFacts.queue, provider),

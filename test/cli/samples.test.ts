@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseProvider, samplers } from '../../cli/samples/index.js';
+import { byName, providerNameArgument, servedProvider } from '../../cli/providers.js';
+import { samplers } from '../../cli/samples/index.js';
+import { SEED_PROVIDERS } from '../../functions/providers.js';
 import { localEnv } from '../../local/ingress.js';
 
 // Known answers, computed outside the project with OpenSSL:
@@ -104,9 +106,13 @@ describe('cli samples: bodies', () => {
     expect(samplers.signifyd.sampleBody(sample())).not.toBe(samplers.signifyd.sampleBody(sample()));
   });
 
-  it('refuses an unknown provider and an unknown Sigma product', () => {
-    expect(() => parseProvider('stripe')).toThrow(/unknown provider "stripe"/);
-    expect(parseProvider('Sigmate')).toBe('sigmate');
+  it('refuses a provider the target does not serve, and an unknown Sigma product', () => {
+    const seeds = byName(SEED_PROVIDERS);
+    expect(() => servedProvider(seeds, 'stripe')).toThrow(
+      'unknown provider "stripe" (this ingress serves sigma, sigmate, signifyd)',
+    );
+    expect(servedProvider(seeds, providerNameArgument('Sigmate'))).toBe(SEED_PROVIDERS[1]);
+    expect(() => providerNameArgument('pay_eu')).toThrow(/"pay_eu" is not a provider name/);
     expect(() => samplers.sigma.validate({ product: 'kyc' }, {})).toThrow(/unknown Sigma product/);
   });
 

@@ -128,8 +128,9 @@ describe('cli: flags', () => {
     [['status', '--stack', 'bad name!'], /expected a CloudFormation stack name/],
     [['status', '--stack', 's', '--region', 'Ireland'], /expected an AWS region/],
     [['find', 'sigmate', '  '], /find needs an identifier/],
-    [['tail', '-p', ','], /--provider <names>.*expected sigma, sigmate, signifyd/],
-    [['tail', '-p', 'stripe'], /unknown provider "stripe"/],
+    [['tail', '-p', ','], /--provider <names>.*expected provider names/],
+    [['tail', '-p', 'Stripe_EU'], /"Stripe_EU" is not a provider name/],
+    [['send', 'pay!'], /"pay!" is not a provider name/],
   ])('%j is a one-line usage error', async (argv, message) => {
     const run = await cli([...argv, '--endpoints', '/no/such/endpoints.json']);
     expect(run.code).toBe(2);

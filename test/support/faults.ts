@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { MemoryIo } from '../../cli/io.js';
+import { seedsByQueue } from '../../cli/providers.js';
 import { replay } from '../../cli/replay.js';
 import type { StoreTarget } from '../../cli/target.js';
 import type { ArchiveLocation } from '../../functions/core/archive.js';
@@ -680,6 +681,7 @@ export class Rig {
       description: `reliability rig ${this.prefix}`,
       urlFor: () => '',
       signingEnv: {},
+      providers: seedsByQueue(Object.keys(queues), 'reliability rig queues'),
       ledgerFile: join(tmpdir(), `${this.prefix}-tail-ledger.json`),
       table: this.table,
       queues,
