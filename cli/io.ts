@@ -14,6 +14,11 @@ export interface Io {
   progress?: ((text: string) => void) | undefined;
   /** Asks a question on the terminal; undefined when stdin is not a TTY (nobody to ask). */
   ask?: ((question: string) => Promise<string>) | undefined;
+  /**
+   * Result lines go to a pipe or a file, not a terminal: a line written there is not a line
+   * read (`| head -1` stops reading while the pipe's buffer still holds what came after).
+   */
+  readonly outputIsPipe?: boolean | undefined;
 }
 
 /**
@@ -29,6 +34,7 @@ export function escapedMessages(io: Io): Io {
     ...(io.show ? { show: (line: string) => io.show?.(line) ?? Promise.resolve(false) } : {}),
     progress: io.progress,
     ask: io.ask,
+    outputIsPipe: io.outputIsPipe,
   };
 }
 
@@ -72,6 +78,7 @@ export function processIo(onOutputClosed: () => void = () => {}): Io {
     err: (line) => process.stderr.write(`${line}\n`),
     show: write,
     progress: process.stderr.isTTY ? (text) => process.stderr.write(text) : undefined,
+    outputIsPipe: !process.stdout.isTTY,
     ask: process.stdin.isTTY
       ? (question) =>
           new Promise((answer) => {
@@ -91,8 +98,10 @@ export class MemoryIo implements Io {
   readonly stderr: string[] = [];
   /** Answers to `ask`, in order; without any, `ask` is undefined (not a terminal). */
   ask: ((question: string) => Promise<string>) | undefined;
+  readonly outputIsPipe: boolean;
   /** After this many `show`n lines the reader "closes the pipe". */
-  constructor(options: { answers?: string[]; closeAfter?: number } = {}) {
+  constructor(options: { answers?: string[]; closeAfter?: number; pipe?: boolean } = {}) {
+    this.outputIsPipe = options.pipe ?? false;
     const answers = options.answers;
     this.ask = answers
       ? async (question) => {

@@ -283,6 +283,11 @@ export function buildProgram(context: RunContext, result: { code: number }): Com
       );
     }
     const max = options.max as number | undefined;
+    if (options.consume && io.outputIsPipe && max === undefined) {
+      throw new UsageError(
+        'tail --consume into a pipe or a file needs --max N: it deletes each message it writes, and a reader that stops early (| head) has not read what its pipe still holds',
+      );
+    }
     if (!options.follow && max !== undefined && max > TAIL_MAX_LIMIT) {
       throw new UsageError(
         `--max is at most ${TAIL_MAX_LIMIT} without --follow: a longer look would hold messages past 5 s`,

@@ -8,13 +8,8 @@ import { createHandlerFromConfig } from '../functions/core/lambda.js';
 import type { Log } from '../functions/core/pipeline.js';
 import { createProviderAdapter } from '../functions/declared/adapter.js';
 import type { ProviderName } from '../functions/provider-names.js';
-import {
-  type ProviderDeclaration,
-  providerEntry,
-  providerRoutes,
-  SEED_PROVIDERS,
-} from '../functions/providers.js';
-import { type LocalArchive, type LocalArchiveEndpoints, startLocalArchive } from './archiver.js';
+import { type ProviderDeclaration, providerEntry, SEED_PROVIDERS } from '../functions/providers.js';
+import { type LocalArchive, startLocalArchive } from './archiver.js';
 import { type Emulator, retryUntil, startDynamoDbLocal, startSqsEmulator } from './emulators.js';
 import {
   DEMO_SECRETS,

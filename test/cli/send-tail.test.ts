@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryIo } from '../../cli/io.js';
+import { run } from '../../cli/program.js';
 import { send } from '../../cli/send.js';
 import { tail } from '../../cli/tail.js';
 import type { StoreTarget } from '../../cli/target.js';
@@ -68,6 +69,31 @@ describe('cli: send and tail against a local ingress', () => {
     expect(consumed.stdout).toHaveLength(5);
     expect(consumed.stderr.join('\n')).toMatch(/5 deleted/);
     expect(await ingress.drain('sigmate')).toHaveLength(0);
+  });
+
+  it('into a pipe, consumes only with --max, and deletes just the N it wrote', async () => {
+    await send(
+      target,
+      { provider: 'sigmate', count: 3, duplicates: 0, concurrency: 3 },
+      new MemoryIo(),
+    );
+    const args = [
+      'tail',
+      '--endpoints',
+      endpoints.file,
+      '-p',
+      'sigmate',
+      '--json',
+      '--consume',
+      '--yes',
+    ];
+    const piped = new MemoryIo({ pipe: true });
+    expect(await run(args, { io: piped, env: {} })).toBe(2);
+    expect(piped.stderr.join('\n')).toMatch(/--consume into a pipe or a file needs --max N/);
+    const bounded = new MemoryIo({ pipe: true });
+    expect(await run([...args, '--max', '1'], { io: bounded, env: {} })).toBe(0);
+    expect(bounded.stdout).toHaveLength(1);
+    expect(await ingress.drain('sigmate')).toHaveLength(2);
   });
 
   it('send --json prints one JSON report and nothing else on stdout', async () => {
@@ -213,7 +239,7 @@ describe('cli: send and tail against a local ingress', () => {
     expect(report.queues.sigmate.queue).toEqual({ visible: 2, inFlight: 0, delayed: 0 });
     expect(report.queues.sigmate.deadLetterQueue.visible).toBe(0);
     // 400 + 5 + 2 + 2 + 1 file event + 3 + 2 sigmate events were recorded.
-    expect(report.table).toMatchObject({ items: 415, exact: true });
+    expect(report.table).toMatchObject({ items: 418, exact: true });
     // The local answers since start, the stand-in for the dashboard's metrics.
     expect(report.answers.sigmate).toMatchObject({
       '200 accepted': 415,

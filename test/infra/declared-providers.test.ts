@@ -17,7 +17,7 @@ import { WebhookIngress } from '../../infra/webhook-ingress.js';
 type Json = Record<string, unknown>;
 
 /** The example: three declared providers beside the seed providers. */
-export const DECLARED = [
+const DECLARED = [
   { name: 'sigma', scheme: 'sigma' },
   { name: 'sigmate', scheme: 'sigmate' },
   { name: 'signifyd', scheme: 'signifyd' },
@@ -190,10 +190,11 @@ describe("infra: a seed's own options", () => {
     const ingress = new WebhookIngress(stack, 'I', { ...props, providers: [entry as never] });
     const fn = ingress.function(String(entry.name));
     const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Json>;
-    return (
-      (resources[stack.getLogicalId(fn.node.defaultChild as never)]?.Properties as Json)
-        .Environment as { Variables: Record<string, string> }
-    ).Variables;
+    const properties = resources[stack.getLogicalId(fn.node.defaultChild as never)]?.Properties as
+      | { Environment: { Variables: Record<string, string> } }
+      | undefined;
+    if (!properties) throw new Error('no function resource');
+    return properties.Environment.Variables;
   };
 
   it('deploy the entry’s option, as npm start reads it, over the global setting', () => {
