@@ -242,7 +242,7 @@ describe('cli: send and tail against a local ingress', () => {
     expect(report.table).toMatchObject({ items: 418, exact: true });
     // The local answers since start, the stand-in for the dashboard's metrics.
     expect(report.answers.sigmate).toMatchObject({
-      '200 accepted': 415,
+      '200 accepted': 418,
       '200 duplicate': 102,
       '401 rejected': 5,
       '409 conflict': 1,
