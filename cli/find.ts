@@ -2,16 +2,14 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Settlement } from '../functions/core/archive.js';
 import { RecordStatus } from '../functions/core/idempotency.js';
 import {
-  ArchivedAttempts,
   type ArchivedEvent,
   type ArchiveReadStats,
   checkRange,
-  describeAcknowledgement,
   describeRead,
   readArchives,
   requireArchive,
-  settleUnsettled,
 } from './archive.js';
+import { ArchivedAttempts, describeAcknowledgement, settleUnsettled } from './attempts.js';
 import { CliError, ExitCode, fromAwsError } from './errors.js';
 import { parseInstant } from './flags.js';
 import { jsonForTerminal, printable } from './format.js';

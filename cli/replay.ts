@@ -1,14 +1,13 @@
 import { buildEnvelope, type EnvelopeHeader, sqsSafeText } from '../functions/core/envelope.js';
 import {
-  ArchivedAttempts,
   type ArchivedEvent,
   type ArchiveReadStats,
   checkRange,
   describeRead,
   readArchives,
   requireArchive,
-  settleUnsettled,
 } from './archive.js';
+import { ArchivedAttempts, settleUnsettled } from './attempts.js';
 import { ExitCode, fromAwsError, InterruptedError, UsageError } from './errors.js';
 import { parseInstant } from './flags.js';
 import { oneLine, printable } from './format.js';

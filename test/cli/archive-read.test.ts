@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ArchivedAttempts,
-  type ArchivedEvent,
-  checkRange,
-  datesOf,
-  parseArchiveLine,
-} from '../../cli/archive.js';
+import { type ArchivedEvent, checkRange, datesOf, parseArchiveLine } from '../../cli/archive.js';
+import { ArchivedAttempts } from '../../cli/attempts.js';
 import { acknowledgedBy, Settlement } from '../../functions/core/archive.js';
 import { archiveLine } from './cli-support.js';
 
